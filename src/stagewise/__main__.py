@@ -1,0 +1,7 @@
+"""``python -m stagewise`` runs the CLI."""
+
+import sys
+
+from stagewise.cli import main
+
+sys.exit(main())

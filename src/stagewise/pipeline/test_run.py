@@ -1,0 +1,250 @@
+"""``stagewise test`` as a pipeline of small steps.
+
+resolve stage -> plan tiers -> resolve env -> preflight tools -> run each
+tier -> apply gates -> write the report. Each step raises a typed error or
+returns data; a failing tier is a result and never stops the tiers after it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from stagewise.errors import InterruptedRun, MissingError
+from stagewise.pipeline.reporter import Reporter
+from stagewise.pipeline.results import GateResult, RunResult
+from stagewise.project.env import ResolvedEnv, mask_text, resolve_env
+from stagewise.project.model import DEFAULT_BASE_URL, Project, StageConfig
+from stagewise.project.policy import combine_markers, select_tiers, stage_named
+from stagewise.report.run_dir import new_run_id, prepare_run_dir
+from stagewise.report.summary import write_run_record
+from stagewise.tiers import tools
+from stagewise.tiers.browser import find_browser, require_display
+from stagewise.tiers.pytest_tier import BrowserRun, CoverageRun, PytestRun, run_pytest_tier
+from stagewise.tiers.result import TierResult, TierStatus
+from stagewise.tiers.target import check_reachable, validate_url
+
+
+@dataclass(frozen=True)
+class TestRequest:
+    """What the user asked ``stagewise test`` for, already parsed."""
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    tiers: tuple[str, ...] = ()
+    run_all: bool = False
+    stage: str | None = None
+    coverage: bool = False
+    verbose: bool = False
+    host: str | None = None
+    headless: bool = True
+    install_missing: bool = False
+    reports_dir: Path | None = None
+    color: bool = False
+
+
+@dataclass(frozen=True)
+class TierPlan:
+    """One tier as it will run: its paths, marker filter and coverage choice."""
+
+    name: str
+    paths: tuple[str, ...]
+    markers: str | None
+    args: tuple[str, ...]
+    needs_target: bool
+    browser: bool
+    coverage: bool
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """The whole run, decided before anything starts."""
+
+    stage: StageConfig
+    target: str
+    python: str
+    tiers: tuple[TierPlan, ...]
+
+
+def plan_run(project: Project, request: TestRequest) -> RunPlan:
+    """Decide stage, target, interpreter and tiers; usage errors surface here."""
+    stage = stage_named(project, request.stage)
+    chosen = select_tiers(project, stage, request.tiers, request.run_all, request.stage is not None)
+    if request.host is not None:
+        target = validate_url(request.host)
+    else:
+        target = validate_url(stage.base_url or DEFAULT_BASE_URL, f"stages.{stage.name}.base_url")
+    plans = []
+    for name in chosen:
+        tier = project.tiers[name]
+        plans.append(
+            TierPlan(
+                name=name,
+                paths=tier.paths,
+                markers=combine_markers(tier.markers, stage.markers),
+                args=tier.args,
+                needs_target=tier.needs_target,
+                browser=tier.browser,
+                coverage=request.coverage and tier.coverage,
+            )
+        )
+    return RunPlan(stage, target, _python(project), tuple(plans))
+
+
+def _python(project: Project) -> str:
+    if not project.python:
+        return sys.executable
+    candidate = Path(project.python)
+    if not candidate.is_absolute() and os.sep in project.python:
+        candidate = project.root / candidate
+    return str(candidate) if os.sep in project.python else project.python
+
+
+def preflight(plan: RunPlan, request: TestRequest) -> None:
+    """Check every tool the plan needs before any tier runs (fail fast, exit 4)."""
+    needed = [tools.PYTEST]
+    if any(t.coverage for t in plan.tiers):
+        needed.append(tools.PYTEST_COV)
+    wants_browser = any(t.browser for t in plan.tiers)
+    if wants_browser:
+        needed.append(tools.PLAYWRIGHT)
+    tools.require_tools(plan.python, needed, request.install_missing)
+
+
+def run_tests(
+    project: Project,
+    request: TestRequest,
+    reporter: Reporter,
+    process_env: Mapping[str, str] | None = None,
+) -> RunResult:
+    """Run the requested tiers and return the run record (already written to disk)."""
+    base_env = dict(os.environ if process_env is None else process_env)
+    plan = plan_run(project, request)
+    run_id = new_run_id()
+    reports_root = request.reports_dir or (project.root / project.reports_dir)
+    provided = {
+        "STAGEWISE_STAGE": plan.stage.name,
+        "TEST_ENVIRONMENT": plan.stage.name,
+        "STAGEWISE_BASE_URL": plan.target,
+        "TARGET_HOST": plan.target,
+        "STAGEWISE_RUN_ID": run_id,
+    }
+    resolved = resolve_env(project, plan.stage, base_env, provided)
+    child_env = resolved.as_child_env(base_env)
+    preflight(plan, request)
+    browser = _browser(project, plan, request, child_env)
+    run_dir = prepare_run_dir(reports_root, run_id)
+    child_env["STAGEWISE_REPORT_DIR"] = str(run_dir)
+    result = RunResult(
+        run_id=run_id,
+        stage=plan.stage.name,
+        target=plan.target,
+        run_dir=str(run_dir),
+        started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    reporter.run_started(run_id, plan.stage.name, plan.target, [t.name for t in plan.tiers])
+    started = time.monotonic()
+    try:
+        _run_tiers(project, plan, request, reporter, resolved, child_env, browser, run_dir, result)
+    except InterruptedRun:
+        result.interrupted = True
+        raise
+    finally:
+        result.duration = time.monotonic() - started
+        write_run_record(result, reports_root, run_dir)
+    return result
+
+
+def _browser(project: Project, plan: RunPlan, request: TestRequest, env: Mapping[str, str]) -> BrowserRun | None:
+    if not any(t.browser for t in plan.tiers):
+        return None
+    executable = find_browser(project.browser.executable)
+    if not request.headless:
+        require_display(env)
+    return BrowserRun(executable, project.browser.args, request.headless)
+
+
+def _run_tiers(
+    project: Project,
+    plan: RunPlan,
+    request: TestRequest,
+    reporter: Reporter,
+    resolved: ResolvedEnv,
+    env: dict[str, str],
+    browser: BrowserRun | None,
+    run_dir: Path,
+    result: RunResult,
+) -> None:
+    secrets = resolved.secret_values()
+    coverage_tiers = [t.name for t in plan.tiers if t.coverage]
+    for tier in plan.tiers:
+        reporter.tier_started(tier.name, ())
+        if tier.needs_target:
+            unreachable = _unreachable(project, plan.target)
+            if unreachable is not None:
+                finished = TierResult(tier.name, TierStatus.MISSING, message=unreachable)
+                result.tiers.append(finished)
+                reporter.tier_finished(finished)
+                continue
+        coverage = None
+        if tier.coverage:
+            coverage = CoverageRun(
+                source=project.coverage.source,
+                data_file=run_dir / ".coverage",
+                html_dir=run_dir / "coverage-html",
+                json_file=run_dir / "coverage.json",
+                append=tier.name != coverage_tiers[0],
+            )
+        run = PytestRun(
+            tier=tier.name,
+            python=plan.python,
+            cwd=project.root,
+            paths=tier.paths,
+            env=env,
+            junit_path=run_dir / f"junit-{tier.name}.xml",
+            log_path=run_dir / f"{tier.name}.log",
+            markers=tier.markers,
+            args=tier.args,
+            verbose=request.verbose,
+            color=request.color,
+            coverage=coverage,
+            browser=browser if tier.browser else None,
+        )
+        name = tier.name
+        finished = run_pytest_tier(run, lambda line, n=name: reporter.output(n, mask_text(line, secrets)))
+        result.tiers.append(finished)
+        reporter.tier_finished(finished)
+        if coverage_tiers and tier.name == coverage_tiers[-1]:
+            _coverage_gate(project, run_dir / "coverage.json", result)
+
+
+def _unreachable(project: Project, target: str) -> str | None:
+    try:
+        check_reachable(target, project.health_path, project.start_hint)
+    except MissingError as exc:
+        return exc.message
+    return None
+
+
+def _coverage_gate(project: Project, json_file: Path, result: RunResult) -> None:
+    try:
+        totals = json.loads(json_file.read_text(encoding="utf-8"))["totals"]
+        percent = float(totals["percent_covered"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    result.coverage_percent = percent
+    limit = project.coverage.fail_under
+    if limit is None:
+        return
+    passed = percent >= limit
+    message = f"coverage {percent:.1f}% {'meets' if passed else 'is below'} fail_under {limit:g}%"
+    result.gates.append(GateResult("coverage", percent, limit, passed, message))
+
+
+__all__ = ["RunPlan", "TestRequest", "TierPlan", "plan_run", "run_tests"]

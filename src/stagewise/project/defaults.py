@@ -1,0 +1,32 @@
+"""The embedded defaults: what a project with no project file gets.
+
+They are the spec's layout (``tests/unit``, ``tests/integration``,
+``tests/api``, ``tests/e2e``) and its four stages, with ``prod`` protected and
+limited to smoke tests.
+"""
+
+from __future__ import annotations
+
+from stagewise.project.model import StageConfig, TierConfig
+
+
+def default_tiers() -> dict[str, TierConfig]:
+    """The four pytest tiers with the spec's paths."""
+    return {
+        "unit": TierConfig("unit", ("tests/unit",), coverage=True),
+        "integration": TierConfig("integration", ("tests/integration",), coverage=True),
+        "api": TierConfig("api", ("tests/api",), needs_target=True),
+        "e2e": TierConfig("e2e", ("tests/e2e",), needs_target=True, browser=True),
+    }
+
+
+def default_stages() -> dict[str, StageConfig]:
+    """dev, test, staging and prod; prod runs read-only smoke tests only."""
+    return {
+        "dev": StageConfig("dev", ("unit", "integration", "api", "e2e"), (".env", ".env.dev")),
+        "test": StageConfig("test", ("unit", "integration", "api", "e2e"), (".env", ".env.test")),
+        "staging": StageConfig("staging", ("api", "e2e"), (".env", ".env.staging")),
+        "prod": StageConfig(
+            "prod", ("api", "e2e"), (".env", ".env.prod"), protected=True, markers="smoke"
+        ),
+    }

@@ -1,0 +1,144 @@
+"""The env manager: a stage's environment, resolved and checked before any run.
+
+Order of precedence, lowest first: the stage's env files in the order listed
+(``.env`` then ``.env.<stage>``), then the process environment, which always
+wins. Variables stagewise itself provides to tests (``STAGEWISE_*`` and the
+spec's ``TEST_ENVIRONMENT`` / ``TARGET_HOST``) are set last.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from stagewise.errors import ConfigError, MissingError
+from stagewise.project.model import Project, StageConfig
+
+_LINE = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
+_SECRET_WORDS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "PRIVATE")
+_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]+:)(?P<pw>[^@\s]+)(?P<at>@)")
+MASK = "***"
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    """One resolved variable and where its value came from."""
+
+    name: str
+    value: str
+    source: str
+
+    @property
+    def secret(self) -> bool:
+        return is_secret_name(self.name)
+
+    def shown(self) -> str:
+        """The value as it may appear in any output."""
+        return MASK if self.secret else mask_url_password(self.value)
+
+
+@dataclass(frozen=True)
+class ResolvedEnv:
+    """A stage's variables from files, overrides from the process, and extras."""
+
+    stage: str
+    variables: dict[str, EnvVar] = field(default_factory=dict)
+    files_read: tuple[str, ...] = ()
+
+    def as_child_env(self, base: Mapping[str, str]) -> dict[str, str]:
+        """The environment a test process receives: the process env plus ours."""
+        merged = dict(base)
+        merged.update({name: var.value for name, var in self.variables.items()})
+        return merged
+
+    def secret_values(self) -> list[str]:
+        """Values that must never be printed, longest first for masking."""
+        values = {v.value for v in self.variables.values() if v.secret and len(v.value) >= 4}
+        return sorted(values, key=len, reverse=True)
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether a variable's name says its value is a secret."""
+    upper = name.upper()
+    return any(word in upper for word in _SECRET_WORDS)
+
+
+def mask_url_password(value: str) -> str:
+    """Hide the password part of URLs such as ``postgresql://u:pw@host/db``."""
+    return _URL_PASSWORD.sub(lambda m: f"{m['head']}{MASK}{m['at']}", value)
+
+
+def mask_text(text: str, secrets: Iterable[str]) -> str:
+    """Replace every secret value (and URL password) in a line of output."""
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return mask_url_password(text)
+
+
+def parse_env_file(path: Path) -> dict[str, str]:
+    """Parse a dotenv file: ``KEY=value``, ``export``, quotes and comments.
+
+    A line that is none of these is a config error naming the file and line,
+    rather than a silently ignored typo.
+    """
+    values: dict[str, str] = {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), "(file)", f"cannot be read: {exc}") from exc
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        match = _LINE.match(line)
+        if match is None:
+            raise ConfigError(str(path), f"line {number}", "expected NAME=value")
+        name, value = match.group(1), match.group(2).strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+            if raw.strip().split("=", 1)[1].strip().startswith('"'):
+                value = value.replace("\\n", "\n").replace('\\"', '"')
+        elif " #" in value:
+            value = value.split(" #", 1)[0].rstrip()
+        values[name] = value
+    return values
+
+
+def resolve_env(
+    project: Project,
+    stage: StageConfig,
+    process_env: Mapping[str, str],
+    provided: Mapping[str, str] | None = None,
+) -> ResolvedEnv:
+    """Resolve a stage's environment and check its required variables.
+
+    Raises :class:`MissingError` (exit 4) naming the first missing variable
+    and where it could be set, before anything runs.
+    """
+    variables: dict[str, EnvVar] = {}
+    files_read: list[str] = []
+    for relative in stage.env_files:
+        path = project.root / relative
+        if not path.is_file():
+            continue
+        files_read.append(relative)
+        for name, value in parse_env_file(path).items():
+            variables[name] = EnvVar(name, value, relative)
+    for name in list(variables):
+        if name in process_env:
+            variables[name] = EnvVar(name, process_env[name], "process")
+    for name, value in (provided or {}).items():
+        variables[name] = EnvVar(name, value, "stagewise")
+    required = (*project.required_env, *stage.required_env)
+    for name in required:
+        if name not in variables and name not in process_env:
+            where = " or ".join(stage.env_files) or "the environment"
+            raise MissingError(
+                f"stage {stage.name} needs the variable {name}: export it or set it in {where}"
+            )
+        if name not in variables:
+            variables[name] = EnvVar(name, process_env[name], "process")
+    return ResolvedEnv(stage.name, variables, tuple(files_read))

@@ -1,0 +1,92 @@
+"""The typed, validated project model that every other layer reads.
+
+Instances are frozen: the loader builds them once from ``stagewise.toml`` (or
+``[tool.stagewise]`` in ``pyproject.toml``) and nothing changes them after.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_BASE_URL = "http://localhost:8000"
+
+#: Tiers in pyramid order; plans and ``--all`` always run them in this order.
+TIER_ORDER: tuple[str, ...] = ("unit", "integration", "api", "e2e")
+
+
+@dataclass(frozen=True)
+class TierConfig:
+    """One pytest tier: where its tests live and what they need to run."""
+
+    name: str
+    paths: tuple[str, ...]
+    markers: str | None = None
+    args: tuple[str, ...] = ()
+    needs_target: bool = False
+    browser: bool = False
+    coverage: bool = False
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    """A stage: which tiers may run, its env files, target and protection."""
+
+    name: str
+    tiers: tuple[str, ...]
+    env_files: tuple[str, ...]
+    base_url: str | None = None
+    protected: bool = False
+    markers: str | None = None
+    required_env: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CoverageConfig:
+    """What ``--coverage`` measures and the gate it applies."""
+
+    source: tuple[str, ...]
+    fail_under: float | None = None
+
+
+@dataclass(frozen=True)
+class BrowserConfig:
+    """The browser the e2e tier drives (a system Chromium, never a download)."""
+
+    executable: str | None = None
+    args: tuple[str, ...] = (
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        "--disable-sync",
+    )
+
+
+@dataclass(frozen=True)
+class Project:
+    """A project as stagewise sees it, with every default filled in."""
+
+    root: Path
+    config_file: Path | None
+    name: str
+    python: str | None
+    tiers: dict[str, TierConfig]
+    stages: dict[str, StageConfig]
+    coverage: CoverageConfig
+    browser: BrowserConfig
+    default_stage: str = "test"
+    required_env: tuple[str, ...] = ()
+    start_hint: str | None = None
+    health_path: str = "/"
+    reports_dir: str = "reports"
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def stage(self, name: str) -> StageConfig:
+        """Return the named stage; callers validate the name first."""
+        return self.stages[name]
+
+    def describe_file(self) -> str:
+        """The project file's path for messages, or a note that defaults apply."""
+        return str(self.config_file) if self.config_file else "(defaults: no stagewise.toml)"

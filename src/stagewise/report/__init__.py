@@ -1,0 +1,1 @@
+"""The report layer: the run record on disk (summary.json, history, latest)."""

@@ -1,0 +1,172 @@
+"""Run one pytest tier: real pytest in a subprocess, judged by its own evidence.
+
+The verdict comes from pytest's exit code and its JUnit XML together, so a
+tier can never pass with failures in it, nor with collection errors.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from stagewise.tiers.junit import read_junit
+from stagewise.tiers.process import run_streaming
+from stagewise.tiers.result import TestCounts, TierResult, TierStatus
+
+PLUGIN_DIR = Path(__file__).parent / "pytest_plugins"
+
+#: pytest's own exit codes (``pytest.ExitCode``), named here to avoid importing pytest.
+PYTEST_OK, PYTEST_FAILED, PYTEST_INTERRUPTED, PYTEST_INTERNAL, PYTEST_USAGE, PYTEST_NO_TESTS = range(6)
+
+
+@dataclass(frozen=True)
+class CoverageRun:
+    """Coverage settings for one tier; ``append`` adds to the previous tier's data."""
+
+    source: tuple[str, ...]
+    data_file: Path
+    html_dir: Path
+    json_file: Path
+    append: bool
+
+
+@dataclass(frozen=True)
+class BrowserRun:
+    """How the e2e tier launches the system browser."""
+
+    executable: str
+    args: tuple[str, ...]
+    headless: bool
+
+
+@dataclass(frozen=True)
+class PytestRun:
+    """Everything needed to run one pytest tier, fully resolved."""
+
+    tier: str
+    python: str
+    cwd: Path
+    paths: tuple[str, ...]
+    env: Mapping[str, str]
+    junit_path: Path
+    log_path: Path
+    markers: str | None = None
+    args: tuple[str, ...] = ()
+    verbose: bool = False
+    color: bool = False
+    coverage: CoverageRun | None = None
+    browser: BrowserRun | None = None
+
+
+def build_command(run: PytestRun) -> list[str]:
+    """The pytest argument list for a run; never a shell string."""
+    command = [run.python, "-m", "pytest", *run.paths]
+    command += ["--junitxml", str(run.junit_path)]
+    command += ["-v"] if run.verbose else []
+    command += ["--color=yes"] if run.color else ["--color=no"]
+    if run.markers:
+        command += ["-m", run.markers]
+    if run.coverage is not None:
+        command += [f"--cov={source}" for source in run.coverage.source] or ["--cov"]
+        command += [
+            "--cov-report=term",
+            f"--cov-report=html:{run.coverage.html_dir}",
+            f"--cov-report=json:{run.coverage.json_file}",
+        ]
+        if run.coverage.append:
+            command.append("--cov-append")
+    if run.browser is not None:
+        command += ["-p", "stagewise_browser", "--browser", "chromium"]
+        if not run.browser.headless:
+            command.append("--headed")
+    command += list(run.args)
+    return command
+
+
+def child_env(run: PytestRun) -> dict[str, str]:
+    """The test process environment: the resolved stage env plus runner settings."""
+    env = dict(run.env)
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    if run.coverage is not None:
+        env["COVERAGE_FILE"] = str(run.coverage.data_file)
+    if run.browser is not None:
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PLUGIN_DIR), env.get("PYTHONPATH", "")) if p)
+        env["STAGEWISE_BROWSER_EXECUTABLE"] = run.browser.executable
+        env["STAGEWISE_BROWSER_ARGS"] = json.dumps(list(run.browser.args))
+        env["STAGEWISE_HEADLESS"] = "1" if run.browser.headless else "0"
+    return env
+
+
+def run_pytest_tier(run: PytestRun, on_line: Callable[[str], None]) -> TierResult:
+    """Run the tier and judge it; failures come back as a result, not an error."""
+    existing = tuple(p for p in run.paths if (run.cwd / p).exists())
+    if not existing:
+        return TierResult(
+            run.tier,
+            TierStatus.NO_TESTS,
+            message=f"no {run.tier} tests: {', '.join(run.paths)} does not exist in {run.cwd}",
+        )
+    run = PytestRun(**{**run.__dict__, "paths": existing})
+    command = build_command(run)
+    run.junit_path.parent.mkdir(parents=True, exist_ok=True)
+    run.junit_path.unlink(missing_ok=True)
+    tail: list[str] = []
+
+    def relay(line: str) -> None:
+        tail.append(line)
+        del tail[:-40]
+        on_line(line)
+
+    started = time.monotonic()
+    with run.log_path.open("w", encoding="utf-8") as log:
+        code = run_streaming(command, run.cwd, child_env(run), relay, log, what=f"pytest ({run.tier} tier)")
+    duration = time.monotonic() - started
+    parsed = read_junit(run.junit_path)
+    counts, failed = parsed if parsed is not None else (TestCounts(), ())
+    status, message = _judge(run, code, counts, tail)
+    return TierResult(
+        name=run.tier,
+        status=status,
+        counts=counts,
+        duration=duration,
+        message=message,
+        junit_path=str(run.junit_path) if parsed is not None else None,
+        log_path=str(run.log_path),
+        command=tuple(command),
+        failed_tests=failed,
+        extra={"pytest_exit_code": code},
+    )
+
+
+def _judge(run: PytestRun, code: int, counts: TestCounts, tail: list[str]) -> tuple[TierStatus, str]:
+    if code == PYTEST_NO_TESTS or (code == PYTEST_OK and counts.tests == 0):
+        where = ", ".join(run.paths)
+        selected = f" matching -m {run.markers!r}" if run.markers else ""
+        return TierStatus.NO_TESTS, f"no {run.tier} tests collected{selected} in {where}"
+    if code == PYTEST_OK:
+        if counts.failures or counts.errors:
+            return TierStatus.FAILED, "pytest exited 0 but its report lists failures"
+        return TierStatus.PASSED, ""
+    if code == PYTEST_FAILED:
+        if counts.errors and not counts.failures:
+            return TierStatus.ERROR, f"{counts.errors} test(s) errored"
+        return TierStatus.FAILED, f"{counts.failures} failed, {counts.errors} errors"
+    detail = _interesting_line(tail)
+    if code == PYTEST_INTERRUPTED:
+        return TierStatus.ERROR, f"pytest stopped early: {detail}"
+    if code == PYTEST_USAGE:
+        return TierStatus.ERROR, f"pytest rejected its arguments: {detail}"
+    return TierStatus.ERROR, f"pytest exited {code}: {detail}"
+
+
+def _interesting_line(tail: list[str]) -> str:
+    """The line of pytest's output that best says what went wrong."""
+    for marker in ("ERROR collecting", "SyntaxError", "ImportError", "error:", "ERROR", "Interrupted"):
+        for line in tail:
+            if marker in line:
+                return line.strip(" =")[:300]
+    return tail[-1].strip(" =")[:300] if tail else "(no output)"
