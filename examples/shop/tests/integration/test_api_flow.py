@@ -120,7 +120,10 @@ def test_payment_flow(client: TestClient, auth: dict[str, str]) -> None:
     again = client.post(pay, json={"amount_cents": 1400}, headers=auth)
     assert again.status_code == 409
     assert again.json()["error"] == "already_paid"
-    assert client.post("/orders/999999/payments", json={"amount_cents": 1}, headers=auth).status_code == 404
+    assert (
+        client.post("/orders/999999/payments", json={"amount_cents": 1}, headers=auth).status_code
+        == 404
+    )
 
 
 def test_metrics_count_requests_and_orders(client: TestClient, auth: dict[str, str]) -> None:

@@ -56,7 +56,10 @@ def test_parse_bool_rejects_typos() -> None:
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
-        ("postgresql://postgres@127.0.0.1:5432/x", "postgresql+psycopg://postgres@127.0.0.1:5432/x"),
+        (
+            "postgresql://postgres@127.0.0.1:5432/x",
+            "postgresql+psycopg://postgres@127.0.0.1:5432/x",
+        ),
         ("postgres://u:p@h/db", "postgresql+psycopg://u:p@h/db"),
         ("postgresql+psycopg://h/db", "postgresql+psycopg://h/db"),
         ("sqlite:///./shop.db", "sqlite:///./shop.db"),

@@ -24,7 +24,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("email", sa.String(320), nullable=False, unique=True),
         sa.Column("name", sa.String(200), nullable=False, server_default=""),
-        sa.Column("created_at", TZ, nullable=True),
+        sa.Column("created_at", TZ, nullable=False, server_default=sa.func.now()),
     )
     op.create_table(
         "products",
@@ -32,7 +32,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(200), nullable=False),
         sa.Column("price_cents", sa.Integer, nullable=False),
         sa.Column("stock", sa.Integer, nullable=False, server_default="0"),
-        sa.Column("created_at", TZ, nullable=True),
+        sa.Column("created_at", TZ, nullable=False, server_default=sa.func.now()),
         sa.CheckConstraint("stock >= 0", name="ck_products_stock_nonnegative"),
         sa.CheckConstraint("price_cents >= 0", name="ck_products_price_nonnegative"),
     )
@@ -42,7 +42,7 @@ def upgrade() -> None:
         sa.Column("customer_id", sa.Integer, sa.ForeignKey("customers.id"), nullable=False),
         sa.Column("status", sa.String(20), nullable=False, server_default="pending"),
         sa.Column("total_cents", sa.Integer, nullable=False),
-        sa.Column("created_at", TZ, nullable=True),
+        sa.Column("created_at", TZ, nullable=False, server_default=sa.func.now()),
     )
     op.create_table(
         "order_items",
@@ -59,7 +59,7 @@ def upgrade() -> None:
         sa.Column("order_id", sa.Integer, sa.ForeignKey("orders.id"), nullable=False),
         sa.Column("event_type", sa.String(50), nullable=False),
         sa.Column("payload", sa.Text, nullable=False),
-        sa.Column("created_at", TZ, nullable=True),
+        sa.Column("created_at", TZ, nullable=False, server_default=sa.func.now()),
     )
 
 

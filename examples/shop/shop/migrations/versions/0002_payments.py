@@ -22,7 +22,9 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("order_id", sa.Integer, sa.ForeignKey("orders.id"), nullable=False),
         sa.Column("amount_cents", sa.Integer, nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
         sa.UniqueConstraint("order_id", name="uq_payments_order_id"),
     )
     with op.batch_alter_table("orders") as batch:

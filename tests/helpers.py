@@ -1,0 +1,42 @@
+"""Helpers for stagewise's own tests: run the real CLI as a user would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHOP = REPO / "examples" / "shop"
+
+
+def cli_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The process env for a CLI run, without anything that would steer it by accident."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STAGEWISE_", "PYTEST_", "COV_CORE"))}
+    env.pop("TEST_ENVIRONMENT", None)
+    env.pop("TARGET_HOST", None)
+    env["NO_COLOR"] = "1"
+    env.update(extra or {})
+    return env
+
+
+def run_cli(
+    *args: str,
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m stagewise ARGS`` exactly as a user would, capturing output."""
+    return subprocess.run(
+        [sys.executable, "-m", "stagewise", *args],
+        cwd=cwd,
+        env=cli_env(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
