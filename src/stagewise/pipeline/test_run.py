@@ -19,7 +19,7 @@ from pathlib import Path
 from stagewise.errors import InterruptedRun, MissingError
 from stagewise.pipeline.reporter import Reporter
 from stagewise.pipeline.results import GateResult, RunResult
-from stagewise.project.env import ResolvedEnv, mask_text, resolve_env
+from stagewise.project.env import ResolvedEnv, resolve_env
 from stagewise.project.model import DEFAULT_BASE_URL, Project, StageConfig
 from stagewise.project.policy import combine_markers, select_tiers, stage_named
 from stagewise.report.run_dir import new_run_id, prepare_run_dir
@@ -181,7 +181,7 @@ def _run_tiers(
     run_dir: Path,
     result: RunResult,
 ) -> None:
-    secrets = resolved.secret_values()
+    secrets = tuple(resolved.secret_values())
     coverage_tiers = [t.name for t in plan.tiers if t.coverage]
     for tier in plan.tiers:
         reporter.tier_started(tier.name, ())
@@ -215,9 +215,10 @@ def _run_tiers(
             color=request.color,
             coverage=coverage,
             browser=browser if tier.browser else None,
+            secrets=secrets,
         )
         name = tier.name
-        finished = run_pytest_tier(run, lambda line, n=name: reporter.output(n, mask_text(line, secrets)))
+        finished = run_pytest_tier(run, lambda line, n=name: reporter.output(n, line))
         result.tiers.append(finished)
         reporter.tier_finished(finished)
         if coverage_tiers and tier.name == coverage_tiers[-1]:

@@ -12,7 +12,6 @@ import signal
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TextIO
 
 from stagewise.errors import InterruptedRun, MissingError
 
@@ -24,7 +23,6 @@ def run_streaming(
     cwd: Path,
     env: Mapping[str, str],
     on_line: Callable[[str], None],
-    log: TextIO | None = None,
     what: str = "child process",
 ) -> int:
     """Run ``command`` (an argument list), feeding each output line to ``on_line``.
@@ -53,8 +51,6 @@ def run_streaming(
     assert process.stdout is not None
     try:
         for line in process.stdout:
-            if log is not None:
-                log.write(line)
             on_line(line.rstrip("\n"))
         return process.wait()
     except KeyboardInterrupt:

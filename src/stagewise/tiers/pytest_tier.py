@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from stagewise.project.env import mask_text
 from stagewise.tiers.junit import read_junit
 from stagewise.tiers.process import run_streaming
 from stagewise.tiers.result import TestCounts, TierResult, TierStatus
@@ -60,6 +61,7 @@ class PytestRun:
     color: bool = False
     coverage: CoverageRun | None = None
     browser: BrowserRun | None = None
+    secrets: tuple[str, ...] = ()
 
 
 def build_command(run: PytestRun) -> list[str]:
@@ -117,14 +119,17 @@ def run_pytest_tier(run: PytestRun, on_line: Callable[[str], None]) -> TierResul
     tail: list[str] = []
 
     def relay(line: str) -> None:
+        line = mask_text(line, run.secrets)
         tail.append(line)
         del tail[:-40]
+        log.write(line + "\n")
         on_line(line)
 
     started = time.monotonic()
     with run.log_path.open("w", encoding="utf-8") as log:
-        code = run_streaming(command, run.cwd, child_env(run), relay, log, what=f"pytest ({run.tier} tier)")
+        code = run_streaming(command, run.cwd, child_env(run), relay, what=f"pytest ({run.tier} tier)")
     duration = time.monotonic() - started
+    _mask_file(run.junit_path, run.secrets)
     parsed = read_junit(run.junit_path)
     counts, failed = parsed if parsed is not None else (TestCounts(), ())
     status, message = _judge(run, code, counts, tail)
@@ -142,6 +147,16 @@ def run_pytest_tier(run: PytestRun, on_line: Callable[[str], None]) -> TierResul
     )
 
 
+def _mask_file(path: Path, secrets: tuple[str, ...]) -> None:
+    """Secrets that tests printed must not survive in the JUnit evidence either."""
+    if not secrets or not path.is_file():
+        return
+    text = path.read_text(encoding="utf-8", errors="replace")
+    masked = mask_text(text, secrets)
+    if masked != text:
+        path.write_text(masked, encoding="utf-8")
+
+
 def _judge(run: PytestRun, code: int, counts: TestCounts, tail: list[str]) -> tuple[TierStatus, str]:
     if code == PYTEST_NO_TESTS or (code == PYTEST_OK and counts.tests == 0):
         where = ", ".join(run.paths)
@@ -151,6 +166,8 @@ def _judge(run: PytestRun, code: int, counts: TestCounts, tail: list[str]) -> tu
         if counts.failures or counts.errors:
             return TierStatus.FAILED, "pytest exited 0 but its report lists failures"
         return TierStatus.PASSED, ""
+    if code == PYTEST_FAILED and counts.tests == 0:
+        return TierStatus.ERROR, f"pytest failed before running any test: {_interesting_line(tail)}"
     if code == PYTEST_FAILED:
         if counts.errors and not counts.failures:
             return TierStatus.ERROR, f"{counts.errors} test(s) errored"
@@ -165,7 +182,8 @@ def _judge(run: PytestRun, code: int, counts: TestCounts, tail: list[str]) -> tu
 
 def _interesting_line(tail: list[str]) -> str:
     """The line of pytest's output that best says what went wrong."""
-    for marker in ("ERROR collecting", "SyntaxError", "ImportError", "error:", "ERROR", "Interrupted"):
+    markers = ("ERROR collecting", "SyntaxError", "Error:", "error:", "ERROR", "Interrupted")
+    for marker in markers:
         for line in tail:
             if marker in line:
                 return line.strip(" =")[:300]

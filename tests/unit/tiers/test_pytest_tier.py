@@ -63,6 +63,7 @@ def test_browser_runs_load_the_system_browser_plugin(tmp_path: Path) -> None:
         (0, TestCounts(3, failures=1), TierStatus.FAILED),
         (1, TestCounts(3, failures=1), TierStatus.FAILED),
         (1, TestCounts(3, errors=2), TierStatus.ERROR),
+        (1, TestCounts(0), TierStatus.ERROR),
         (2, TestCounts(0), TierStatus.ERROR),
         (3, TestCounts(0), TierStatus.ERROR),
         (4, TestCounts(0), TierStatus.ERROR),
@@ -74,5 +75,5 @@ def test_exit_codes_and_counts_are_judged_together(
 ) -> None:
     judged, message = _judge(make_run(tmp_path), code, counts, ["E   SyntaxError: invalid syntax"])
     assert judged is status
-    if status is TierStatus.ERROR and code != 1:
+    if status is TierStatus.ERROR and counts.tests == 0:
         assert "SyntaxError" in message
