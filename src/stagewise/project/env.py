@@ -46,6 +46,7 @@ class ResolvedEnv:
     stage: str
     variables: dict[str, EnvVar] = field(default_factory=dict)
     files_read: tuple[str, ...] = ()
+    inherited_secrets: tuple[str, ...] = ()
 
     def as_child_env(self, base: Mapping[str, str]) -> dict[str, str]:
         """The environment a test process receives: the process env plus ours."""
@@ -56,6 +57,7 @@ class ResolvedEnv:
     def secret_values(self) -> list[str]:
         """Values that must never be printed, longest first for masking."""
         values = {v.value for v in self.variables.values() if v.secret and len(v.value) >= 4}
+        values.update(self.inherited_secrets)
         return sorted(values, key=len, reverse=True)
 
 
@@ -141,4 +143,7 @@ def resolve_env(
             )
         if name not in variables:
             variables[name] = EnvVar(name, process_env[name], "process")
-    return ResolvedEnv(stage.name, variables, tuple(files_read))
+    # Secrets the tests inherit from the process (CI tokens, say) are masked too;
+    # short values are skipped so that a flag like ``X_KEY=1`` cannot blank out every "1".
+    inherited = tuple(v for k, v in process_env.items() if is_secret_name(k) and len(v) >= 6)
+    return ResolvedEnv(stage.name, variables, tuple(files_read), inherited)

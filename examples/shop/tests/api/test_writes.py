@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -70,67 +69,50 @@ def test_insufficient_stock_is_409(
     assert http.get(f"/products/{product['id']}").json()["stock"] == 1
 
 
-def _read_events(target_url: str, params: dict[str, Any], headers: dict[str, str], out: list):
-    """Collect SSE frames into `out`; a ': connected' marker is appended first."""
-    with (
-        httpx.Client(base_url=target_url, timeout=30) as client,
-        client.stream("GET", "/events/orders", params=params, headers=headers) as resp,
-    ):
-        assert resp.status_code == 200
-        frame: dict[str, str] = {}
-        for line in resp.iter_lines():
-            if line.startswith(": connected"):
-                out.append({"connected": "1"})
-            elif line == "":
-                if "id" in frame:
-                    out.append(frame)
-                frame = {}
-            elif not line.startswith(":"):
-                key, _, value = line.partition(": ")
-                frame[key] = value
+def _frames(lines: Iterator[str]) -> Iterator[dict[str, str]]:
+    """Group SSE lines into frames; comment frames come back as {"comment": text}."""
+    frame: dict[str, str] = {}
+    for line in lines:
+        if line == "":
+            if frame:
+                yield frame
+            frame = {}
+        elif line.startswith(":"):
+            frame["comment"] = line[1:].strip()
+        else:
+            key, _, value = line.partition(": ")
+            frame[key] = value
 
 
 def test_sse_delivers_order_events_and_resumes(
     http: httpx.Client,
-    target_url: str,
     auth_headers: dict[str, str],
     make_product: Callable[..., dict[str, Any]],
     make_customer: Callable[[], dict[str, Any]],
 ) -> None:
     product, customer = make_product(stock=2, price_cents=300), make_customer()
-    live: list[dict[str, str]] = []
-    reader = threading.Thread(
-        target=_read_events, args=(target_url, {"max_seconds": 10}, {}, live), daemon=True
-    )
-    reader.start()
-    for _ in range(100):  # wait until the server fixed the subscription point
-        if live:
-            break
-        threading.Event().wait(0.05)
-    assert live, "SSE stream did not open"
-
-    order = _order(http, auth_headers, customer["id"], product["id"], 1).json()
-    created = None
-    for _ in range(200):
+    with http.stream("GET", "/events/orders", params={"max_seconds": 20}) as resp:
+        assert resp.status_code == 200
+        assert resp.headers["content-type"].startswith("text/event-stream")
+        frames = _frames(resp.iter_lines())
+        assert next(frames) == {"comment": "connected"}  # subscription point is now fixed
+        order = _order(http, auth_headers, customer["id"], product["id"], 1).json()
+        # Other clients may create orders concurrently: skip frames that are not ours.
         created = next(
-            (f for f in live[1:] if json.loads(f["data"])["order_id"] == order["id"]), None
+            f for f in frames if "data" in f and json.loads(f["data"])["order_id"] == order["id"]
         )
-        if created:
-            break
-        threading.Event().wait(0.05)
-    assert created is not None, f"order.created for {order['id']} not streamed: {live}"
     assert created["event"] == "order.created"
+    assert json.loads(created["data"])["total_cents"] == 300
 
     paid = http.post(
         f"/orders/{order['id']}/payments", json={"amount_cents": 300}, headers=auth_headers
     )
     assert paid.status_code == 201
 
-    resumed: list[dict[str, str]] = []
-    _read_events(target_url, {"max_seconds": 3}, {"Last-Event-ID": created["id"]}, resumed)
-    events = resumed[1:]
-    assert events, "nothing replayed after Last-Event-ID"
-    assert all(int(f["id"]) > int(created["id"]) for f in events)
-    mine = [f["event"] for f in events if json.loads(f["data"])["order_id"] == order["id"]]
+    headers = {"Last-Event-ID": created["id"]}
+    with http.stream("GET", "/events/orders", params={"max_seconds": 1.5}, headers=headers) as r:
+        replayed = [f for f in _frames(r.iter_lines()) if "id" in f]
+    assert replayed, "nothing replayed after Last-Event-ID"
+    assert all(int(f["id"]) > int(created["id"]) for f in replayed)
+    mine = [f["event"] for f in replayed if json.loads(f["data"])["order_id"] == order["id"]]
     assert mine == ["order.paid"]
-    reader.join(timeout=15)

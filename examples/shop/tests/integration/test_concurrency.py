@@ -1,11 +1,13 @@
-"""Racing orders for the last unit: the conditional UPDATE must let exactly one win."""
+"""Races on one row: the conditional UPDATEs must let exactly one contender win."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from shop import domain, services
 from shop.db import make_engine, make_session_factory
@@ -15,72 +17,68 @@ RACERS = 4
 ROUNDS = 5
 
 
-def test_only_one_racer_gets_the_last_unit(db_url: str) -> None:
+@pytest.fixture
+def factory(db_url: str) -> Iterator[sessionmaker[Session]]:
     engine = make_engine(db_url)
-    factory = make_session_factory(engine)
-    try:
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+def _race(factory: sessionmaker[Session], n: int, attempt: Callable[[Session], str]) -> list[str]:
+    """Run `attempt` in n threads released at the same instant; return sorted outcomes."""
+    barrier = threading.Barrier(n)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def run() -> None:
         with factory() as session:
-            customer = services.create_customer(session, "racer@example.com")
-            products = [
-                services.create_product(session, f"Last {i}", 100, 1) for i in range(ROUNDS)
-            ]
-        for product in products:
-            barrier = threading.Barrier(RACERS)
-            outcomes: list[str] = []
-            lock = threading.Lock()
+            barrier.wait()
+            result = attempt(session)
+        with lock:
+            outcomes.append(result)
 
-            def race(product_id: int = product.id) -> None:
-                with factory() as session:
-                    barrier.wait()
-                    try:
-                        services.place_order(
-                            session, customer.id, [domain.LineRequest(product_id, 1)]
-                        )
-                        result = "won"
-                    except domain.InsufficientStock:
-                        result = "lost"
-                with lock:
-                    outcomes.append(result)
-
-            threads = [threading.Thread(target=race) for _ in range(RACERS)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(timeout=30)
-            assert sorted(outcomes) == ["lost"] * (RACERS - 1) + ["won"]
-        with factory() as session:
-            assert all(p.stock == 0 for p in session.scalars(select(Product)))
-            assert len(session.scalars(select(Order)).all()) == ROUNDS
-    finally:
-        engine.dispose()
+    threads = [threading.Thread(target=run) for _ in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return sorted(outcomes)
 
 
-@pytest.mark.parametrize("attempts", [3])
-def test_double_payment_race_has_one_winner(db_url: str, attempts: int) -> None:
-    engine = make_engine(db_url)
-    factory = make_session_factory(engine)
-    try:
-        with factory() as session:
-            customer = services.create_customer(session, "payer@example.com")
-            product = services.create_product(session, "Thing", 500, 1)
-            order = services.place_order(session, customer.id, [domain.LineRequest(product.id, 1)])
-        barrier = threading.Barrier(attempts)
-        outcomes: list[str] = []
+def test_only_one_racer_gets_the_last_unit(factory: sessionmaker[Session]) -> None:
+    with factory() as session:
+        customer_id = services.create_customer(session, "racer@example.com").id
+        product_ids = [services.create_product(session, f"L{i}", 100, 1).id for i in range(ROUNDS)]
 
-        def pay() -> None:
-            with factory() as session:
-                barrier.wait()
-                try:
-                    services.pay_order(session, order.id, 500)
-                    outcomes.append("paid")
-                except domain.AlreadyPaid:
-                    outcomes.append("rejected")
+    for product_id in product_ids:
 
-        threads = [threading.Thread(target=pay) for _ in range(attempts)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=30)
-        assert sorted(outcomes) == ["paid"] + ["rejected"] * (attempts - 1)
-    finally:
-        engine.dispose()
+        def buy(session: Session, product_id: int = product_id) -> str:
+            try:
+                services.place_order(session, customer_id, [domain.LineRequest(product_id, 1)])
+            except domain.InsufficientStock:
+                return "lost"
+            return "won"
+
+        assert _race(factory, RACERS, buy) == ["lost"] * (RACERS - 1) + ["won"]
+
+    with factory() as session:
+        assert [p.stock for p in session.scalars(select(Product))] == [0] * ROUNDS
+        assert len(session.scalars(select(Order)).all()) == ROUNDS
+
+
+def test_double_payment_race_has_one_winner(factory: sessionmaker[Session]) -> None:
+    with factory() as session:
+        customer = services.create_customer(session, "payer@example.com")
+        product = services.create_product(session, "Thing", 500, 1)
+        order_id = services.place_order(
+            session, customer.id, [domain.LineRequest(product.id, 1)]
+        ).id
+
+    def pay(session: Session) -> str:
+        try:
+            services.pay_order(session, order_id, 500)
+        except domain.AlreadyPaid:
+            return "rejected"
+        return "paid"
+
+    assert _race(factory, RACERS, pay) == ["paid"] + ["rejected"] * (RACERS - 1)

@@ -38,7 +38,8 @@ def _seed(engine: Engine) -> None:
         )
         conn.execute(
             text(
-                "INSERT INTO orders (id, customer_id, status, total_cents) VALUES (1, 1, 'paid', 100)"
+                "INSERT INTO orders (id, customer_id, status, total_cents)"
+                " VALUES (1, 1, 'paid', 100)"
             )
         )
         conn.execute(

@@ -1,0 +1,47 @@
+# stagewise — two commands set everything up on a fresh machine:
+#   make demo   the staged pipeline on examples/shop (unit -> integration -> api -> e2e)
+#   make test   stagewise's own test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install system-deps demo test lint typecheck bench clean
+
+$(STAMP): pyproject.toml examples/shop/pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]' -e examples/shop
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Debian's Chromium for the e2e tier (no browser download is possible here) and
+# Xvfb for headed runs; installed only when missing, and only where apt-get runs as root.
+system-deps:
+	@if [ ! -x /usr/bin/chromium ] || ! command -v xvfb-run >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium xvfb >/dev/null; \
+	  else \
+	    echo "install Chromium and Xvfb first: sudo apt-get install chromium xvfb" >&2; exit 4; \
+	  fi; \
+	fi
+
+demo: install system-deps
+	$(BIN)/python scripts/demo.py
+
+test: install system-deps
+	$(BIN)/python -m pytest -n 2 tests
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+bench: install system-deps
+	$(BIN)/python bench/bench_cli.py
+
+clean:
+	rm -rf $(VENV) reports examples/shop/reports .pytest_cache
