@@ -1,6 +1,6 @@
 """The spec's deployment/env_manager.py: a shim over ``stagewise env``.
 
-    python deployment/env_manager.py [--stage dev|test|staging|prod] [--json]
+python deployment/env_manager.py [--stage dev|test|staging|prod] [--json]
 """
 
 import sys

@@ -1,7 +1,7 @@
 """The spec's deployment/test_stages.py: a shim over ``stagewise test``.
 
-    python deployment/test_stages.py [--unit|--integration|--api|--e2e|--all]
-        [--stage dev|test|staging|prod] [--coverage] [--verbose] [--host URL] [--no-headless]
+python deployment/test_stages.py [--unit|--integration|--api|--e2e|--all]
+    [--stage dev|test|staging|prod] [--coverage] [--verbose] [--host URL] [--no-headless]
 """
 
 import sys
@@ -10,4 +10,6 @@ from pathlib import Path
 from stagewise.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main(["test", "--project", str(Path(__file__).resolve().parent.parent), *sys.argv[1:]]))
+    sys.exit(
+        main(["test", "--project", str(Path(__file__).resolve().parent.parent), *sys.argv[1:]])
+    )

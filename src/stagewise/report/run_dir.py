@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 
 
 def new_run_id() -> str:
     """A sortable, unique id: UTC time to the second plus a random suffix."""
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + os.urandom(3).hex()
 
 
 def prepare_run_dir(reports_root: Path, run_id: str) -> Path:

@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 import re
-import socket
-import urllib.error
-import urllib.request
 
 from stagewise.errors import MissingError, UsageError
 
 _URL = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+(/\S*)?$")
-
-#: No proxy, ever: a target on loopback must not be sent through one.
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def validate_url(url: str, flag: str = "--host") -> str:
@@ -28,9 +22,16 @@ def check_reachable(url: str, health_path: str, start_hint: str | None, timeout:
     Any HTTP response counts, even an error status: the question is whether
     the service is up, and its tests will judge its answers.
     """
+    # Imported here: urllib.request costs ~20 ms, and only target tiers need it.
+    import socket
+    import urllib.error
+    import urllib.request
+
+    # No proxy, ever: a target on loopback must not be sent through one.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     probe = url + health_path
     try:
-        with _OPENER.open(probe, timeout=timeout) as response:
+        with opener.open(probe, timeout=timeout) as response:
             response.read(1)
         return
     except urllib.error.HTTPError:

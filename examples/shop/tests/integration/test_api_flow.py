@@ -31,23 +31,23 @@ def test_health_reports_database_ok(client: TestClient) -> None:
     assert resp.json() == {"status": "ok", "database": "ok"}
 
 
-@pytest.mark.parametrize(
-    ("path", "body"),
-    [
-        ("/customers", {"email": "x@example.com"}),
-        ("/products", {"name": "x", "price_cents": 1, "stock": 1}),
-        ("/orders", {"customer_id": 1, "items": [{"product_id": 1, "quantity": 1}]}),
-        ("/orders/1/payments", {"amount_cents": 1}),
-    ],
-)
-@pytest.mark.parametrize("header", [None, "Bearer wrong", "Basic integration-token"])
-def test_writes_require_the_bearer_token(
-    client: TestClient, path: str, body: dict[str, object], header: str | None
-) -> None:
+WRITES: list[tuple[str, dict[str, object]]] = [
+    ("/customers", {"email": "x@example.com"}),
+    ("/products", {"name": "x", "price_cents": 1, "stock": 1}),
+    ("/orders", {"customer_id": 1, "items": [{"product_id": 1, "quantity": 1}]}),
+    ("/orders/1/payments", {"amount_cents": 1}),
+]
+
+
+@pytest.mark.parametrize("header", [None, "Bearer wrong", "Basic integration-token", "Bearer "])
+def test_writes_require_the_bearer_token(client: TestClient, header: str | None) -> None:
     headers = {"Authorization": header} if header else {}
-    resp = client.post(path, json=body, headers=headers)
-    assert resp.status_code == 401
-    assert resp.headers["www-authenticate"] == "Bearer"
+    for path, body in WRITES:
+        resp = client.post(path, json=body, headers=headers)
+        assert resp.status_code == 401, path
+        assert resp.headers["www-authenticate"] == "Bearer"
+    assert client.get("/customers").json() == []
+    assert client.get("/products").json() == []
 
 
 def test_reads_are_public(client: TestClient, auth: dict[str, str]) -> None:

@@ -1,0 +1,79 @@
+"""Benchmarks named in the issues, measured in one run on this machine.
+
+1. Wall time of ``stagewise test --unit`` over ``python -m pytest tests/unit``
+   on examples/shop (target: ratio <= 1.05). Runs alternate so drift in
+   machine load hits both sides alike; the median of each side is compared.
+2. Wall time of ``stagewise --help`` (target: < 0.3 s), median of many runs.
+
+Usage: ``python bench/bench_cli.py [--rounds N]``; prints a table and writes
+``bench/results/cli.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHOP = REPO / "examples" / "shop"
+
+
+def timed(command: list[str], cwd: Path, env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, check=False)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} exited {done.returncode}:\n{done.stdout.decode()[-2000:]}")
+    return elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    args = parser.parse_args()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STAGEWISE_")}
+    env["NO_COLOR"] = "1"
+    python = sys.executable
+    reports = Path(tempfile.mkdtemp(prefix="stagewise-bench-"))
+    plain = [python, "-m", "pytest", "tests/unit"]
+    ours = [python, "-m", "stagewise", "test", "--unit", "--reports-dir", str(reports)]
+    timed(plain, SHOP, env)  # warm the file cache and bytecode for both sides
+    timed(ours, SHOP, env)
+    plain_times, ours_times = [], []
+    for _ in range(args.rounds):
+        plain_times.append(timed(plain, SHOP, env))
+        ours_times.append(timed(ours, SHOP, env))
+    help_times = [timed([python, "-m", "stagewise", "--help"], REPO, env) for _ in range(max(args.rounds, 15))]
+    console = Path(python).with_name("stagewise")
+    script_times = (
+        [timed([str(console), "--help"], REPO, env) for _ in range(max(args.rounds, 15))] if console.exists() else []
+    )
+    result = {
+        "rounds": args.rounds,
+        "pytest_unit_median_s": statistics.median(plain_times),
+        "stagewise_unit_median_s": statistics.median(ours_times),
+        "ratio": statistics.median(ours_times) / statistics.median(plain_times),
+        "help_median_s": statistics.median(help_times),
+        "help_console_script_median_s": statistics.median(script_times) if script_times else None,
+    }
+    out = REPO / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "cli.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(f"python -m pytest tests/unit   median {result['pytest_unit_median_s']:.3f} s")
+    print(f"stagewise test --unit         median {result['stagewise_unit_median_s']:.3f} s")
+    print(f"ratio                          {result['ratio']:.3f}  (target <= 1.05)")
+    print(f"python -m stagewise --help    median {result['help_median_s']:.3f} s  (target < 0.3)")
+    if script_times:
+        print(f"stagewise --help (script)     median {result['help_console_script_median_s']:.3f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
