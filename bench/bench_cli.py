@@ -50,10 +50,14 @@ def main() -> int:
     for _ in range(args.rounds):
         plain_times.append(timed(plain, SHOP, env))
         ours_times.append(timed(ours, SHOP, env))
-    help_times = [timed([python, "-m", "stagewise", "--help"], REPO, env) for _ in range(max(args.rounds, 15))]
+    help_times = [
+        timed([python, "-m", "stagewise", "--help"], REPO, env) for _ in range(max(args.rounds, 15))
+    ]
     console = Path(python).with_name("stagewise")
     script_times = (
-        [timed([str(console), "--help"], REPO, env) for _ in range(max(args.rounds, 15))] if console.exists() else []
+        [timed([str(console), "--help"], REPO, env) for _ in range(max(args.rounds, 15))]
+        if console.exists()
+        else []
     )
     result = {
         "rounds": args.rounds,

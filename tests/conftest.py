@@ -41,7 +41,7 @@ def static_site(tmp_path: Path) -> Iterator[str]:
     )
 
     class QuietHandler(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+        def log_message(self, format: str, *args: object) -> None:
             return None
 
     handler = functools.partial(QuietHandler, directory=str(site))

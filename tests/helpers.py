@@ -40,8 +40,6 @@ def run_cli(
     )
 
 
-
-
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     import socket

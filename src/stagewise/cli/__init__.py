@@ -34,7 +34,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.handler(args)
         return code
     except StagewiseError as exc:
-        print(f"stagewise: {'error: ' if exc.exit_code != ExitCode.INTERRUPTED else ''}{exc}", file=sys.stderr)
+        print(
+            f"stagewise: {'error: ' if exc.exit_code != ExitCode.INTERRUPTED else ''}{exc}", file=sys.stderr
+        )
         return int(exc.exit_code)
     except KeyboardInterrupt:
         print("stagewise: interrupted", file=sys.stderr)

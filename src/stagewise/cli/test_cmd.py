@@ -32,16 +32,28 @@ def register(commands: Any) -> None:
     )
     for tier in TIER_ORDER:
         parser.add_argument(f"--{tier}", action="store_true", help=_TIER_HELP[tier])
-    parser.add_argument("--all", action="store_true", help="run every tier the stage allows, in pyramid order")
-    parser.add_argument("--stage", metavar="STAGE", help="dev, test, staging, prod or a project stage (default: test)")
-    parser.add_argument("--coverage", action="store_true", help="measure coverage (unit and integration tiers)")
+    parser.add_argument(
+        "--all", action="store_true", help="run every tier the stage allows, in pyramid order"
+    )
+    parser.add_argument(
+        "--stage", metavar="STAGE", help="dev, test, staging, prod or a project stage (default: test)"
+    )
+    parser.add_argument(
+        "--coverage", action="store_true", help="measure coverage (unit and integration tiers)"
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help="show every test's name and status")
-    parser.add_argument("--host", metavar="URL", help="target URL for api/e2e (default: the stage's base_url)")
-    parser.add_argument("--no-headless", action="store_true", help="show the browser window (needs a display)")
+    parser.add_argument(
+        "--host", metavar="URL", help="target URL for api/e2e (default: the stage's base_url)"
+    )
+    parser.add_argument(
+        "--no-headless", action="store_true", help="show the browser window (needs a display)"
+    )
     parser.add_argument(
         "--install-missing", action="store_true", help="pip-install missing test tools instead of failing"
     )
-    parser.add_argument("--reports-dir", metavar="DIR", help="where run reports go (default: <project>/reports)")
+    parser.add_argument(
+        "--reports-dir", metavar="DIR", help="where run reports go (default: <project>/reports)"
+    )
     parser.add_argument("--json", action="store_true", help="print the run record as JSON on stdout")
     add_project_argument(parser)
     parser.set_defaults(handler=run)

@@ -19,7 +19,7 @@ from pathlib import Path
 from stagewise.errors import InterruptedRun, MissingError
 from stagewise.pipeline.reporter import Reporter
 from stagewise.pipeline.results import GateResult, RunResult
-from stagewise.project.env import ResolvedEnv, resolve_env
+from stagewise.project.env import resolve_env
 from stagewise.project.model import DEFAULT_BASE_URL, Project, StageConfig
 from stagewise.project.policy import combine_markers, select_tiers, stage_named
 from stagewise.report.run_dir import new_run_id, prepare_run_dir
@@ -151,7 +151,8 @@ def run_tests(
     reporter.run_started(run_id, plan.stage.name, plan.target, [t.name for t in plan.tiers])
     started = time.monotonic()
     try:
-        _run_tiers(project, plan, request, reporter, resolved, child_env, browser, run_dir, result)
+        secrets = tuple(resolved.secret_values())
+        _TierLoop(project, plan, request, reporter, child_env, browser, run_dir, secrets, result).run()
     except InterruptedRun:
         result.interrupted = True
         raise
@@ -161,7 +162,9 @@ def run_tests(
     return result
 
 
-def _browser(project: Project, plan: RunPlan, request: TestRequest, env: Mapping[str, str]) -> BrowserRun | None:
+def _browser(
+    project: Project, plan: RunPlan, request: TestRequest, env: Mapping[str, str]
+) -> BrowserRun | None:
     if not any(t.browser for t in plan.tiers):
         return None
     executable = find_browser(project.browser.executable)
@@ -170,59 +173,61 @@ def _browser(project: Project, plan: RunPlan, request: TestRequest, env: Mapping
     return BrowserRun(executable, project.browser.args, request.headless)
 
 
-def _run_tiers(
-    project: Project,
-    plan: RunPlan,
-    request: TestRequest,
-    reporter: Reporter,
-    resolved: ResolvedEnv,
-    env: dict[str, str],
-    browser: BrowserRun | None,
-    run_dir: Path,
-    result: RunResult,
-) -> None:
-    secrets = tuple(resolved.secret_values())
-    coverage_tiers = [t.name for t in plan.tiers if t.coverage]
-    for tier in plan.tiers:
-        reporter.tier_started(tier.name, ())
+@dataclass
+class _TierLoop:
+    """Runs the planned tiers one after another into ``result``."""
+
+    project: Project
+    plan: RunPlan
+    request: TestRequest
+    reporter: Reporter
+    env: dict[str, str]
+    browser: BrowserRun | None
+    run_dir: Path
+    secrets: tuple[str, ...]
+    result: RunResult
+
+    def run(self) -> None:
+        coverage_tiers = [t.name for t in self.plan.tiers if t.coverage]
+        for tier in self.plan.tiers:
+            self.reporter.tier_started(tier.name, ())
+            finished = self._run_one(tier, coverage_tiers)
+            self.result.tiers.append(finished)
+            self.reporter.tier_finished(finished)
+            if coverage_tiers and tier.name == coverage_tiers[-1]:
+                _coverage_gate(self.project, self.run_dir / "coverage.json", self.result)
+
+    def _run_one(self, tier: TierPlan, coverage_tiers: list[str]) -> TierResult:
         if tier.needs_target:
-            unreachable = _unreachable(project, plan.target)
+            unreachable = _unreachable(self.project, self.plan.target)
             if unreachable is not None:
-                finished = TierResult(tier.name, TierStatus.MISSING, message=unreachable)
-                result.tiers.append(finished)
-                reporter.tier_finished(finished)
-                continue
+                return TierResult(tier.name, TierStatus.MISSING, message=unreachable)
         coverage = None
         if tier.coverage:
             coverage = CoverageRun(
-                source=project.coverage.source,
-                data_file=run_dir / ".coverage",
-                html_dir=run_dir / "coverage-html",
-                json_file=run_dir / "coverage.json",
+                source=self.project.coverage.source,
+                data_file=self.run_dir / ".coverage",
+                html_dir=self.run_dir / "coverage-html",
+                json_file=self.run_dir / "coverage.json",
                 append=tier.name != coverage_tiers[0],
             )
         run = PytestRun(
             tier=tier.name,
-            python=plan.python,
-            cwd=project.root,
+            python=self.plan.python,
+            cwd=self.project.root,
             paths=tier.paths,
-            env=env,
-            junit_path=run_dir / f"junit-{tier.name}.xml",
-            log_path=run_dir / f"{tier.name}.log",
+            env=self.env,
+            junit_path=self.run_dir / f"junit-{tier.name}.xml",
+            log_path=self.run_dir / f"{tier.name}.log",
             markers=tier.markers,
             args=tier.args,
-            verbose=request.verbose,
-            color=request.color,
+            verbose=self.request.verbose,
+            color=self.request.color,
             coverage=coverage,
-            browser=browser if tier.browser else None,
-            secrets=secrets,
+            browser=self.browser if tier.browser else None,
+            secrets=self.secrets,
         )
-        name = tier.name
-        finished = run_pytest_tier(run, lambda line, n=name: reporter.output(n, line))
-        result.tiers.append(finished)
-        reporter.tier_finished(finished)
-        if coverage_tiers and tier.name == coverage_tiers[-1]:
-            _coverage_gate(project, run_dir / "coverage.json", result)
+        return run_pytest_tier(run, lambda line: self.reporter.output(tier.name, line))
 
 
 def _unreachable(project: Project, target: str) -> str | None:

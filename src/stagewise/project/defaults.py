@@ -26,7 +26,5 @@ def default_stages() -> dict[str, StageConfig]:
         "dev": StageConfig("dev", ("unit", "integration", "api", "e2e"), (".env", ".env.dev")),
         "test": StageConfig("test", ("unit", "integration", "api", "e2e"), (".env", ".env.test")),
         "staging": StageConfig("staging", ("api", "e2e"), (".env", ".env.staging")),
-        "prod": StageConfig(
-            "prod", ("api", "e2e"), (".env", ".env.prod"), protected=True, markers="smoke"
-        ),
+        "prod": StageConfig("prod", ("api", "e2e"), (".env", ".env.prod"), protected=True, markers="smoke"),
     }

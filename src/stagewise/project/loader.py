@@ -210,7 +210,8 @@ def _tiers(top: _Table) -> dict[str, TierConfig]:
         return tiers
     for tier_name in list(tiers_t.data):
         tier_t = tiers_t.table(tier_name)
-        assert tier_t is not None
+        if tier_t is None:
+            raise tiers_t.error(tier_name, "must be a table")
         if tier_name not in TIER_ORDER:
             raise tiers_t.error(tier_name, f"unknown tier (allowed: {', '.join(TIER_ORDER)})")
         base = tiers[tier_name]
@@ -238,7 +239,8 @@ def _stages(top: _Table, tiers: Mapping[str, TierConfig]) -> dict[str, StageConf
         return stages
     for stage_name in list(stages_t.data):
         stage_t = stages_t.table(stage_name)
-        assert stage_t is not None
+        if stage_t is None:
+            raise stages_t.error(stage_name, "must be a table")
         if not _NAME.match(stage_name):
             raise stages_t.error(stage_name, "stage names are letters, digits, '.', '_' or '-'")
         base = stages.get(stage_name) or StageConfig(

@@ -70,7 +70,9 @@ def write_run_record(result: RunResult, reports_root: Path, run_dir: Path) -> Pa
     temporary = run_dir / ".summary.json.tmp"
     temporary.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     os.replace(temporary, summary)
-    line = {k: record[k] for k in ("run_id", "stage", "verdict", "exit_code", "duration_s", "coverage_percent")}
+    line = {
+        k: record[k] for k in ("run_id", "stage", "verdict", "exit_code", "duration_s", "coverage_percent")
+    }
     line["tiers"] = {t["name"]: t["status"] for t in record["tiers"]}
     with (reports_root / "history.jsonl").open("a", encoding="utf-8") as history:
         history.write(json.dumps(line) + "\n")

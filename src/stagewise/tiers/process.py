@@ -7,6 +7,7 @@ group gets SIGINT, then SIGTERM, then SIGKILL, and nothing is left behind.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -48,7 +49,8 @@ def run_streaming(
         raise MissingError(f"cannot run {command[0]}: not found ({what})") from exc
     except PermissionError as exc:
         raise MissingError(f"cannot run {command[0]}: permission denied ({what})") from exc
-    assert process.stdout is not None
+    if process.stdout is None:  # pragma: no cover - PIPE always gives a stream
+        raise MissingError(f"no output stream from {what}")
     try:
         for line in process.stdout:
             on_line(line.rstrip("\n"))
@@ -74,8 +76,6 @@ def stop_group(process: subprocess.Popen[str]) -> None:
         except subprocess.TimeoutExpired:
             continue
         # The leader is gone; make sure no grandchild of the group survives it.
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         break

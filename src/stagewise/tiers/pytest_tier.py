@@ -157,7 +157,9 @@ def _mask_file(path: Path, secrets: tuple[str, ...]) -> None:
         path.write_text(masked, encoding="utf-8")
 
 
-def _judge(run: PytestRun, code: int, counts: TestCounts, tail: list[str]) -> tuple[TierStatus, str]:
+def _judge(  # noqa: PLR0911 - one return per pytest exit code reads best
+    run: PytestRun, code: int, counts: TestCounts, tail: list[str]
+) -> tuple[TierStatus, str]:
     if code == PYTEST_NO_TESTS or (code == PYTEST_OK and counts.tests == 0):
         where = ", ".join(run.paths)
         selected = f" matching -m {run.markers!r}" if run.markers else ""

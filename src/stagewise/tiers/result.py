@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from stagewise.errors import ExitCode
 
 
-class TierStatus(str, Enum):
+class TierStatus(StrEnum):
     """A tier's outcome; each maps to the exit code it would end a run with."""
 
     PASSED = "passed"

@@ -23,7 +23,6 @@ def check_reachable(url: str, health_path: str, start_hint: str | None, timeout:
     the service is up, and its tests will judge its answers.
     """
     # Imported here: urllib.request costs ~20 ms, and only target tiers need it.
-    import socket
     import urllib.error
     import urllib.request
 
@@ -36,7 +35,7 @@ def check_reachable(url: str, health_path: str, start_hint: str | None, timeout:
         return
     except urllib.error.HTTPError:
         return
-    except (urllib.error.URLError, socket.timeout, ConnectionError, OSError) as exc:
+    except (TimeoutError, urllib.error.URLError, ConnectionError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         how = f"start it with `{start_hint}`" if start_hint else "start the service"
         raise MissingError(

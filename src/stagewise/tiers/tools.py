@@ -28,7 +28,10 @@ PYTEST = Tool("pytest", "pytest", "every pytest tier")
 PYTEST_COV = Tool("pytest_cov", "pytest-cov", "--coverage")
 PLAYWRIGHT = Tool("pytest_playwright", "pytest-playwright", "the e2e tier")
 
-_CHECK = "import importlib.util, sys; sys.stdout.write(' '.join(m for m in sys.argv[1:] if importlib.util.find_spec(m) is None))"
+_CHECK = (
+    "import importlib.util, sys; "
+    "sys.stdout.write(' '.join(m for m in sys.argv[1:] if importlib.util.find_spec(m) is None))"
+)
 
 
 def missing_tools(python: str, tools: Sequence[Tool]) -> list[Tool]:

@@ -33,7 +33,7 @@ def test_home_answers():
 def test_writes_something():
     assert os.environ["STAGEWISE_STAGE"] != "prod", "a write test ran on prod"
 """
-MARKERS = '[pytest]\nmarkers =\n    smoke: read-only\n    browser: real browser\n'
+MARKERS = "[pytest]\nmarkers =\n    smoke: read-only\n    browser: real browser\n"
 E2E_TESTS = """
 import os
 
@@ -97,7 +97,18 @@ def test_headed_e2e_runs_under_a_virtual_display(make_project: ProjectFactory, s
         pytest.fail("xvfb-run is missing: apt-get install xvfb (the CI script installs it)")
     root = make_project({"tests/e2e/test_page.py": E2E_TESTS, "pytest.ini": MARKERS})
     done = subprocess.run(
-        [xvfb_run, "-a", sys.executable, "-m", "stagewise", "test", "--e2e", "--no-headless", "--host", static_site],
+        [
+            xvfb_run,
+            "-a",
+            sys.executable,
+            "-m",
+            "stagewise",
+            "test",
+            "--e2e",
+            "--no-headless",
+            "--host",
+            static_site,
+        ],
         cwd=root,
         env=cli_env({"EXPECT_HEADLESS": "0"}),
         capture_output=True,

@@ -43,7 +43,7 @@ def report(root: Path) -> dict[str, object]:
 
 def test_default_runs_unit_tests_and_passes(make_project: ProjectFactory) -> None:
     root = make_project({"tests/unit/test_ok.py": PASSING, "tests/integration/test_never.py": FAILING})
-    done = run_cli(cwd=root, *["test"])
+    done = run_cli("test", cwd=root)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "unit         passed      2 passed   0 failed" in done.stdout
     assert "integration" not in done.stdout.split("summary")[1]
@@ -269,7 +269,9 @@ def test_missing_pytest_names_the_install_command(make_project: ProjectFactory, 
     venv = tmp_path / "bare-venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
-    root = make_project({"tests/unit/test_ok.py": PASSING, "stagewise.toml": f'[project]\npython = "{python}"\n'})
+    root = make_project(
+        {"tests/unit/test_ok.py": PASSING, "stagewise.toml": f'[project]\npython = "{python}"\n'}
+    )
     done = run_cli("test", cwd=root)
     assert done.returncode == 4
     assert f"run `{python} -m pip install pytest`" in done.stderr
@@ -286,9 +288,8 @@ def test_missing_pytest_cov_is_exit_4_not_a_silent_run(make_project: ProjectFact
     import pluggy
     import py
     import pygments
-    import pytest as pytest_module
 
-    for module in (pytest_module, _pytest, pluggy, iniconfig, packaging, pygments, py):
+    for module in (pytest, _pytest, pluggy, iniconfig, packaging, pygments, py):
         source = Path(str(module.__file__))
         source = source.parent if source.name == "__init__.py" else source
         (site / source.name).symlink_to(source)
@@ -297,7 +298,9 @@ def test_missing_pytest_cov_is_exit_4_not_a_silent_run(make_project: ProjectFact
         for info in installed.glob(f"{dist}-*.dist-info"):
             (site / info.name).symlink_to(info)
     python = venv / "bin" / "python"
-    root = make_project({"tests/unit/test_ok.py": PASSING, "stagewise.toml": f'[project]\npython = "{python}"\n'})
+    root = make_project(
+        {"tests/unit/test_ok.py": PASSING, "stagewise.toml": f'[project]\npython = "{python}"\n'}
+    )
     plain = run_cli("test", cwd=root)
     assert plain.returncode == 0, plain.stdout + plain.stderr
     covered = run_cli("test", "--coverage", cwd=root)

@@ -49,8 +49,18 @@ def test_help_lists_every_flag_one_line_each(capsys: pytest.CaptureFixture[str])
         main(["test", "-h"])
     assert caught.value.code == 0
     out = capsys.readouterr().out
-    for flag in ("--unit", "--integration", "--api", "--e2e", "--all", "--stage", "--coverage",
-                 "--verbose", "--host", "--no-headless"):
+    for flag in (
+        "--unit",
+        "--integration",
+        "--api",
+        "--e2e",
+        "--all",
+        "--stage",
+        "--coverage",
+        "--verbose",
+        "--host",
+        "--no-headless",
+    ):
         lines = [line for line in out.splitlines() if line.strip().startswith(flag)]
         assert len(lines) == 1, flag
         assert len(lines[0].split(maxsplit=1)) == 2 or "STAGE" in lines[0] or "URL" in lines[0], flag

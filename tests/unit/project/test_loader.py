@@ -63,7 +63,9 @@ fail_under = 85
 
 
 def test_pyproject_tool_table_is_read(tmp_path: Path) -> None:
-    write(tmp_path, "pyproject.toml", '[project]\nname="x"\n[tool.stagewise.project]\nname = "from-pyproject"\n')
+    write(
+        tmp_path, "pyproject.toml", '[project]\nname="x"\n[tool.stagewise.project]\nname = "from-pyproject"\n'
+    )
     project = load_project(tmp_path)
     assert project.name == "from-pyproject"
     assert project.config_file == tmp_path / "pyproject.toml"

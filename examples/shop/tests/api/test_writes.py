@@ -9,7 +9,9 @@ from typing import Any
 import httpx
 
 
-def _order(http: httpx.Client, headers: dict[str, str], cid: int, pid: int, qty: int):
+def _order(
+    http: httpx.Client, headers: dict[str, str], cid: int, pid: int, qty: int
+) -> httpx.Response:
     body = {"customer_id": cid, "items": [{"product_id": pid, "quantity": qty}]}
     return http.post("/orders", json=body, headers=headers)
 

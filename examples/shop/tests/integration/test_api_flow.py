@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -20,9 +21,12 @@ def _customer(client: TestClient, auth: dict[str, str], email: str = "ann@exampl
     return int(resp.json()["id"])
 
 
-def _order(client: TestClient, auth: dict[str, str], customer: int, items: list[tuple[int, int]]):
+def _order(
+    client: TestClient, auth: dict[str, str], customer: int, items: list[tuple[int, int]]
+) -> httpx.Response:
     body = {"customer_id": customer, "items": [{"product_id": p, "quantity": q} for p, q in items]}
-    return client.post("/orders", json=body, headers=auth)
+    resp: httpx.Response = client.post("/orders", json=body, headers=auth)
+    return resp
 
 
 def test_health_reports_database_ok(client: TestClient) -> None:

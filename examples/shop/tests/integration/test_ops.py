@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -37,3 +40,18 @@ def test_auto_migrate_only_when_enabled(tmp_path: Path) -> None:
     on = f"sqlite:///{tmp_path / 'on.db'}"
     with TestClient(create_app(Settings(database_url=on, auto_migrate=True))) as client:
         assert client.get("/products").json() == []
+
+
+def test_migrate_and_seed_command_lines(empty_sqlite_url: str) -> None:
+    """The commands deploy scripts call: python -m shop.migrate / shop.seed."""
+    env = {**os.environ, "DATABASE_URL": empty_sqlite_url}
+    run = [sys.executable, "-m"]
+    subprocess.run([*run, "shop.migrate"], env=env, check=True, timeout=60)
+    seeded = subprocess.run(
+        [*run, "shop.seed"], env=env, check=True, timeout=60, capture_output=True, text=True
+    )
+    assert f"seeded {len(DEMO_PRODUCTS)} product(s)" in seeded.stdout
+    subprocess.run([*run, "shop.migrate", "--downgrade", "base"], env=env, check=True, timeout=60)
+    engine = make_engine(empty_sqlite_url)
+    assert set(inspect(engine).get_table_names()) == {"alembic_version"}
+    engine.dispose()
