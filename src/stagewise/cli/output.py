@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TextIO
+from collections.abc import Mapping, Sequence
+from typing import Any, TextIO
 
 from stagewise.pipeline.results import RunResult
+from stagewise.report.summary import run_record, tier_record
 from stagewise.tiers.result import TierResult, TierStatus
 
 
@@ -38,25 +39,62 @@ class PlainReporter:
 
 def tier_line(result: TierResult) -> str:
     """One line per tier: status, counts and seconds."""
-    c = result.counts
+    return record_tier_line(tier_record(result))
+
+
+def record_tier_line(tier: Mapping[str, Any]) -> str:
+    """A tier's line from its ``summary.json`` record, so the terminal and the file agree.
+
+    ``passed`` excludes flaky tests, which get their own column when there are any.
+    """
+    flaky = f" {tier['flaky']:>3} flaky" if tier.get("flaky") else ""
     return (
-        f"{result.name:<12} {result.status.value:<8} {c.passed:>4} passed {c.failures:>3} failed "
-        f"{c.errors:>3} errors {c.skipped:>3} skipped {result.duration:>7.2f}s"
+        f"{tier['name']:<12} {tier['status']:<8} {tier['passed']:>4} passed {tier['failed']:>3} failed "
+        f"{tier['errors']:>3} errors {tier['skipped']:>3} skipped {tier['duration_s']:>7.2f}s{flaky}"
     )
 
 
 def render_summary(result: RunResult, stream: TextIO) -> None:
     """The end-of-run table, the gates, and the one verdict line."""
+    render_record(run_record(result), stream)
+
+
+def render_record(record: Mapping[str, Any], stream: TextIO) -> None:
+    """The summary of a run from its ``summary.json`` record (also ``stagewise report show``)."""
     out: list[str] = ["", "summary"]
-    out += [f"  {tier_line(t)}" for t in result.tiers]
-    for tier in result.tiers:
-        if tier.status is not TierStatus.PASSED and tier.message:
-            out.append(f"  {tier.name}: {tier.message}")
-        for failed in tier.failed_tests[:10]:
-            out.append(f"    {failed.kind}: {failed.name}  {failed.message}")
-    if result.coverage_percent is not None and not result.gates:
-        out.append(f"  coverage {result.coverage_percent:.1f}%")
-    for gate in result.gates:
-        out.append(f"  gate {gate.name}: {gate.message}")
-    out.append(f"verdict: {result.verdict.upper()} (exit {int(result.exit_code)}) · {result.run_dir}")
+    tiers = list(record.get("tiers") or ())
+    out += [f"  {record_tier_line(t)}" for t in tiers]
+    for tier in tiers:
+        if tier["status"] != TierStatus.PASSED.value and tier.get("message"):
+            out.append(f"  {tier['name']}: {tier['message']}")
+        for failed in (tier.get("failed_tests") or [])[:10]:
+            out.append(f"    {failed['kind']}: {failed['name']}  {failed['message']}")
+        for flaky in (tier.get("flaky_tests") or [])[:10]:
+            out.append(f"    flaky: {flaky['name']}  passed after {flaky['reruns']} rerun(s)")
+    coverage = record.get("coverage_percent")
+    gates = list(record.get("gates") or ())
+    if coverage is not None and not gates:
+        out.append(f"  coverage {coverage:.1f}%")
+    for gate in gates:
+        out.append(f"  gate {gate['name']}: {gate['message']}")
+    if record.get("run_dir") and record.get("page"):
+        out.append(f"  report page: {record['run_dir']}/{record['page']}")
+    verdict = str(record["verdict"]).upper()
+    out.append(f"verdict: {verdict} (exit {int(record['exit_code'])}) · {record.get('run_dir', '')}")
     print("\n".join(out), file=stream, flush=True)
+
+
+def wants_live_progress(stream: TextIO, no_progress: bool, env: Mapping[str, str]) -> bool:
+    """The rich live display only on a real terminal, outside CI, unless turned off.
+
+    Pipes, CI logs (``CI=true``), ``TERM=dumb`` and ``--no-progress`` get plain
+    lines, which read the same in a file as on a screen.
+    """
+    if no_progress or env.get("CI", "").strip().lower() in ("true", "1", "yes"):
+        return False
+    if env.get("TERM") == "dumb":
+        return False
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False

@@ -29,7 +29,7 @@ class Parser(argparse.ArgumentParser):
 
 def build_parser() -> Parser:
     """The full command tree; each command module adds its own arguments."""
-    from stagewise.cli import env_cmd, test_cmd
+    from stagewise.cli import deploy_cmd, env_cmd, images_cmd, report_cmd, test_cmd
 
     parser = Parser(
         prog="stagewise",
@@ -39,6 +39,9 @@ def build_parser() -> Parser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     test_cmd.register(commands)
     env_cmd.register(commands)
+    deploy_cmd.register(commands)
+    images_cmd.register(commands)
+    report_cmd.register(commands)
     return parser
 
 

@@ -17,12 +17,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from stagewise.errors import InterruptedRun, MissingError
+from stagewise.pipeline.provision import provisioned
 from stagewise.pipeline.reporter import Reporter
 from stagewise.pipeline.results import GateResult, RunResult
 from stagewise.project.env import resolve_env
 from stagewise.project.model import DEFAULT_BASE_URL, Project, StageConfig
 from stagewise.project.policy import combine_markers, select_tiers, stage_named
+from stagewise.report.history import read_history
+from stagewise.report.html import TREND_RUNS, write_page
 from stagewise.report.run_dir import new_run_id, prepare_run_dir
+from stagewise.report.run_info import collect_run_info
 from stagewise.report.summary import write_run_record
 from stagewise.tiers import tools
 from stagewise.tiers.browser import find_browser, require_display
@@ -45,8 +49,11 @@ class TestRequest:
     host: str | None = None
     headless: bool = True
     install_missing: bool = False
+    reruns: int = 0
     reports_dir: Path | None = None
     color: bool = False
+    extra_markers: str | None = None
+    auto_start: bool = True
 
 
 @dataclass(frozen=True)
@@ -87,7 +94,7 @@ def plan_run(project: Project, request: TestRequest) -> RunPlan:
             TierPlan(
                 name=name,
                 paths=tier.paths,
-                markers=combine_markers(tier.markers, stage.markers),
+                markers=combine_markers(tier.markers, stage.markers, request.extra_markers),
                 args=tier.args,
                 needs_target=tier.needs_target,
                 browser=tier.browser,
@@ -114,6 +121,8 @@ def preflight(plan: RunPlan, request: TestRequest) -> None:
     wants_browser = any(t.browser for t in plan.tiers)
     if wants_browser:
         needed.append(tools.PLAYWRIGHT)
+    if request.reruns > 0:
+        needed.append(tools.RERUNFAILURES)
     tools.require_tools(plan.python, needed, request.install_missing)
 
 
@@ -152,14 +161,37 @@ def run_tests(
     started = time.monotonic()
     try:
         secrets = tuple(resolved.secret_values())
-        _TierLoop(project, plan, request, reporter, child_env, browser, run_dir, secrets, result).run()
+        with provisioned(project, plan, request, child_env, reporter):
+            _TierLoop(project, plan, request, reporter, child_env, browser, run_dir, secrets, result).run()
     except InterruptedRun:
         result.interrupted = True
         raise
     finally:
         result.duration = time.monotonic() - started
-        write_run_record(result, reports_root, run_dir)
+        _write_report(project, plan, result, reports_root, run_dir, reporter=reporter)
     return result
+
+
+def _write_report(
+    project: Project,
+    plan: RunPlan,
+    result: RunResult,
+    reports_root: Path,
+    run_dir: Path,
+    *,
+    reporter: Reporter,
+) -> None:
+    """summary.json and history first (the record of truth), then the page; also after Ctrl+C.
+
+    A page that cannot be rendered is noted, never allowed to replace the
+    run's verdict with a crash.
+    """
+    summary = write_run_record(result, reports_root, run_dir, collect_run_info(project.root, plan.python))
+    try:
+        record = json.loads(summary.read_text(encoding="utf-8"))
+        write_page(run_dir, record, read_history(reports_root, last=TREND_RUNS))
+    except (OSError, ValueError) as exc:
+        reporter.note(f"could not write the report page: {exc}")
 
 
 def _browser(
@@ -226,6 +258,7 @@ class _TierLoop:
             coverage=coverage,
             browser=self.browser if tier.browser else None,
             secrets=self.secrets,
+            reruns=self.request.reruns,
         )
         return run_pytest_tier(run, lambda line: self.reporter.output(tier.name, line))
 

@@ -17,6 +17,7 @@ def default_tiers() -> dict[str, TierConfig]:
         "integration": TierConfig("integration", ("tests/integration",), coverage=True),
         "api": TierConfig("api", ("tests/api",), needs_target=True),
         "e2e": TierConfig("e2e", ("tests/e2e",), needs_target=True, browser=True),
+        "performance": TierConfig("performance", ("tests/performance/locustfile.py",), needs_target=True),
     }
 
 
@@ -25,6 +26,6 @@ def default_stages() -> dict[str, StageConfig]:
     return {
         "dev": StageConfig("dev", ("unit", "integration", "api", "e2e"), (".env", ".env.dev")),
         "test": StageConfig("test", ("unit", "integration", "api", "e2e"), (".env", ".env.test")),
-        "staging": StageConfig("staging", ("api", "e2e"), (".env", ".env.staging")),
+        "staging": StageConfig("staging", ("api", "e2e", "performance"), (".env", ".env.staging")),
         "prod": StageConfig("prod", ("api", "e2e"), (".env", ".env.prod"), protected=True, markers="smoke"),
     }

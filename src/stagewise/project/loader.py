@@ -14,6 +14,7 @@ from pathlib import Path
 from stagewise.errors import ConfigError
 from stagewise.project.defaults import default_stages, default_tiers
 from stagewise.project.model import (
+    ON_REQUEST_TIERS,
     TIER_ORDER,
     BrowserConfig,
     CoverageConfig,
@@ -21,6 +22,8 @@ from stagewise.project.model import (
     StageConfig,
     TierConfig,
 )
+from stagewise.project.performance import parse_performance
+from stagewise.project.services_loader import BACKENDS, read_compose, read_services
 
 PROJECT_FILE = "stagewise.toml"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
@@ -177,10 +180,19 @@ def _build(root: Path, file: Path | None, data: Mapping[str, object], prefix: st
         )
     coverage = _coverage(top, source)
     browser = _browser(top)
+    services = read_services(top, stages)
+    compose = read_compose(top, stages)
+    performance_t = top.table("performance")
+    performance = parse_performance(
+        str(top.file), top.key("performance"), performance_t.data if performance_t is not None else {}
+    )
     top.check_unknown()
     return Project(
         root=root,
         config_file=file,
+        services=services,
+        compose=compose,
+        performance=performance,
         name=name,
         python=python,
         tiers=tiers,
@@ -245,7 +257,7 @@ def _stages(top: _Table, tiers: Mapping[str, TierConfig]) -> dict[str, StageConf
             raise stages_t.error(stage_name, "stage names are letters, digits, '.', '_' or '-'")
         base = stages.get(stage_name) or StageConfig(
             name=stage_name,
-            tiers=TIER_ORDER,
+            tiers=tuple(t for t in TIER_ORDER if t not in ON_REQUEST_TIERS),
             env_files=(".env", f".env.{stage_name}"),
         )
         stage_tiers = stage_t.strings("tiers", base.tiers)
@@ -263,9 +275,18 @@ def _stages(top: _Table, tiers: Mapping[str, TierConfig]) -> dict[str, StageConf
             protected=stage_t.boolean("protected", base.protected),
             markers=stage_t.string("markers", base.markers),
             required_env=_env_names(stage_t, "required_env") or base.required_env,
+            backend=_backend(stage_t, base.backend),
+            compose_file=stage_t.string("compose_file", base.compose_file),
         )
         stage_t.check_unknown()
     return stages
+
+
+def _backend(stage_t: _Table, default: str | None) -> str | None:
+    backend = stage_t.string("backend", default)
+    if backend is not None and backend not in BACKENDS:
+        raise stage_t.error("backend", f"must be one of {', '.join(BACKENDS)}")
+    return backend
 
 
 def _coverage(top: _Table, source: tuple[str, ...]) -> CoverageConfig:

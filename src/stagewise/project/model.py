@@ -9,10 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from stagewise.project.performance import PerformanceConfig
+from stagewise.project.services import ComposeConfig, ServiceConfig
+
 DEFAULT_BASE_URL = "http://localhost:8000"
 
 #: Tiers in pyramid order; plans and ``--all`` always run them in this order.
-TIER_ORDER: tuple[str, ...] = ("unit", "integration", "api", "e2e")
+TIER_ORDER: tuple[str, ...] = ("unit", "integration", "api", "e2e", "performance")
+
+#: Tiers that run only when asked for by name (``--performance``) or listed by
+#: the stage; ``--all`` and a stage's defaults never pull them in otherwise.
+ON_REQUEST_TIERS: tuple[str, ...] = ("performance",)
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,8 @@ class StageConfig:
     protected: bool = False
     markers: str | None = None
     required_env: tuple[str, ...] = ()
+    backend: str | None = None
+    compose_file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +91,9 @@ class Project:
     health_path: str = "/"
     reports_dir: str = "reports"
     extra: dict[str, object] = field(default_factory=dict)
+    services: dict[str, ServiceConfig] = field(default_factory=dict)
+    compose: ComposeConfig = field(default_factory=ComposeConfig)
+    performance: PerformanceConfig = field(default_factory=PerformanceConfig)
 
     def stage(self, name: str) -> StageConfig:
         """Return the named stage; callers validate the name first."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from stagewise.errors import UsageError
-from stagewise.project.model import TIER_ORDER, Project, StageConfig
+from stagewise.project.model import ON_REQUEST_TIERS, TIER_ORDER, Project, StageConfig
 
 
 def stage_named(project: Project, name: str | None) -> StageConfig:
@@ -44,6 +44,8 @@ def select_tiers(
     for tier in chosen:
         if tier not in project.tiers:
             raise UsageError(f"unknown tier {tier!r}: tiers are {', '.join(project.tiers)}")
+        if tier in ON_REQUEST_TIERS and tier in requested and not stage.protected:
+            continue  # asked for by name on an unprotected stage; --all never pulls it in
         if tier not in stage.tiers:
             allowed = ", ".join(stage.tiers) or "none"
             why = " (a protected stage)" if stage.protected else ""

@@ -10,6 +10,20 @@ Schema version 1 (``summary.json``)::
     gates: [{name, measured, limit, passed, message}]
     stagewise_version
 
+Added in version 1 (issue 7, reports)::
+
+    run_dir: str                       # this run's folder
+    page: "index.html"                 # the self-contained report page, relative to run_dir
+    flaky: int                         # flaky tests over all tiers
+    tiers[].flaky: int                 # tests that failed, then passed on a rerun
+    tiers[].flaky_tests: [{name, reruns}]
+    tiers[].reruns: int                # --reruns N the tier ran with (0: none)
+    tiers[].passed                     # excludes flaky: tests = passed+failed+errors+skipped+flaky
+    tiers[].performance, tiers[].findings   # only when the tier put them in TierResult.extra
+                                       # (shapes in stagewise.report.artifacts)
+    git: {commit, branch, dirty} | null
+    tool_versions: {python, pytest, ..., stagewise}
+
 Keys are only ever added within a version; renaming or removing one bumps it.
 """
 
@@ -17,11 +31,14 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from stagewise import __version__
 from stagewise.pipeline.results import RunResult
+from stagewise.report.flaky import clean_passed, flaky_tests
+from stagewise.report.history import append_history
 from stagewise.tiers.result import TierResult
 
 SCHEMA_VERSION = 1
@@ -33,7 +50,7 @@ def tier_record(tier: TierResult) -> dict[str, Any]:
         "name": tier.name,
         "status": tier.status.value,
         "tests": tier.counts.tests,
-        "passed": tier.counts.passed,
+        "passed": clean_passed(tier),
         "failed": tier.counts.failures,
         "errors": tier.counts.errors,
         "skipped": tier.counts.skipped,
@@ -42,11 +59,16 @@ def tier_record(tier: TierResult) -> dict[str, Any]:
         "junit": tier.junit_path,
         "log": tier.log_path,
         "failed_tests": [{"name": f.name, "kind": f.kind, "message": f.message} for f in tier.failed_tests],
+        "flaky": len(flaky_tests(tier)),
+        "flaky_tests": [{"name": f.name, "reruns": f.reruns} for f in flaky_tests(tier)],
+        "reruns": tier.extra.get("reruns", 0),
+        **{key: tier.extra[key] for key in ("performance", "findings") if key in tier.extra},
     }
 
 
-def run_record(result: RunResult) -> dict[str, Any]:
-    """The whole run as summary.json holds it."""
+def run_record(result: RunResult, info: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The whole run as summary.json holds it; ``info`` adds ``git`` and ``tool_versions``."""
+    tiers = [tier_record(t) for t in result.tiers]
     return {
         "schema_version": SCHEMA_VERSION,
         "run_id": result.run_id,
@@ -57,23 +79,26 @@ def run_record(result: RunResult) -> dict[str, Any]:
         "verdict": result.verdict,
         "exit_code": int(result.exit_code),
         "coverage_percent": result.coverage_percent,
-        "tiers": [tier_record(t) for t in result.tiers],
+        "tiers": tiers,
         "gates": [g.__dict__ for g in result.gates],
         "stagewise_version": __version__,
+        "run_dir": result.run_dir,
+        "page": "index.html",
+        "flaky": sum(t["flaky"] for t in tiers),
+        "git": None,
+        "tool_versions": {},
+        **(info or {}),
     }
 
 
-def write_run_record(result: RunResult, reports_root: Path, run_dir: Path) -> Path:
+def write_run_record(
+    result: RunResult, reports_root: Path, run_dir: Path, info: Mapping[str, Any] | None = None
+) -> Path:
     """Write summary.json atomically and append one line to history.jsonl."""
-    record = run_record(result)
+    record = run_record(result, info)
     summary = run_dir / "summary.json"
     temporary = run_dir / ".summary.json.tmp"
-    temporary.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    temporary.write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
     os.replace(temporary, summary)
-    line = {
-        k: record[k] for k in ("run_id", "stage", "verdict", "exit_code", "duration_s", "coverage_percent")
-    }
-    line["tiers"] = {t["name"]: t["status"] for t in record["tiers"]}
-    with (reports_root / "history.jsonl").open("a", encoding="utf-8") as history:
-        history.write(json.dumps(line) + "\n")
+    append_history(reports_root, record, run_dir)
     return summary

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stagewise.project.env import mask_text
-from stagewise.tiers.junit import read_junit
+from stagewise.tiers.junit import read_cases, read_junit
 from stagewise.tiers.process import run_streaming
 from stagewise.tiers.result import TestCounts, TierResult, TierStatus
 
@@ -62,6 +62,7 @@ class PytestRun:
     coverage: CoverageRun | None = None
     browser: BrowserRun | None = None
     secrets: tuple[str, ...] = ()
+    reruns: int = 0
 
 
 def build_command(run: PytestRun) -> list[str]:
@@ -81,6 +82,8 @@ def build_command(run: PytestRun) -> list[str]:
         ]
         if run.coverage.append:
             command.append("--cov-append")
+    if run.reruns > 0:
+        command += ["--reruns", str(run.reruns)]  # the plugin loads through its entry point
     if run.browser is not None:
         command += ["-p", "stagewise_browser", "--browser", "chromium"]
         if not run.browser.headless:
@@ -143,8 +146,25 @@ def run_pytest_tier(run: PytestRun, on_line: Callable[[str], None]) -> TierResul
         log_path=str(run.log_path),
         command=tuple(command),
         failed_tests=failed,
-        extra={"pytest_exit_code": code},
+        extra=_extra(run, code),
     )
+
+
+def _extra(run: PytestRun, code: int) -> dict[str, object]:
+    """Tier details beyond the counts; ``flaky_tests`` lists tests that passed only on a rerun.
+
+    JUnit counts a flaky test as passed; the report must not, so the names are
+    kept here (``[{"name": str, "reruns": int}]``) for the summary to subtract.
+    """
+    extra: dict[str, object] = {"pytest_exit_code": code}
+    if run.reruns > 0:
+        extra["reruns"] = run.reruns
+        extra["flaky_tests"] = [
+            {"name": case.name, "reruns": case.attempts - 1}
+            for case in read_cases(run.junit_path)
+            if case.flaky
+        ]
+    return extra
 
 
 def _mask_file(path: Path, secrets: tuple[str, ...]) -> None:

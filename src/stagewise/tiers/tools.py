@@ -27,6 +27,7 @@ class Tool:
 PYTEST = Tool("pytest", "pytest", "every pytest tier")
 PYTEST_COV = Tool("pytest_cov", "pytest-cov", "--coverage")
 PLAYWRIGHT = Tool("pytest_playwright", "pytest-playwright", "the e2e tier")
+RERUNFAILURES = Tool("pytest_rerunfailures", "pytest-rerunfailures", "--reruns")
 
 _CHECK = (
     "import importlib.util, sys; "

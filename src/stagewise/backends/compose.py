@@ -1,0 +1,238 @@
+"""The compose backend: drives ``docker compose`` (v2) or ``docker-compose`` (v1).
+
+One compose project per environment (``<project>-<stage>``), the stage's
+compose file, and status read from the engine itself (container labels and
+health), not from compose's text output, which differs between versions.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+
+from stagewise.backends.base import DeployError, Environment, LineSink, ServiceStatus
+from stagewise.errors import MissingError, UsageError
+from stagewise.tiers.process import run_streaming
+
+HEALTH_TIMEOUT = 180.0
+_PROJECT = re.compile(r"[^a-z0-9_-]")
+
+
+def compose_command() -> list[str]:
+    """``docker compose`` when the v2 plugin answers, else ``docker-compose``."""
+    docker = shutil.which("docker")
+    if docker is not None:
+        done = subprocess.run([docker, "compose", "version"], capture_output=True, check=False, timeout=30)
+        if done.returncode == 0:
+            return [docker, "compose"]
+    legacy = shutil.which("docker-compose")
+    if legacy is not None:
+        return [legacy]
+    raise MissingError(
+        "neither `docker compose` nor `docker-compose` is installed: apt-get install docker-compose "
+        "(or the docker-compose-plugin)"
+    )
+
+
+def require_daemon() -> None:
+    """Raise :class:`MissingError` unless a Docker engine answers."""
+    docker = shutil.which("docker")
+    if docker is None:
+        raise MissingError("the docker client is not installed: apt-get install docker.io")
+    try:
+        done = subprocess.run(
+            [docker, "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True, timeout=30, check=False
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise MissingError("the Docker daemon did not answer within 30 s") from exc
+    if done.returncode != 0 or not done.stdout.strip():
+        reason = (done.stderr.strip().splitlines() or ["no answer"])[-1]
+        raise MissingError(
+            f"the Docker daemon is not reachable ({reason}): start it (`dockerd &` or `systemctl start docker`)"
+        )
+
+
+def project_name(prefix: str, stage: str) -> str:
+    """A compose project name that is valid for both compose versions."""
+    return _PROJECT.sub("-", f"{prefix}-{stage}".lower()).strip("-")
+
+
+class ComposeBackend:
+    """One environment as one compose project."""
+
+    name = "compose"
+
+    def __init__(
+        self,
+        environment: Environment,
+        compose_file: str,
+        prefix: str | None = None,
+        prebuild: Sequence[Sequence[str]] = (),
+    ) -> None:
+        self.environment = environment
+        self.prebuild = [list(step) for step in prebuild]
+        self.file = (environment.root / compose_file).resolve()
+        self.project = project_name(prefix or environment.project_name, environment.stage)
+        self._base: list[str] | None = None
+        self._services: list[str] | None = None
+
+    def _compose(self) -> list[str]:
+        if self._base is None:
+            if not self.file.is_file():
+                raise MissingError(
+                    f"compose file {self.file} for stage {self.environment.stage} does not exist: "
+                    f"create it or set compose.files.{self.environment.stage} in stagewise.toml"
+                )
+            require_daemon()
+            self._base = [*compose_command(), "-f", str(self.file), "-p", self.project]
+        return self._base
+
+    def _run(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*self._compose(), *args],
+            cwd=self.file.parent,
+            env=dict(self.environment.env),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    def _stream(self, sink: LineSink, *args: str) -> int:
+        return run_streaming(
+            [*self._compose(), *args], self.file.parent, self.environment.env, sink, what="docker compose"
+        )
+
+    def services(self) -> Sequence[str]:
+        if self._services is None:
+            done = self._run("config", "--services", timeout=60)
+            if done.returncode != 0:
+                raise DeployError(f"{self.file.name} is not a valid compose file: {_last(done.stderr)}")
+            self._services = done.stdout.split()
+        return self._services
+
+    def _check_name(self, service: str | None) -> None:
+        if service is not None and service not in self.services():
+            raise UsageError(
+                f"unknown service {service!r} in {self.file.name}: services are {', '.join(self.services())}"
+            )
+
+    def _prebuild(self, sink: LineSink) -> None:
+        """Host-side steps before an image build (e.g. ``pip wheel``): no network in the build."""
+        for raw in self.prebuild:
+            step = [sys.executable if part == "{python}" else part for part in raw]
+            sink(f"prebuild: {' '.join(step)}")
+            code = run_streaming(step, self.environment.root, self.environment.env, sink, what=step[0])
+            if code != 0:
+                raise DeployError(f"prebuild step failed (exit {code}): {' '.join(step)}")
+
+    def build(self, service: str | None, sink: LineSink) -> None:
+        self._check_name(service)
+        self._prebuild(sink)
+        code = self._stream(sink, "build", *([service] if service else []))
+        if code != 0:
+            raise DeployError(f"docker compose build failed (exit {code}); see the output above")
+
+    def up(self, detach: bool, build: bool, sink: LineSink) -> list[ServiceStatus]:
+        self.services()
+        if build:
+            self._prebuild(sink)
+        flags = ["--build"] if build else []
+        if detach:
+            done = self._run("up", "-d", *flags)
+            for line in (done.stdout + done.stderr).splitlines():
+                sink(line)
+            if done.returncode != 0:
+                raise DeployError(f"docker compose up failed (exit {done.returncode}): {_last(done.stderr)}")
+            return self._wait_healthy(sink)
+        code = self._stream(sink, "up", *flags)
+        if code != 0:
+            raise DeployError(f"docker compose up exited {code}")
+        return self.status()
+
+    def _wait_healthy(self, sink: LineSink) -> list[ServiceStatus]:
+        deadline = time.monotonic() + HEALTH_TIMEOUT
+        while True:
+            statuses = self.status()
+            broken = [s for s in statuses if s.state in ("exited", "dead") or s.health == "unhealthy"]
+            if broken:
+                first = broken[0]
+                logs = self._run("logs", "--tail", "15", first.name, timeout=60).stdout.strip()
+                raise DeployError(f"service {first.name} is {first.state}/{first.health}; last log lines:\n{logs}")
+            if statuses and all(s.state == "running" and s.health in ("healthy", "none") for s in statuses):
+                for status in statuses:
+                    sink(f"{status.name} | {status.health}")
+                return statuses
+            if time.monotonic() > deadline:
+                waiting = ", ".join(f"{s.name} ({s.state}/{s.health})" for s in statuses)
+                raise DeployError(f"not healthy after {HEALTH_TIMEOUT:g}s: {waiting}")
+            time.sleep(1)
+
+    def down(self, volumes: bool) -> list[str]:
+        before = [s.name for s in self.status()]
+        done = self._run("down", "--remove-orphans", *(["--volumes"] if volumes else []))
+        if done.returncode != 0:
+            raise DeployError(f"docker compose down failed: {_last(done.stderr)}")
+        return before
+
+    def logs(self, follow: bool, service: str | None, sink: LineSink) -> None:
+        self._check_name(service)
+        args = ["logs", "--no-color", *(["-f"] if follow else []), *([service] if service else [])]
+        code = self._stream(sink, *args)
+        if code != 0:
+            raise DeployError(f"docker compose logs exited {code}")
+
+    def status(self) -> list[ServiceStatus]:
+        """Containers of this compose project, read from the engine."""
+        self._compose()
+        done = subprocess.run(
+            ["docker", "ps", "-a", "-q", "--filter", f"label=com.docker.compose.project={self.project}"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        ids = done.stdout.split()
+        if not ids:
+            return []
+        inspected = subprocess.run(
+            ["docker", "inspect", *ids], capture_output=True, text=True, timeout=60, check=False
+        )
+        try:
+            containers = json.loads(inspected.stdout or "[]")
+        except ValueError:
+            containers = []
+        statuses = []
+        for container in containers:
+            labels = container.get("Config", {}).get("Labels", {}) or {}
+            state = container.get("State", {})
+            health = (state.get("Health") or {}).get("Status", "none")
+            ports = container.get("NetworkSettings", {}).get("Ports") or {}
+            host_port = next(
+                (int(b["HostPort"]) for bindings in ports.values() if bindings for b in bindings if b.get("HostPort")),
+                None,
+            )
+            statuses.append(
+                ServiceStatus(
+                    name=labels.get("com.docker.compose.service", container.get("Name", "?").lstrip("/")),
+                    state=state.get("Status", "unknown"),
+                    health=health,
+                    pid=state.get("Pid") or None,
+                    port=host_port,
+                    uptime_s=None,
+                    detail=container.get("Name", "").lstrip("/"),
+                )
+            )
+        return sorted(statuses, key=lambda s: s.name)
+
+
+def _last(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "(no output)"
+
+

@@ -1,0 +1,410 @@
+"""The local backend: services as plain processes on this machine, no Docker.
+
+State lives under ``.stagewise/<stage>/``: one ``<service>.json`` (pid, process
+start time, port, started-at) and one ``<service>.log`` per service. The start
+time guards against pid reuse: a pid whose start time differs is not ours.
+Each service runs in its own session, so stopping it stops its whole group.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from stagewise.backends.base import DeployError, Environment, LineSink, ServiceStatus
+from stagewise.errors import InterruptedRun, UsageError
+from stagewise.project.services import HealthCheck, ServiceConfig
+
+GRACE_SECONDS = 10.0
+POLL_SECONDS = 0.2
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+@dataclass(frozen=True)
+class _Running:
+    pid: int
+    start_ticks: int
+    port: int | None
+    started_at: float
+
+
+def _start_ticks(pid: int) -> int | None:
+    """The process start time in clock ticks from /proc, or None if it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    if fields[0] == "Z":
+        return None
+    return int(fields[19])
+
+
+def port_in_use(port: int) -> bool:
+    """Whether something accepts connections on 127.0.0.1:port."""
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+class LocalBackend:
+    """Runs the project's ``[services.*]`` as processes for one stage."""
+
+    name = "local"
+
+    def __init__(self, environment: Environment, services: dict[str, ServiceConfig]) -> None:
+        self.environment = environment
+        self.all_services = {n: s for n, s in services.items() if s.runs_in(environment.stage)}
+        if not self.all_services:
+            raise UsageError(
+                f"no local services for stage {environment.stage}: declare [services.NAME] "
+                "in stagewise.toml, or use the compose backend (--backend compose)"
+            )
+        self.state_dir = environment.root / ".stagewise" / environment.stage
+
+    # -- names and placeholders -------------------------------------------------
+    def services(self) -> Sequence[str]:
+        return list(self.all_services)
+
+    def _check_name(self, service: str | None) -> None:
+        if service is not None and service not in self.all_services:
+            raise UsageError(
+                f"unknown service {service!r} for {self.environment.stage}: "
+                f"services are {', '.join(self.all_services)}"
+            )
+
+    def _fill(self, text: str, service: ServiceConfig) -> str:
+        port = service.port_for(self.environment.stage)
+        values = {
+            "{stage}": self.environment.stage,
+            "{port}": "" if port is None else str(port),
+            "{root}": str(self.environment.root),
+            "{state_dir}": str(self.state_dir),
+            "{python}": sys.executable,
+        }
+        for key, value in values.items():
+            text = text.replace(key, value)
+        return text
+
+    def _order(self, names: Sequence[str] | None = None) -> list[ServiceConfig]:
+        """Services in dependency order (dependencies first)."""
+        ordered: list[str] = []
+
+        def visit(name: str) -> None:
+            if name in ordered:
+                return
+            for dependency in self.all_services[name].depends_on:
+                visit(dependency)
+            ordered.append(name)
+
+        for name in names or list(self.all_services):
+            visit(name)
+        return [self.all_services[n] for n in ordered if n in self.all_services]
+
+    def _env(self, service: ServiceConfig) -> dict[str, str]:
+        env = dict(self.environment.env)
+        env.update({k: self._fill(v, service) for k, v in service.env.items()})
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        return env
+
+    def _cwd(self, service: ServiceConfig) -> Path:
+        return self.environment.root / self._fill(service.cwd, service)
+
+    # -- state files ------------------------------------------------------------
+    def _state_file(self, name: str) -> Path:
+        return self.state_dir / f"{name}.json"
+
+    def log_file(self, name: str) -> Path:
+        """Where a service's output goes."""
+        return self.state_dir / f"{name}.log"
+
+    def _running(self, name: str) -> _Running | None:
+        try:
+            data = json.loads(self._state_file(name).read_text())
+            running = _Running(int(data["pid"]), int(data["start_ticks"]), data.get("port"), data["started_at"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if _start_ticks(running.pid) != running.start_ticks:
+            return None
+        return running
+
+    # -- operations -------------------------------------------------------------
+    def build(self, service: str | None, sink: LineSink) -> None:
+        self._check_name(service)
+        for config in self._order([service] if service else None):
+            if service is not None and config.name != service:
+                continue
+            for step in config.build:
+                self._run_step(config, step, "build", sink)
+
+    def _run_step(self, service: ServiceConfig, step: Sequence[str], what: str, sink: LineSink) -> None:
+        command = [self._fill(part, service) for part in step]
+        sink(f"{service.name} | {what}: {' '.join(command)}")
+        try:
+            done = subprocess.run(
+                command,
+                cwd=self._cwd(service),
+                env=self._env(service),
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=600,
+            )
+        except FileNotFoundError as exc:
+            raise DeployError(f"{what} step of {service.name} cannot run: {command[0]} not found") from exc
+        except subprocess.TimeoutExpired as exc:
+            raise DeployError(f"{what} step of {service.name} took over 600 s: {' '.join(command)}") from exc
+        for line in (done.stdout + done.stderr).splitlines():
+            sink(f"{service.name} | {line}")
+        if done.returncode != 0:
+            tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["(no output)"]
+            raise DeployError(
+                f"{what} step of {service.name} failed (exit {done.returncode}): {' '.join(command)}: {tail[0]}"
+            )
+
+    def up(self, detach: bool, build: bool, sink: LineSink) -> list[ServiceStatus]:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        started: list[str] = []
+        try:
+            for service in self._order():
+                if self._running(service.name) is not None:
+                    sink(f"{service.name} | already running")
+                    continue
+                if build:
+                    for step in service.build:
+                        self._run_step(service, step, "build", sink)
+                self._start(service, sink)
+                started.append(service.name)
+                self._wait_healthy(service, sink)
+        except BaseException:
+            self._stop(started)
+            raise
+        statuses = self.status()
+        if detach:
+            return statuses
+        self._follow(list(self.all_services), sink, watch=True)
+        return statuses
+
+    def _start(self, service: ServiceConfig, sink: LineSink) -> None:
+        port = service.port_for(self.environment.stage)
+        if port is not None and port_in_use(port):
+            raise DeployError(
+                f"port {port} for service {service.name} is already in use by another process: "
+                f"stop it or change services.{service.name}.port"
+            )
+        for step in service.prestart:
+            self._run_step(service, step, "prestart", sink)
+        command = [self._fill(part, service) for part in service.command]
+        log = self.log_file(service.name).open("ab")
+        try:
+            process = subprocess.Popen(
+                command,
+                cwd=self._cwd(service),
+                env=self._env(service),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise DeployError(f"service {service.name} cannot start: {command[0]}: {exc.strerror}") from exc
+        finally:
+            log.close()
+        ticks = _start_ticks(process.pid) or 0
+        state = {"pid": process.pid, "start_ticks": ticks, "port": port, "started_at": time.time()}
+        self._state_file(service.name).write_text(json.dumps(state))
+        sink(f"{service.name} | started pid {process.pid}" + (f" on 127.0.0.1:{port}" if port else ""))
+
+    def _wait_healthy(self, service: ServiceConfig, sink: LineSink) -> None:
+        health = service.health
+        timeout = health.timeout if health else 2.0
+        deadline = time.monotonic() + timeout
+        while True:
+            running = self._running(service.name)
+            if running is None:
+                raise DeployError(
+                    f"service {service.name} exited during start-up; last log lines:\n{self._tail(service.name)}"
+                )
+            if self._healthy(service, health):
+                sink(f"{service.name} | healthy")
+                return
+            if time.monotonic() > deadline:
+                what = f"{health.kind} {' '.join(self._fill(t, service) for t in health.target)}" if health else ""
+                raise DeployError(
+                    f"service {service.name} not healthy after {timeout:g}s ({what}); "
+                    f"last log lines:\n{self._tail(service.name)}"
+                )
+            time.sleep(POLL_SECONDS)
+
+    def _healthy(self, service: ServiceConfig, health: HealthCheck | None) -> bool:
+        if health is None:
+            time.sleep(0.5)
+            return self._running(service.name) is not None
+        target = [self._fill(t, service) for t in health.target]
+        if health.kind == "http":
+            try:
+                with _NO_PROXY.open(target[0], timeout=2) as response:
+                    return 200 <= int(response.status) < 400
+            except (urllib.error.URLError, OSError, ValueError):
+                return False
+        if health.kind == "tcp":
+            return port_in_use(int(target[0]))
+        try:
+            done = subprocess.run(
+                target, cwd=self._cwd(service), env=self._env(service), capture_output=True, timeout=10, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return False
+        return done.returncode == 0
+
+    def _tail(self, name: str, lines: int = 15) -> str:
+        try:
+            text = self.log_file(name).read_text(errors="replace")
+        except OSError:
+            return "(no log)"
+        return "\n".join(f"  {name} | {line}" for line in text.splitlines()[-lines:]) or "  (empty log)"
+
+    def down(self, volumes: bool) -> list[str]:
+        stopped = self._stop([s.name for s in self._order()])
+        if volumes:
+            for service in self.all_services.values():
+                for data in service.data:
+                    path = self.environment.root / self._fill(data, service)
+                    if path.is_dir():
+                        shutil.rmtree(path)
+                    else:
+                        path.unlink(missing_ok=True)
+            if self.state_dir.exists():
+                shutil.rmtree(self.state_dir)
+        return stopped
+
+    def _stop(self, names: Sequence[str]) -> list[str]:
+        stopped = []
+        for name in reversed(list(names)):
+            running = self._running(name)
+            if running is not None:
+                _stop_group(running.pid)
+                stopped.append(name)
+            self._state_file(name).unlink(missing_ok=True)
+        return stopped
+
+    def logs(self, follow: bool, service: str | None, sink: LineSink) -> None:
+        self._check_name(service)
+        names = [service] if service else list(self.all_services)
+        if not follow:
+            for name in names:
+                with contextlib.suppress(OSError):
+                    for line in self.log_file(name).read_text(errors="replace").splitlines():
+                        sink(f"{name} | {line}")
+            return
+        self._follow(names, sink, watch=False)
+
+    def _follow(self, names: Sequence[str], sink: LineSink, watch: bool) -> None:
+        """Stream log files until Ctrl+C; with ``watch``, stop all if a service dies."""
+        offsets = {n: 0 for n in names}
+        try:
+            while True:
+                for name in names:
+                    offsets[name] = self._emit_new(name, offsets[name], sink)
+                if watch:
+                    dead = [n for n in names if self._running(n) is None]
+                    if dead:
+                        self._stop(list(self.all_services))
+                        raise DeployError(
+                            f"service {dead[0]} stopped unexpectedly; stopped the others. "
+                            f"Last log lines:\n{self._tail(dead[0])}"
+                        )
+                time.sleep(POLL_SECONDS)
+        except KeyboardInterrupt:
+            if watch:
+                self._stop(list(self.all_services))
+                raise InterruptedRun(f"interrupted: stopped {', '.join(names)}") from None
+            raise InterruptedRun("interrupted: stopped following logs") from None
+
+    def _emit_new(self, name: str, offset: int, sink: LineSink) -> int:
+        try:
+            with self.log_file(name).open("rb") as log:
+                log.seek(offset)
+                chunk = log.read()
+        except OSError:
+            return offset
+        complete = chunk.rfind(b"\n") + 1
+        for line in chunk[:complete].decode(errors="replace").splitlines():
+            sink(f"{name} | {line}")
+        return offset + complete
+
+    def status(self) -> list[ServiceStatus]:
+        statuses = []
+        for service in self._order():
+            running = self._running(service.name)
+            port = service.port_for(self.environment.stage)
+            if running is None:
+                statuses.append(ServiceStatus(service.name, "stopped", "-", None, port))
+                continue
+            healthy = self._healthy(service, service.health) if service.health else True
+            statuses.append(
+                ServiceStatus(
+                    service.name,
+                    "running",
+                    "healthy" if healthy else "unhealthy",
+                    running.pid,
+                    port,
+                    time.time() - running.started_at,
+                )
+            )
+        return statuses
+
+
+def _stop_group(pid: int) -> None:
+    """TERM the service's process group, then KILL it after the grace period."""
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + GRACE_SECONDS
+    while time.monotonic() < deadline:
+        if not _group_alive(pid):
+            return
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+    while _group_alive(pid) and time.monotonic() < deadline + 5:
+        time.sleep(0.1)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie leader still counts for killpg; reap it if it is our child.
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pgid, os.WNOHANG)
+    return _start_ticks(pgid) is not None or _any_member(pgid)
+
+
+def _any_member(pgid: int) -> bool:
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False

@@ -1,0 +1,213 @@
+"""``stagewise deploy ENV COMMAND [ARGS]``: the spec's deploy.py grammar.
+
+ENV is a stage (dev, staging, prod and any the project adds); COMMAND is one
+of ``COMMANDS``. Each command has its own small parser so that ``-h`` after
+it explains just that command and unknown flags name it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from stagewise.cli.output import PlainReporter, render_summary
+from stagewise.cli.parser import Parser
+from stagewise.errors import ExitCode, UsageError
+
+COMMANDS = {
+    "up": "start the environment's services and wait until healthy ([-d] [--build])",
+    "down": "stop and remove them ([--volumes] deletes the environment's data)",
+    "build": "build images or run build steps ([SERVICE])",
+    "logs": "show logs ([-f] [SERVICE])",
+    "status": "state, pid/container, port, health and uptime of each service ([--json])",
+    "test": "run the stage's test tiers against the environment ([SERVICE]; prod: smoke only)",
+}
+USAGE = "stagewise deploy ENV COMMAND [ARGS]"
+
+
+def _epilog() -> str:
+    commands = "\n".join(f"  {name:<8} {text}" for name, text in COMMANDS.items())
+    return f"ENV: dev | staging | prod (and any stage the project file adds)\n\nCOMMAND:\n{commands}"
+
+
+def register(commands: Any) -> None:
+    """Add ``deploy``; the command and its flags are parsed in :func:`run`."""
+    parser = commands.add_parser(
+        "deploy",
+        help="bring an environment up and down, see its logs and status, test it",
+        description="Manage one environment (stage) on its backend: local processes or Docker Compose.",
+        usage=USAGE,
+        epilog=_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("env", nargs="?", metavar="ENV", help="the environment (a stage)")
+    parser.add_argument("args", nargs=argparse.REMAINDER, metavar="COMMAND [ARGS]", help="what to do")
+    parser.set_defaults(handler=run, deploy_parser=parser)
+
+
+def _command_parser(env: str, command: str) -> Parser:
+    parser = Parser(prog=f"stagewise deploy {env} {command}", description=COMMANDS[command])
+    parser.add_argument("--backend", choices=("local", "compose"), help="override the stage's backend")
+    parser.add_argument(
+        "--project", metavar="DIR", help="project directory (default: nearest stagewise.toml)"
+    )
+    if command == "up":
+        parser.add_argument("-d", "--detach", action="store_true", help="start in the background and return")
+        parser.add_argument("--build", action="store_true", help="build before starting")
+    elif command == "down":
+        parser.add_argument("--volumes", "-v", action="store_true", help="also delete the environment's data")
+        parser.add_argument(
+            "--yes", action="store_true", help="confirm a destructive step on a protected stage"
+        )
+    elif command in ("build", "logs", "test"):
+        parser.add_argument("service", nargs="?", metavar="SERVICE", help="one service (default: all)")
+        if command == "logs":
+            parser.add_argument("-f", "--follow", action="store_true", help="stream new lines until Ctrl+C")
+        if command == "test":
+            parser.add_argument("--verbose", action="store_true", help="show every test's name and status")
+            parser.add_argument("--reports-dir", metavar="DIR", help="where run reports go")
+    elif command == "status":
+        parser.add_argument("--json", action="store_true", help="print JSON")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validate ENV and COMMAND, then hand over to the command."""
+    from stagewise.project.loader import load_project
+
+    rest: list[str] = list(args.args)
+    if args.env is None:
+        args.deploy_parser.print_help(sys.stderr)
+        return int(ExitCode.USAGE)
+    project_dir = _project_dir(rest)
+    project = load_project(Path(project_dir or os.getcwd()))
+    envs = ", ".join(project.stages)
+    if args.env not in project.stages:
+        if args.env in COMMANDS:
+            raise UsageError(
+                f"missing environment before {args.env!r}: usage: {USAGE} (environments: {envs})"
+            )
+        if rest and rest[0] in COMMANDS:
+            raise UsageError(f"unknown environment {args.env!r}: environments are {envs}")
+        raise UsageError(
+            f"unknown command or environment {args.env!r}: usage: {USAGE}; environments are {envs}; "
+            f"commands are {', '.join(COMMANDS)}"
+        )
+    if not rest:
+        raise UsageError(f"missing command for {args.env}: commands are {', '.join(COMMANDS)}")
+    command = rest[0]
+    if command not in COMMANDS:
+        raise UsageError(f"unknown command {command!r} for {args.env}: commands are {', '.join(COMMANDS)}")
+    parser = _command_parser(args.env, command)
+    options = parser.parse_args(rest[1:])
+    stage = project.stages[args.env]
+    if command == "test":
+        return _test(project, args.env, options)
+    from stagewise.backends.registry import make_backend
+    from stagewise.project.env import resolve_env
+
+    resolved = resolve_env(project, stage, os.environ)
+    backend = make_backend(project, stage, resolved.as_child_env(os.environ), options.backend)
+    sink = _sink(resolved.secret_values())
+    if command == "up":
+        statuses = backend.up(options.detach, options.build, sink)
+        _print_status(statuses, stream=sys.stdout)
+        print(f"{args.env} is up on the {backend.name} backend")
+    elif command == "down":
+        if options.volumes and stage.protected:
+            _confirm(args.env, options.yes, "delete its data (down --volumes)")
+        stopped = backend.down(options.volumes)
+        what = f"stopped {', '.join(stopped)}" if stopped else "nothing was running"
+        print(f"{args.env}: {what}" + ("; data deleted" if options.volumes else ""))
+    elif command == "build":
+        backend.build(options.service, sink)
+        print(f"{args.env}: built {options.service or 'all services'}")
+    elif command == "logs":
+        backend.logs(options.follow, options.service, sink)
+    elif command == "status":
+        statuses = backend.status()
+        if options.json:
+            print(
+                json.dumps(
+                    {"env": args.env, "backend": backend.name, "services": [s.__dict__ for s in statuses]}
+                )
+            )
+        else:
+            _print_status(statuses, stream=sys.stdout)
+    return 0
+
+
+def _project_dir(rest: list[str]) -> str | None:
+    """Take ``--project DIR`` out of ``rest`` (it may come anywhere; it is needed before parsing)."""
+    for index, arg in enumerate(rest):
+        if arg == "--project" and index + 1 < len(rest):
+            value = rest[index + 1]
+            del rest[index : index + 2]
+            return value
+        if arg.startswith("--project="):
+            del rest[index]
+            return arg.split("=", 1)[1]
+    return None
+
+
+def _sink(secrets: list[str]) -> Any:
+    from stagewise.project.env import mask_text
+
+    def sink(line: str) -> None:
+        print(mask_text(line, secrets), flush=True)
+
+    return sink
+
+
+def _confirm(env: str, yes: bool, what: str) -> None:
+    """Protected stages need ``--yes`` or the stage name typed at a prompt."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError(f"{env} is protected: refusing to {what} without --yes (no terminal to confirm on)")
+    typed = input(f"{env} is protected. Type '{env}' to {what}: ").strip()
+    if typed != env:
+        raise UsageError(f"not confirmed: nothing done on {env}")
+
+
+def _print_status(statuses: list[Any], stream: Any) -> None:
+    if not statuses:
+        print("no services running", file=stream)
+        return
+    print(f"{'service':<14}{'state':<10}{'health':<11}{'pid':>8}{'port':>7}  uptime", file=stream)
+    for s in statuses:
+        uptime = "-" if s.uptime_s is None else time.strftime("%H:%M:%S", time.gmtime(s.uptime_s))
+        pid = "-" if s.pid is None else str(s.pid)
+        port = "-" if s.port is None else str(s.port)
+        print(f"{s.name:<14}{s.state:<10}{s.health:<11}{pid:>8}{port:>7}  {uptime}", file=stream)
+
+
+def _test(project: Any, env: str, options: argparse.Namespace) -> int:
+    """``deploy ENV test [SERVICE]``: the stage's tiers against the running environment."""
+    from stagewise.pipeline.test_run import TestRequest, run_tests
+
+    markers = None
+    if options.service:
+        from stagewise.backends.registry import make_backend
+
+        backend = make_backend(project, project.stages[env], dict(os.environ), options.backend)
+        if options.service not in backend.services():
+            raise UsageError(
+                f"unknown service {options.service!r} for {env}: services are {', '.join(backend.services())}"
+            )
+        markers = options.service.replace("-", "_")
+    request = TestRequest(
+        stage=env,
+        verbose=options.verbose,
+        reports_dir=Path(options.reports_dir).resolve() if options.reports_dir else None,
+        extra_markers=markers,
+        auto_start=False,
+    )
+    result = run_tests(project, request, PlainReporter(sys.stdout))
+    render_summary(result, sys.stdout)
+    return int(result.exit_code)

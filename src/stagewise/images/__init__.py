@@ -1,0 +1,1 @@
+"""Docker images without a registry: Debian root filesystems made with debootstrap."""

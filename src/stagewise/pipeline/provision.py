@@ -1,0 +1,62 @@
+"""Bring a stage's environment up for a test run when nothing answers, and down after.
+
+Only when the user did not name a ``--host`` (a named host is never started
+behind their back), only when the run has tiers that need a target, and only
+when the stage has something to start (local services or a compose file).
+What this started, it stops, also on Ctrl+C and on failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from stagewise.errors import MissingError
+from stagewise.pipeline.reporter import Reporter
+from stagewise.project.model import Project
+from stagewise.tiers.target import check_reachable
+
+if TYPE_CHECKING:
+    from stagewise.pipeline.test_run import RunPlan, TestRequest
+
+
+def _startable(project: Project, stage_name: str) -> bool:
+    stage = project.stages[stage_name]
+    from stagewise.backends.registry import default_backend
+
+    if default_backend(project, stage) == "local":
+        return any(s.runs_in(stage_name) for s in project.services.values())
+    compose_file = stage.compose_file or project.compose.file_for(stage_name)
+    return (project.root / compose_file).is_file()
+
+
+@contextmanager
+def provisioned(
+    project: Project, plan: RunPlan, request: TestRequest, env: Mapping[str, str], reporter: Reporter
+) -> Iterator[None]:
+    """Start the stage's environment for the run if needed; stop it afterwards."""
+    needs_target = any(t.needs_target for t in plan.tiers)
+    if not needs_target or request.host is not None or not request.auto_start:
+        yield
+        return
+    try:
+        check_reachable(plan.target, project.health_path, project.start_hint, timeout=1.0)
+    except MissingError:
+        pass
+    else:
+        yield
+        return
+    if not _startable(project, plan.stage.name):
+        yield
+        return
+    from stagewise.backends.registry import make_backend
+
+    backend = make_backend(project, plan.stage, env)
+    reporter.note(f"nothing answers at {plan.target}: starting {plan.stage.name} with the {backend.name} backend")
+    try:
+        backend.up(detach=True, build=False, sink=lambda line: reporter.output("provision", line))
+        yield
+    finally:
+        stopped = backend.down(volumes=False)
+        reporter.note(f"stopped {plan.stage.name} ({', '.join(stopped) or 'nothing left running'})")

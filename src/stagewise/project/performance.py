@@ -1,0 +1,430 @@
+"""The ``[performance]`` table of the project file: scenarios, gates, baselines.
+
+Parsed and validated once into frozen dataclasses; every error is a
+:class:`~stagewise.errors.ConfigError` naming the file and the key path
+(``performance.scenarios.stress.step_users: must be a whole number from 1 to
+100000``), exit code 3. Nothing here imports Locust: the project model must
+load in milliseconds for ``stagewise --help`` and ``stagewise env``.
+
+Layering of gate limits, later wins, key by key::
+
+    built-in (p95 200 ms, error rate 1%)
+      <- performance.gates
+      <- performance.gates.endpoints."GET /x"
+      <- performance.scenarios.S.gates
+      <- performance.scenarios.S.gates.endpoints."GET /x"
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Literal
+
+from stagewise.errors import ConfigError
+
+ScenarioKind = Literal["constant", "shape", "stress", "endurance"]
+KINDS: tuple[ScenarioKind, ...] = ("constant", "shape", "stress", "endurance")
+MAX_USERS = 100_000
+MAX_SECONDS = 7 * 24 * 3600
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$")
+_ENDPOINT = re.compile(r"^[A-Z]+ \S+$")
+_SCENARIO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+
+
+@dataclass(frozen=True)
+class GateLimits:
+    """Latency, error-rate and throughput limits; ``None`` means "no gate".
+
+    Latencies are the largest allowed value in milliseconds, ``error_rate`` the
+    largest allowed share of failed requests in percent, ``min_rps`` the
+    smallest acceptable requests per second.
+    """
+
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    p99_ms: float | None = None
+    error_rate: float | None = None
+    min_rps: float | None = None
+
+    def over(self, other: GateLimits) -> GateLimits:
+        """``other``'s limits where set, ours elsewhere (``other`` is more specific)."""
+        values = {f.name: getattr(other, f.name) for f in fields(self) if getattr(other, f.name) is not None}
+        return replace(self, **values)
+
+
+#: staging_tests.md's targets: P95 latency < 200 ms, error rate < 1%.
+DEFAULT_LIMITS = GateLimits(p95_ms=200.0, error_rate=1.0)
+
+
+@dataclass(frozen=True)
+class Gates:
+    """Limits for every endpoint plus overrides for named endpoints ("GET /orders")."""
+
+    default: GateLimits = GateLimits()
+    endpoints: Mapping[str, GateLimits] = field(default_factory=dict)
+
+    def over(self, other: Gates) -> Gates:
+        """Layer a more specific :class:`Gates` on top of this one."""
+        endpoints = dict(self.endpoints)
+        for name, limits in other.endpoints.items():
+            endpoints[name] = endpoints.get(name, GateLimits()).over(limits)
+        return Gates(self.default.over(other.default), endpoints)
+
+    def for_endpoint(self, name: str) -> GateLimits:
+        """The limits that apply to one endpoint (``"GET /x"``) or to all requests."""
+        specific = self.endpoints.get(name)
+        return self.default if specific is None else self.default.over(specific)
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """How far a run may drift from its saved baseline before it is a regression.
+
+    Latencies (``p50``, ``p95``, ``p99``) may grow by that many percent,
+    throughput (``rps``) may drop by that many percent, and ``error_rate`` may
+    grow by that many percentage points. ``min_ms`` ignores latency changes
+    smaller than itself, so a 1 ms -> 2 ms blip on a trivial endpoint is not
+    "+100%".
+    """
+
+    p50: float | None = None
+    p95: float | None = 20.0
+    p99: float | None = None
+    rps: float | None = None
+    error_rate: float | None = 1.0
+    min_ms: float = 5.0
+
+
+@dataclass(frozen=True)
+class ShapeStage:
+    """One step of a load shape: hold ``users`` for ``duration`` seconds."""
+
+    duration: float
+    users: int
+    spawn_rate: float
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One named load scenario.
+
+    ``constant`` holds ``users`` for ``duration``; ``shape`` plays ``stages``
+    in order; ``stress`` runs ``start_users``, then ``+step_users`` every
+    ``step_duration`` seconds up to ``max_users`` until a gate breaks (and
+    fails only if that happens below ``sustain_users``); ``endurance`` is a
+    long constant run that also watches p95 latency and the target's memory
+    for drift.
+    """
+
+    name: str
+    kind: ScenarioKind = "constant"
+    users: int = 10
+    spawn_rate: float | None = None
+    duration: float = 60.0
+    stages: tuple[ShapeStage, ...] = ()
+    start_users: int = 10
+    step_users: int = 10
+    max_users: int = 100
+    step_duration: float = 30.0
+    sustain_users: int | None = None
+    sample_interval: float = 10.0
+    metrics_path: str = "/metrics"
+    memory_metric: str = "process_resident_memory_bytes"
+    pid_file: str | None = None
+    max_memory_growth: float | None = 20.0
+    max_latency_drift: float | None = 50.0
+    gates: Gates = Gates()
+
+    @property
+    def effective_spawn_rate(self) -> float:
+        """The spawn rate, or "all users within one second" when unset."""
+        return self.spawn_rate if self.spawn_rate is not None else float(max(self.users, 1))
+
+
+def builtin_scenarios() -> dict[str, Scenario]:
+    """The five scenarios of staging_tests.md, usable without any configuration."""
+    return {
+        "normal-load": Scenario("normal-load", users=10, duration=60),
+        "peak-load": Scenario("peak-load", users=50, spawn_rate=10, duration=120),
+        "stress": Scenario(
+            "stress", kind="stress", start_users=10, step_users=10, max_users=200, step_duration=30
+        ),
+        "endurance": Scenario("endurance", kind="endurance", users=10, duration=3600),
+        "spike": Scenario(
+            "spike",
+            kind="shape",
+            stages=(ShapeStage(30, 10, 10), ShapeStage(30, 100, 100), ShapeStage(30, 10, 100)),
+        ),
+    }
+
+
+@dataclass(frozen=True)
+class PerformanceConfig:
+    """Everything the performance tier reads from the project file."""
+
+    scenario: str = "normal-load"
+    scenarios: Mapping[str, Scenario] = field(default_factory=builtin_scenarios)
+    gates: Gates = Gates(DEFAULT_LIMITS)
+    tolerance: Tolerance = Tolerance()
+    baseline_dir: str = ".stagewise/baselines"
+    workers: int = 0
+
+    def gates_for(self, scenario: Scenario) -> Gates:
+        """The project-wide gates with the scenario's own layered on top."""
+        return self.gates.over(scenario.gates)
+
+
+class _Reader:
+    """One TOML table being validated; remembers its key path and the keys it read."""
+
+    def __init__(self, file: str, path: str, data: Mapping[str, object]) -> None:
+        self.file = file
+        self.path = path
+        self.data = data
+        self.seen: set[str] = set()
+
+    def key(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+    def error(self, name: str, problem: str) -> ConfigError:
+        return ConfigError(self.file, self.key(name), problem)
+
+    def raw(self, name: str) -> object | None:
+        self.seen.add(name)
+        return self.data.get(name)
+
+    def table(self, name: str) -> _Reader | None:
+        value = self.raw(name)
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise self.error(name, "must be a table")
+        return _Reader(self.file, self.key(name), value)
+
+    def string(self, name: str) -> str | None:
+        value = self.raw(name)
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise self.error(name, "must be a non-empty string")
+        return value
+
+    def number(self, name: str, low: float, high: float) -> float | None:
+        value = self.raw(name)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+            raise self.error(name, f"must be a number from {low:g} to {high:g}")
+        return float(value)
+
+    def whole(self, name: str, low: int, high: int) -> int | None:
+        value = self.raw(name)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise self.error(name, f"must be a whole number from {low} to {high}")
+        return value
+
+    def seconds(self, name: str) -> float | None:
+        value = self.raw(name)
+        if value is None:
+            return None
+        seconds = parse_seconds(value)
+        if seconds is None or not 0 < seconds <= MAX_SECONDS:
+            raise self.error(name, "must be seconds (a number) or a duration like '90s', '5m', '2h'")
+        return seconds
+
+    def check_unknown(self) -> None:
+        unknown = sorted(set(self.data) - self.seen)
+        if unknown:
+            raise self.error(unknown[0], f"unknown key (allowed here: {', '.join(sorted(self.seen))})")
+
+
+def parse_seconds(value: object) -> float | None:
+    """Seconds from ``90``, ``90.5``, ``"90s"``, ``"5m"`` or ``"2h"``; ``None`` if not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if match:
+            factor = {"s": 1, None: 1, "m": 60, "h": 3600}[match.group(2)]
+            return float(match.group(1)) * factor
+    return None
+
+
+def parse_performance(file: str, path: str, data: Mapping[str, object]) -> PerformanceConfig:
+    """Validate the ``[performance]`` table (``data`` may be empty: all defaults)."""
+    top = _Reader(file, path, data)
+    base = PerformanceConfig()
+    gates_t = top.table("gates")
+    gates = base.gates.over(_gates(gates_t)) if gates_t is not None else base.gates
+    tolerance = _tolerance(top.table("tolerance"))
+    scenarios = dict(base.scenarios)
+    scenarios_t = top.table("scenarios")
+    if scenarios_t is not None:
+        for name in list(scenarios_t.data):
+            scenario_t = scenarios_t.table(name)
+            if scenario_t is None:  # pragma: no cover - the key exists, so a value does
+                continue
+            if not _SCENARIO_NAME.match(name):
+                raise scenarios_t.error(name, "scenario names are letters, digits, '.', '_' or '-'")
+            scenarios[name] = _scenario(scenario_t, name, scenarios.get(name))
+    scenario = top.string("scenario") or base.scenario
+    if scenario not in scenarios:
+        raise top.error("scenario", f"unknown scenario {scenario!r} (scenarios: {', '.join(scenarios)})")
+    baseline_dir = top.string("baseline_dir") or base.baseline_dir
+    if baseline_dir.startswith("/") or ".." in baseline_dir.split("/"):
+        raise top.error("baseline_dir", "must be a relative path inside the project")
+    workers = top.whole("workers", 0, 256)
+    top.check_unknown()
+    return PerformanceConfig(
+        scenario=scenario,
+        scenarios=scenarios,
+        gates=gates,
+        tolerance=tolerance,
+        baseline_dir=baseline_dir,
+        workers=workers or 0,
+    )
+
+
+def _limits(table: _Reader) -> GateLimits:
+    return GateLimits(
+        p50_ms=table.number("p50_ms", 0, 3_600_000),
+        p95_ms=table.number("p95_ms", 0, 3_600_000),
+        p99_ms=table.number("p99_ms", 0, 3_600_000),
+        error_rate=table.number("error_rate", 0, 100),
+        min_rps=table.number("min_rps", 0, 10_000_000),
+    )
+
+
+def _gates(table: _Reader) -> Gates:
+    default = _limits(table)
+    endpoints: dict[str, GateLimits] = {}
+    endpoints_t = table.table("endpoints")
+    if endpoints_t is not None:
+        for name in list(endpoints_t.data):
+            endpoint_t = endpoints_t.table(name)
+            if endpoint_t is None:  # pragma: no cover - the key exists, so a value does
+                continue
+            if not _ENDPOINT.match(name):
+                raise endpoints_t.error(name, "endpoint keys are 'METHOD /path' as Locust names them")
+            endpoints[name] = _limits(endpoint_t)
+            endpoint_t.check_unknown()
+        endpoints_t.check_unknown()
+    table.check_unknown()
+    return Gates(default, endpoints)
+
+
+def _tolerance(table: _Reader | None) -> Tolerance:
+    base = Tolerance()
+    if table is None:
+        return base
+
+    def pick(name: str, current: float | None) -> float | None:
+        value = table.number(name, 0, 10_000)
+        return current if value is None else value
+
+    tolerance = Tolerance(
+        p50=pick("p50", base.p50),
+        p95=pick("p95", base.p95),
+        p99=pick("p99", base.p99),
+        rps=pick("rps", base.rps),
+        error_rate=pick("error_rate", base.error_rate),
+        min_ms=pick("min_ms", base.min_ms) or 0.0,
+    )
+    table.check_unknown()
+    return tolerance
+
+
+def _scenario(table: _Reader, name: str, builtin: Scenario | None) -> Scenario:
+    base = builtin or Scenario(name)
+    kind_value = table.string("kind")
+    if kind_value is not None and kind_value not in KINDS:
+        raise table.error("kind", f"must be one of {', '.join(KINDS)}")
+    kind: ScenarioKind = base.kind
+    for candidate in KINDS:
+        if candidate == kind_value:
+            kind = candidate
+    stages = _stages(table) if "stages" in table.data else base.stages
+    if "stages" in table.data and kind_value is None:
+        kind = "shape"
+    if kind == "shape" and not stages:
+        raise table.error("stages", "a shape scenario needs a non-empty list of stages")
+
+    def whole(key: str, current: int, low: int = 1) -> int:
+        value = table.whole(key, low, MAX_USERS)
+        return current if value is None else value
+
+    def number(key: str, current: float | None, low: float, high: float) -> float | None:
+        value = table.number(key, low, high)
+        return current if value is None else value
+
+    def seconds(key: str, current: float) -> float:
+        value = table.seconds(key)
+        return current if value is None else value
+
+    sustain = table.whole("sustain_users", 1, MAX_USERS)
+    gates_t = table.table("gates")
+    scenario = Scenario(
+        name=name,
+        kind=kind,
+        users=whole("users", base.users),
+        spawn_rate=number("spawn_rate", base.spawn_rate, 0.01, MAX_USERS),
+        duration=seconds("duration", base.duration),
+        stages=stages,
+        start_users=whole("start_users", base.start_users),
+        step_users=whole("step_users", base.step_users),
+        max_users=whole("max_users", base.max_users),
+        step_duration=seconds("step_duration", base.step_duration),
+        sustain_users=sustain if sustain is not None else base.sustain_users,
+        sample_interval=seconds("sample_interval", base.sample_interval),
+        metrics_path=table.string("metrics_path") or base.metrics_path,
+        memory_metric=table.string("memory_metric") or base.memory_metric,
+        pid_file=table.string("pid_file") or base.pid_file,
+        max_memory_growth=number("max_memory_growth", base.max_memory_growth, 0, 10_000),
+        max_latency_drift=number("max_latency_drift", base.max_latency_drift, 0, 10_000),
+        gates=base.gates.over(_gates(gates_t)) if gates_t is not None else base.gates,
+    )
+    if not scenario.metrics_path.startswith("/"):
+        raise table.error("metrics_path", "must start with '/'")
+    if scenario.kind == "stress" and scenario.start_users > scenario.max_users:
+        raise table.error("start_users", f"must not exceed max_users ({scenario.max_users})")
+    table.check_unknown()
+    return scenario
+
+
+def _stages(table: _Reader) -> tuple[ShapeStage, ...]:
+    value = table.raw("stages")
+    if not isinstance(value, list) or not value:
+        raise table.error("stages", "must be a non-empty list of {duration, users, spawn_rate} tables")
+    stages = []
+    for index, item in enumerate(value):
+        if not isinstance(item, dict):
+            raise table.error(f"stages[{index}]", "must be a table {duration, users, spawn_rate}")
+        stage_t = _Reader(table.file, table.key(f"stages[{index}]"), item)
+        duration = stage_t.seconds("duration")
+        users = stage_t.whole("users", 0, MAX_USERS)
+        if duration is None or users is None:
+            raise stage_t.error("duration" if duration is None else "users", "is required")
+        spawn_rate = stage_t.number("spawn_rate", 0.01, MAX_USERS)
+        stage_t.check_unknown()
+        stages.append(ShapeStage(duration, users, spawn_rate if spawn_rate is not None else max(users, 1)))
+    return tuple(stages)
+
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "GateLimits",
+    "Gates",
+    "PerformanceConfig",
+    "Scenario",
+    "ShapeStage",
+    "Tolerance",
+    "builtin_scenarios",
+    "parse_performance",
+    "parse_seconds",
+]

@@ -1,0 +1,128 @@
+"""Evidence other tiers leave for the report, and the shapes the report reads.
+
+The performance and security tiers hand their results to the report in one of
+two places; the report looks in the tier's record first (``TierResult.extra``,
+copied into ``summary.json`` as ``tiers[].performance`` / ``tiers[].findings``)
+and then in the run folder (``performance.json`` / ``findings.json``).
+Anything that does not match the shape is ignored rather than failing the page.
+
+``performance`` (one load run)::
+
+    {
+      "users": 20, "duration_s": 60,                       # optional
+      "requests": 12000, "failures": 3, "rps": 198.5,      # totals, optional
+      "latency_ms": {"p50": 12, "p95": 48, "p99": 90, "max": 210},   # optional
+      "timeline": [                                        # the charts; required for them
+        {"t": 0, "p50": 11.0, "p95": 40.0, "p99": 80.0, "rps": 180.0, "errors": 0},
+        ...                                                # t: seconds since the start; p99, errors optional
+      ],
+      "endpoints": [{"name": "GET /health", "requests": 100, "failures": 0,
+                     "p50": 3, "p95": 9, "p99": 15, "rps": 10.0}],          # optional
+      "artifacts": {"csv": "locust_stats.csv", "html": "locust.html"}      # optional, relative to the run dir
+    }
+
+``findings`` (security)::
+
+    {"findings": [{"id": "B105", "title": "Hard-coded password", "severity": "high",
+                   "location": "shop/config.py:12", "tool": "bandit", "detail": "..."}]}
+
+(a bare list of findings is accepted too). ``severity`` is one of
+``critical, high, medium, low, info``; anything else is shown as ``info``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def load_performance(record: Mapping[str, Any], run_dir: Path | None) -> dict[str, Any] | None:
+    """The run's load-test summary, from a tier record or ``performance.json``; ``None`` if absent."""
+    for tier in record.get("tiers") or ():
+        if isinstance(tier, Mapping) and isinstance(tier.get("performance"), Mapping):
+            return _clean_performance(tier["performance"])
+    if run_dir is not None:
+        data = _read_json(run_dir / "performance.json")
+        if isinstance(data, Mapping):
+            return _clean_performance(data)
+    return None
+
+
+def _clean_performance(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Keep the timeline points whose numbers are numbers, sorted by time."""
+    points = []
+    for raw in data.get("timeline") or ():
+        if not isinstance(raw, Mapping) or _number(raw.get("t")) is None:
+            continue
+        point = {k: _number(raw.get(k)) for k in ("t", "p50", "p95", "p99", "rps", "errors")}
+        points.append(point)
+    points.sort(key=lambda p: p["t"] or 0.0)
+    cleaned = dict(data)
+    cleaned["timeline"] = points
+    latency = data.get("latency_ms")
+    cleaned["latency_ms"] = (
+        {k: _number(v) for k, v in latency.items() if _number(v) is not None}
+        if isinstance(latency, Mapping)
+        else {}
+    )
+    return cleaned
+
+
+def p95_ms(performance: Mapping[str, Any] | None) -> float | None:
+    """The run's overall p95 latency: ``latency_ms.p95``, else the worst p95 in the timeline."""
+    if not performance:
+        return None
+    overall = performance.get("latency_ms", {}).get("p95")
+    if isinstance(overall, float | int):
+        return float(overall)
+    values = [p["p95"] for p in performance.get("timeline", ()) if p.get("p95") is not None]
+    return max(values) if values else None
+
+
+def load_findings(record: Mapping[str, Any], run_dir: Path | None) -> list[dict[str, str]] | None:
+    """Security findings from a tier record or ``findings.json``; ``None`` if no scan left any."""
+    raw: object = None
+    for tier in record.get("tiers") or ():
+        if isinstance(tier, Mapping) and tier.get("findings") is not None:
+            raw = tier["findings"]
+            break
+    if raw is None and run_dir is not None:
+        raw = _read_json(run_dir / "findings.json")
+    if isinstance(raw, Mapping):
+        raw = raw.get("findings")
+    if not isinstance(raw, Sequence) or isinstance(raw, str):
+        return None
+    findings = []
+    for item in raw:
+        if not isinstance(item, Mapping):
+            continue
+        severity = str(item.get("severity", "info")).lower()
+        findings.append(
+            {
+                "id": str(item.get("id", "")),
+                "title": str(item.get("title", "")),
+                "severity": severity if severity in SEVERITIES else "info",
+                "location": str(item.get("location", "")),
+                "tool": str(item.get("tool", "")),
+                "detail": str(item.get("detail", "")),
+            }
+        )
+    findings.sort(key=lambda f: (SEVERITIES.index(f["severity"]), f["id"]))
+    return findings
