@@ -10,5 +10,5 @@ from pathlib import Path
 from stagewise.cli import main
 
 if __name__ == "__main__":
-    project = str(Path(__file__).resolve().parent.parent)
-    sys.exit(main(["deploy", *sys.argv[1:], *(["--project", project] if len(sys.argv) > 1 else [])]))
+    project = ["--project", str(Path(__file__).resolve().parent.parent)]
+    sys.exit(main(["deploy", *sys.argv[1:], *(project if len(sys.argv) > 1 else [])]))

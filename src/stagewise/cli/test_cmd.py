@@ -15,12 +15,14 @@ from stagewise.project.model import TIER_ORDER
 
 if TYPE_CHECKING:
     from stagewise.pipeline.results import RunResult
+    from stagewise.tiers.performance.scenarios import LoadRequest
 
 _TIER_HELP = {
     "unit": "run the unit tier (the default when no tier flag is given)",
     "integration": "run the integration tier",
     "api": "run the api tier against the target (--host)",
     "e2e": "run the e2e tier in a real Chromium against the target (--host)",
+    "performance": "run the Locust load test (tests/performance/locustfile.py) against the target",
 }
 
 
@@ -34,7 +36,9 @@ def register(commands: Any) -> None:
         "4 something missing/unreachable, 5 no tests collected, 130 interrupted.",
     )
     for tier in TIER_ORDER:
-        parser.add_argument(f"--{tier}", action="store_true", help=_TIER_HELP.get(tier, f"run the {tier} tier"))
+        parser.add_argument(
+            f"--{tier}", action="store_true", help=_TIER_HELP.get(tier, f"run the {tier} tier")
+        )
     parser.add_argument(
         "--all", action="store_true", help="run every tier the stage allows, in pyramid order"
     )
@@ -66,6 +70,34 @@ def register(commands: Any) -> None:
         help="rerun failing tests up to N times; one that then passes is reported as flaky",
     )
     parser.add_argument(
+        "--users", metavar="N", type=_positive_int, help="performance: concurrent users (default 10)"
+    )
+    parser.add_argument(
+        "--duration", metavar="S", type=_seconds, help="performance: run time, e.g. 60, 90s, 5m (default 60s)"
+    )
+    parser.add_argument(
+        "--scenario",
+        metavar="NAME",
+        help="performance: normal-load, peak-load, stress, endurance, spike, ...",
+    )
+    parser.add_argument(
+        "--save-baseline", action="store_true", help="performance: record this run as the scenario's baseline"
+    )
+    parser.add_argument(
+        "--baseline", action="store_true", help="performance: fail on a regression against the saved baseline"
+    )
+    parser.add_argument(
+        "--workers",
+        metavar="N",
+        type=_workers,
+        help="performance: run Locust distributed over N worker processes",
+    )
+    parser.add_argument(
+        "--no-start",
+        action="store_true",
+        help="never start the stage's environment when nothing answers at the target",
+    )
+    parser.add_argument(
         "--no-progress",
         action="store_true",
         help="plain progress lines even on a terminal (also when CI=true)",
@@ -90,6 +122,8 @@ def run(args: argparse.Namespace) -> int:
         headless=not args.no_headless,
         install_missing=args.install_missing,
         reruns=args.reruns,
+        auto_start=not args.no_start,
+        load=_load_request(args),
         reports_dir=Path(args.reports_dir).resolve() if args.reports_dir else None,
         color=sys.stdout.isatty() and "NO_COLOR" not in os.environ and not args.json,
     )
@@ -122,6 +156,67 @@ def _written_record(result: RunResult) -> dict[str, Any]:
     except (OSError, ValueError):
         return run_record(result)
     return record
+
+
+def _load_request(args: argparse.Namespace) -> LoadRequest | None:
+    """The performance flags, or a usage error when they come without --performance."""
+    from stagewise.errors import UsageError
+    from stagewise.tiers.performance.scenarios import LoadRequest
+
+    given = [
+        flag
+        for flag, value in (
+            ("--users", args.users),
+            ("--duration", args.duration),
+            ("--scenario", args.scenario),
+            ("--save-baseline", args.save_baseline or None),
+            ("--baseline", args.baseline or None),
+            ("--workers", args.workers),
+        )
+        if value is not None
+    ]
+    if given and not (args.performance or args.all or args.stage):
+        raise UsageError(f"{given[0]} applies to the performance tier: add --performance")
+    return LoadRequest(
+        scenario=args.scenario,
+        users=args.users,
+        duration=args.duration,
+        workers=args.workers,
+        save_baseline=args.save_baseline,
+        baseline=args.baseline,
+    )
+
+
+def _positive_int(value: str) -> int:
+    """A whole number of at least 1 (``--users``)."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {value!r}")
+    return number
+
+
+def _workers(value: str) -> int:
+    """``--workers N``: 0 (no distribution) to 256 worker processes."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if not 0 <= number <= 256:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to 256, not {value!r}")
+    return number
+
+
+def _seconds(value: str) -> float:
+    """``--duration``: seconds, or a number with s, m or h."""
+    from stagewise.project.performance import parse_seconds
+
+    seconds = parse_seconds(value)
+    if seconds is None or seconds <= 0:
+        raise argparse.ArgumentTypeError(f"must be seconds, e.g. 60, 90s or 5m, not {value!r}")
+    return seconds
 
 
 def _reruns(value: str) -> int:

@@ -30,6 +30,13 @@ from stagewise.report.run_info import collect_run_info
 from stagewise.report.summary import write_run_record
 from stagewise.tiers import tools
 from stagewise.tiers.browser import find_browser, require_display
+from stagewise.tiers.performance import (
+    LOCUST,
+    LoadRequest,
+    PerformanceRun,
+    resolve_scenario,
+    run_performance_tier,
+)
 from stagewise.tiers.pytest_tier import BrowserRun, CoverageRun, PytestRun, run_pytest_tier
 from stagewise.tiers.result import TierResult, TierStatus
 from stagewise.tiers.target import check_reachable, validate_url
@@ -54,6 +61,7 @@ class TestRequest:
     color: bool = False
     extra_markers: str | None = None
     auto_start: bool = True
+    load: LoadRequest | None = None  # --performance's flags (scenario, users, baselines, ...)
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,10 @@ def plan_run(project: Project, request: TestRequest) -> RunPlan:
         target = validate_url(request.host)
     else:
         target = validate_url(stage.base_url or DEFAULT_BASE_URL, f"stages.{stage.name}.base_url")
+    if "performance" in chosen:
+        resolve_scenario(
+            project.performance, request.load or LoadRequest()
+        )  # usage errors before anything runs
     plans = []
     for name in chosen:
         tier = project.tiers[name]
@@ -115,7 +127,9 @@ def _python(project: Project) -> str:
 
 def preflight(plan: RunPlan, request: TestRequest) -> None:
     """Check every tool the plan needs before any tier runs (fail fast, exit 4)."""
-    needed = [tools.PYTEST]
+    needed = [tools.PYTEST] if any(t.name != "performance" for t in plan.tiers) else []
+    if any(t.name == "performance" for t in plan.tiers):
+        needed.append(LOCUST)
     if any(t.coverage for t in plan.tiers):
         needed.append(tools.PYTEST_COV)
     wants_browser = any(t.browser for t in plan.tiers)
@@ -234,6 +248,8 @@ class _TierLoop:
             unreachable = _unreachable(self.project, self.plan.target)
             if unreachable is not None:
                 return TierResult(tier.name, TierStatus.MISSING, message=unreachable)
+        if tier.name == "performance":
+            return self._run_performance(tier)
         coverage = None
         if tier.coverage:
             coverage = CoverageRun(
@@ -261,6 +277,25 @@ class _TierLoop:
             reruns=self.request.reruns,
         )
         return run_pytest_tier(run, lambda line: self.reporter.output(tier.name, line))
+
+    def _run_performance(self, tier: TierPlan) -> TierResult:
+        """Locust instead of pytest: the tier's paths are its locustfile(s)."""
+        run = PerformanceRun(
+            python=self.plan.python,
+            cwd=self.project.root,
+            locustfiles=tier.paths,
+            target=self.plan.target,
+            env=self.env,
+            out_dir=self.run_dir / "performance",
+            log_path=self.run_dir / "performance.log",
+            junit_path=self.run_dir / "junit-performance.xml",
+            config=self.project.performance,
+            request=self.request.load or LoadRequest(),
+            verbose=self.request.verbose,
+            run_id=self.result.run_id,
+            secrets=self.secrets,
+        )
+        return run_performance_tier(run, lambda line: self.reporter.output(tier.name, line))
 
 
 def _unreachable(project: Project, target: str) -> str | None:

@@ -40,7 +40,6 @@ class ServiceConfig:
     build: tuple[tuple[str, ...], ...] = ()
     prestart: tuple[tuple[str, ...], ...] = ()
     data: tuple[str, ...] = ()
-    tests: tuple[str, ...] = ()
     stages: tuple[str, ...] = ()
 
     def port_for(self, stage: str) -> int | None:

@@ -71,7 +71,6 @@ def _service(table: _Table, name: str, stage_names: Mapping[str, object]) -> Ser
         build=_commands(table, "build"),
         prestart=_commands(table, "prestart"),
         data=table.strings("data", ()),
-        tests=table.strings("tests", ()),
         stages=stages,
     )
     for path in (service.cwd, *service.data):

@@ -75,7 +75,7 @@ section{background:#fff;border:1px solid #d0d7de;border-radius:8px;padding:14px 
 table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #eaeef2;vertical-align:top}
 th{font-weight:600;color:#57606a;font-size:.9em}
-td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .badge{display:inline-block;color:#fff;border-radius:10px;padding:0 8px;font-size:.85em;font-weight:600}
 .bar{background:#eaeef2;border-radius:3px;height:10px;min-width:60px}
 .bar i{display:block;height:10px;border-radius:3px}
@@ -90,7 +90,7 @@ svg text{font:11px system-ui,sans-serif;fill:#57606a}
 .legend span{margin-right:12px;font-size:.85em}
 .legend i{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px}
 @media (max-width:600px){body{font-size:14px}main{padding:8px}section{padding:10px}
- .hide-sm{display:none}h1{font-size:1.3em}}
+ .hide-sm{display:none}h1{font-size:1.3em}th,td{padding:4px 5px}}
 """
 
 
@@ -326,13 +326,23 @@ def _coverage(record: Mapping[str, Any], run_dir: Path) -> str:
 
 
 def _line_chart(
-    chart_id: str, title: str, series: Sequence[_Series], unit: str, x_labels: Sequence[str] | None = None
+    chart_id: str,
+    title: str,
+    series: Sequence[_Series],
+    unit: str,
+    *,
+    x_labels: Sequence[str] | None = None,
+    size: tuple[int, int] = (640, 220),
 ) -> str:
-    """A line chart as inline SVG; ``x_labels`` names points (hover titles) instead of x values."""
+    """A line chart as inline SVG; ``x_labels`` names points (hover titles) instead of x values.
+
+    ``size`` is the viewBox: a smaller one makes the text larger where the
+    chart is drawn small (the trend grid).
+    """
     drawn = [s for s in series if s.points]
     if not drawn:
         return ""
-    width, height, left, right, top, bottom = 640, 220, 52, 12, 12, 28
+    (width, height), left, right, top, bottom = size, 52, 12, 12, 28
     xs = [x for s in drawn for x, _ in s.points]
     ys = [y for s in drawn for _, y in s.points]
     x_min, x_max = min(xs), max(xs)
@@ -465,7 +475,7 @@ def _trends(history: Sequence[Mapping[str, Any]]) -> str:
             "<section id='trends'><h2>Trends</h2><p class='muted'>Trends appear from the second run on "
             "(history: reports/history.jsonl).</p></section>"
         )
-    labels = [str(r.get("run_id", "")) for r in runs]
+    labels = [_run_label(str(r.get("run_id", ""))) for r in runs]
 
     def series(key: str, label: str, color: str, scale: float = 1.0) -> _Series:
         points = tuple(
@@ -475,23 +485,29 @@ def _trends(history: Sequence[Mapping[str, Any]]) -> str:
         )
         return _Series(label, color, points)
 
+    small = (360, 170)
     charts = [
-        _line_chart(
-            "trend-pass-rate", "Pass rate", [series("pass_rate", "pass rate", "#1a7f37", 100)], "%", labels
-        ),
-        _line_chart(
-            "trend-duration", "Duration", [series("duration_s", "duration", "#0969da")], " s", labels
-        ),
-        _line_chart(
-            "trend-coverage", "Coverage", [series("coverage_percent", "coverage", "#8250df")], "%", labels
-        ),
-        _line_chart("trend-p95", "p95 latency", [series("p95_ms", "p95", "#bc4c00")], " ms", labels),
+        _line_chart(chart_id, title, [series(key, label, color, scale)], unit, x_labels=labels, size=small)
+        for chart_id, title, key, label, color, scale, unit in (
+            ("trend-pass-rate", "Pass rate", "pass_rate", "pass rate", "#1a7f37", 100.0, "%"),
+            ("trend-duration", "Duration", "duration_s", "duration", "#0969da", 1.0, " s"),
+            ("trend-coverage", "Coverage", "coverage_percent", "coverage", "#8250df", 1.0, "%"),
+            ("trend-p95", "p95 latency", "p95_ms", "p95", "#bc4c00", 1.0, " ms"),
+        )
     ]
     drawn = [c for c in charts if c]
     return (
         f"<section id='trends'><h2>Trends <span class='muted'>over the last {len(runs)} runs</span></h2>"
         f"<div class='charts'>{''.join(drawn)}</div></section>"
     )
+
+
+def _run_label(run_id: str) -> str:
+    """``20261125T084052Z-bbd275`` -> ``11-25 08:40`` (run ids start with their UTC time)."""
+    stamp = run_id.split("-", 1)[0]
+    if len(stamp) >= 13 and stamp[8] == "T":
+        return f"{stamp[4:6]}-{stamp[6:8]} {stamp[9:11]}:{stamp[11:13]}"
+    return run_id[:16]
 
 
 def _provenance(record: Mapping[str, Any]) -> str:

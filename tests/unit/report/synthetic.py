@@ -122,7 +122,9 @@ def make_run(run_dir: Path, *, performance: bool = True, findings: bool = True) 
             ),
             tier("api", "passed", run_dir / "junit-api.xml", tests=2, passed=2, duration_s=0.3),
         ],
-        "gates": [{"name": "coverage", "measured": 87.5, "limit": 80, "passed": True, "message": "coverage ok"}],
+        "gates": [
+            {"name": "coverage", "measured": 87.5, "limit": 80, "passed": True, "message": "coverage ok"}
+        ],
         "stagewise_version": "0.1.0",
         "run_dir": str(run_dir),
         "page": "index.html",

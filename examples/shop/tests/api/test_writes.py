@@ -7,6 +7,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
+import pytest
+
+pytestmark = pytest.mark.app
 
 
 def _order(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-pytestmark = [pytest.mark.browser, pytest.mark.smoke]
+pytestmark = [pytest.mark.browser, pytest.mark.smoke, pytest.mark.app]
 
 
 def test_storefront_renders_catalogue_and_order_form(page: Page, target_url: str) -> None:

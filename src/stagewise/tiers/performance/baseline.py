@@ -81,12 +81,16 @@ def _pct(current: float, base: float) -> str:
     return f"{100.0 * (current - base) / base:+.0f}%"
 
 
-def _latency(name: str, gate: str, current: float, base: float, tolerance: float, min_ms: float) -> GateCheck:
+def _latency(
+    name: str, gate: str, current: float, base: float, *, tolerance: float, min_ms: float
+) -> GateCheck:
     limit = base * (1 + tolerance / 100)
     passed = current <= limit or current - base <= min_ms
     change = _pct(current, base)
     if passed:
-        message = f"{gate} on {name}: {current:.0f} ms vs baseline {base:.0f} ms ({change}, within +{tolerance:g}%)"
+        message = (
+            f"{gate} on {name}: {current:.0f} ms vs baseline {base:.0f} ms ({change}, within +{tolerance:g}%)"
+        )
     else:
         message = (
             f"regression {gate} on {name}: {current:.0f} ms vs baseline {base:.0f} ms "
@@ -138,7 +142,16 @@ def compare_with_baseline(
             allowed = getattr(tolerance, gate)
             if allowed is not None and f"{gate}_ms" in base:
                 measured = getattr(current, f"{gate}_ms")
-                checks.append(_latency(name, gate, measured, float(base[f"{gate}_ms"]), allowed, tolerance.min_ms))
+                checks.append(
+                    _latency(
+                        name,
+                        gate,
+                        measured,
+                        float(base[f"{gate}_ms"]),
+                        tolerance=allowed,
+                        min_ms=tolerance.min_ms,
+                    )
+                )
         if tolerance.rps is not None and "rps" in base:
             checks.append(_rps(name, current.rps, float(base["rps"]), tolerance.rps))
         if tolerance.error_rate is not None and "error_rate" in base:

@@ -110,7 +110,9 @@ def drift_check(gate: str, subject: str, values: Sequence[float], limit: float |
         return None
     passed = growth <= limit
     sign = "<=" if passed else ">"
-    return GateCheck(gate, subject, growth, limit, passed, f"gate {gate} on {subject}: {growth:+.1f}% {sign} {limit:g}%")
+    return GateCheck(
+        gate, subject, growth, limit, passed, f"gate {gate} on {subject}: {growth:+.1f}% {sign} {limit:g}%"
+    )
 
 
 __all__ = [

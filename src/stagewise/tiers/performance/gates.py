@@ -43,7 +43,12 @@ def latency_check(gate: str, endpoint: str, measured: float, limit: float) -> Ga
     passed = measured <= limit
     sign = "<=" if passed else ">"
     return GateCheck(
-        gate, endpoint, measured, limit, passed, f"gate {gate} on {endpoint}: {measured:.0f} ms {sign} {limit:g} ms"
+        gate,
+        endpoint,
+        measured,
+        limit,
+        passed,
+        f"gate {gate} on {endpoint}: {measured:.0f} ms {sign} {limit:g} ms",
     )
 
 

@@ -50,7 +50,9 @@ def resolve_scenario(config: PerformanceConfig, request: LoadRequest) -> Scenari
             max_users=max(request.users or scenario.max_users, scenario.start_users),
             step_duration=request.duration or scenario.step_duration,
         )
-    return replace(scenario, users=request.users or scenario.users, duration=request.duration or scenario.duration)
+    return replace(
+        scenario, users=request.users or scenario.users, duration=request.duration or scenario.duration
+    )
 
 
 def stress_steps(scenario: Scenario) -> list[int]:

@@ -211,7 +211,9 @@ def _build(entries: list[Mapping[str, Any]], probe: Mapping[str, Any]) -> LoadSt
         if isinstance(e, dict)
     )
     exceptions = tuple(
-        (int(e.get("count", 0)), str(e.get("msg", ""))) for e in probe.get("exceptions", []) if isinstance(e, dict)
+        (int(e.get("count", 0)), str(e.get("msg", "")))
+        for e in probe.get("exceptions", [])
+        if isinstance(e, dict)
     )
     samples = tuple(s for s in probe.get("samples", []) if isinstance(s, dict))
     host = probe.get("host")

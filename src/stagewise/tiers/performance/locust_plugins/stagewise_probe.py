@@ -24,6 +24,8 @@ _OUT = os.environ.get("STAGEWISE_LOCUST_PROBE", "")
 _INTERVAL = float(os.environ.get("STAGEWISE_LOCUST_PROBE_INTERVAL", "1") or 1)
 # gevent ships no type stubs; it is only ever called here, through Any.
 _gevent: Any = importlib.import_module("gevent")
+#: Samples in the sliding window for requests/s and percentiles.
+_WINDOW = max(int(5 / _INTERVAL), 1)
 _samples: list[dict[str, Any]] = []
 _state: dict[str, Any] = {"greenlet": None, "started": None}
 
@@ -32,29 +34,48 @@ def _active(environment: Environment) -> bool:
     return bool(_OUT) and environment.runner is not None and not isinstance(environment.runner, WorkerRunner)
 
 
-def _percentile(environment: Environment, fraction: float) -> float | None:
-    try:
-        value = environment.stats.total.get_current_response_time_percentile(fraction)
-    except (ValueError, KeyError):  # no response-time cache or no data yet
+def _percentile(histogram: dict[int, int], fraction: float) -> float | None:
+    """Locust's percentile algorithm over a histogram of rounded response times."""
+    total = sum(histogram.values())
+    if total == 0:
         return None
-    return float(value) if value is not None else None
+    wanted = int(total * fraction)
+    processed = 0
+    for response_time in sorted(histogram, reverse=True):
+        processed += histogram[response_time]
+        if total - processed <= wanted:
+            return float(response_time)
+    return 0.0
 
 
 def _sample(environment: Environment) -> None:
+    """Every interval: users, requests/s and p50/p95 over the last few seconds.
+
+    Percentiles over a sliding window (the difference between two snapshots
+    of the cumulative histogram) show drift that cumulative figures hide.
+    """
     started = _state["started"] or time.time()
+    window: list[tuple[float, int, int, dict[int, int]]] = []
     while True:
         total = environment.stats.total
         runner = environment.runner
+        now = time.time()
+        snapshot = (now, total.num_requests, total.num_failures, dict(total.response_times))
+        window.append(snapshot)
+        del window[: -(_WINDOW + 1)]
+        oldest = window[0]
+        span = max(now - oldest[0], 1e-6)
+        delta = {k: v - oldest[3].get(k, 0) for k, v in snapshot[3].items() if v - oldest[3].get(k, 0) > 0}
         _samples.append(
             {
-                "t": round(time.time() - started, 3),
+                "t": round(now - started, 3),
                 "users": runner.user_count if runner is not None else 0,
-                "rps": round(float(total.current_rps), 3),
-                "fail_per_s": round(float(total.current_fail_per_sec), 3),
-                "p50_ms": _percentile(environment, 0.5),
-                "p95_ms": _percentile(environment, 0.95),
-                "requests": total.num_requests,
-                "failures": total.num_failures,
+                "rps": round((snapshot[1] - oldest[1]) / span, 3) if len(window) > 1 else 0.0,
+                "fail_per_s": round((snapshot[2] - oldest[2]) / span, 3) if len(window) > 1 else 0.0,
+                "p50_ms": _percentile(delta, 0.5),
+                "p95_ms": _percentile(delta, 0.95),
+                "requests": snapshot[1],
+                "failures": snapshot[2],
             }
         )
         _gevent.sleep(_INTERVAL)

@@ -1,0 +1,507 @@
+"""Run the performance tier: real Locust, headless, in a subprocess, judged by gates.
+
+One Locust run per scenario (one per step for ``stress``), each leaving
+Locust's CSV, HTML and JSON in the tier folder, then one ``summary.json``
+that the run report reads. The verdict:
+
+- Locust could not run (bad locustfile, crash) -> ``ERROR`` (exit 1)
+- no request was made -> ``NO_TESTS`` (exit 5)
+- a gate, a regression, or an exception in the locustfile -> ``FAILED`` (exit 1)
+- ``--baseline`` with no saved baseline -> ``MISSING`` (exit 4)
+- otherwise ``PASSED``
+
+Locust exits with :data:`LOCUST_REPORTED_ERRORS` when it saw failures, so
+"it ran but requests failed" is never mistaken for "it could not run".
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from stagewise.project.env import mask_text
+from stagewise.project.performance import PerformanceConfig, Scenario
+from stagewise.tiers.performance import baseline as baselines
+from stagewise.tiers.performance.drift import (
+    MemoryReader,
+    MemorySampler,
+    drift_check,
+    metrics_memory_reader,
+    pid_memory_reader,
+)
+from stagewise.tiers.performance.gates import GateCheck, check_gates
+from stagewise.tiers.performance.junit import write_junit
+from stagewise.tiers.performance.scenarios import (
+    LoadRequest,
+    describe,
+    resolve_scenario,
+    run_time,
+    stress_steps,
+)
+from stagewise.tiers.performance.stats import ALL_REQUESTS, LoadStats, StatsUnreadable, read_stats
+from stagewise.tiers.process import run_streaming
+from stagewise.tiers.result import FailedTest, TestCounts, TierResult, TierStatus
+
+PLUGINS = Path(__file__).parent / "locust_plugins"
+PROBE = PLUGINS / "stagewise_probe.py"
+SHAPE = PLUGINS / "stagewise_shape.py"
+#: Passed as ``--exit-code-on-error``: distinct from 1 (Locust's own start-up errors).
+LOCUST_REPORTED_ERRORS = 7
+SUMMARY_SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class PerformanceRun:
+    """Everything one performance tier needs, fully resolved by the pipeline."""
+
+    python: str
+    cwd: Path
+    locustfiles: tuple[str, ...]
+    target: str
+    env: Mapping[str, str]
+    out_dir: Path
+    log_path: Path
+    junit_path: Path
+    config: PerformanceConfig
+    request: LoadRequest = field(default_factory=LoadRequest)
+    verbose: bool = False
+    run_id: str = ""
+    secrets: tuple[str, ...] = ()
+
+
+@dataclass
+class _Attempt:
+    """One Locust process: its command, exit code, statistics and checks."""
+
+    label: str
+    users: int
+    command: list[str]
+    code: int = 0
+    stats: LoadStats | None = None
+    problem: str = ""
+    checks: list[GateCheck] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[GateCheck]:
+        return [c for c in self.checks if not c.passed]
+
+
+class _Log:
+    """The tier's log file plus the relay to the terminal (only with --verbose)."""
+
+    def __init__(self, run: PerformanceRun, on_line: Callable[[str], None]) -> None:
+        self.run = run
+        self.on_line = on_line
+        self.tail: list[str] = []
+        run.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.file = run.log_path.open("w", encoding="utf-8")
+
+    def locust(self, line: str) -> None:
+        line = mask_text(line, self.run.secrets)
+        self.tail.append(line)
+        del self.tail[:-40]
+        self.file.write(line + "\n")
+        if self.run.verbose:
+            self.on_line(line)
+
+    def show(self, line: str) -> None:
+        self.file.write(line + "\n")
+        self.on_line(line)
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def run_performance_tier(run: PerformanceRun, on_line: Callable[[str], None]) -> TierResult:
+    """Run the scenario and judge it; failures come back as a result, never an error.
+
+    Raises only :class:`~stagewise.errors.UsageError` (an unknown scenario or
+    an override that does not apply) and
+    :class:`~stagewise.errors.InterruptedRun` (Ctrl+C, Locust stopped).
+    """
+    scenario = resolve_scenario(run.config, run.request)
+    missing = [p for p in run.locustfiles if not (run.cwd / p).is_file()]
+    if missing:
+        return TierResult(
+            "performance",
+            TierStatus.NO_TESTS,
+            message=f"no performance tests: {', '.join(missing)} does not exist in {run.cwd}",
+        )
+    run.out_dir.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    log = _Log(run, on_line)
+    try:
+        log.show(f"{describe(scenario)} against {run.target}")
+        if scenario.kind == "stress":
+            attempts = _stress(run, scenario, log)
+        else:
+            attempts = [_one(run, scenario, log, run.out_dir, scenario.users)]
+        outcome = _judge(run, scenario, attempts)
+        for line in _render(outcome, attempts):
+            log.show(line)
+    finally:
+        log.close()
+    duration = time.monotonic() - started
+    write_junit(run.junit_path, scenario.name, outcome.checks, duration)
+    summary_path = run.out_dir / "summary.json"
+    _write_summary(
+        summary_path, run=run, scenario=scenario, attempts=attempts, outcome=outcome, duration=duration
+    )
+    last = attempts[-1]
+    return TierResult(
+        name="performance",
+        status=outcome.status,
+        counts=TestCounts(
+            tests=len(outcome.checks), failures=len([c for c in outcome.checks if not c.passed])
+        ),
+        duration=duration,
+        message=outcome.message,
+        junit_path=str(run.junit_path),
+        log_path=str(run.log_path),
+        command=tuple(last.command),
+        failed_tests=tuple(
+            FailedTest(f"{c.gate} {c.endpoint}", "gate", c.message) for c in outcome.checks if not c.passed
+        ),
+        extra={"performance": _extra(summary_path, scenario, last, outcome)},
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def build_command(
+    run: PerformanceRun, scenario: Scenario, out: Path, users: int, duration: float
+) -> list[str]:
+    """The Locust argument list for one run (never a shell string)."""
+    files = [*run.locustfiles, str(PROBE)]
+    if scenario.kind == "shape":
+        files.append(str(SHAPE))
+    command = [run.python, "-m", "locust", "-f", ",".join(files), "--headless", "--host", run.target]
+    if scenario.kind != "shape":
+        spawn = scenario.effective_spawn_rate if scenario.kind != "stress" else float(max(users, 1))
+        command += ["--users", str(users), "--spawn-rate", f"{spawn:g}", "--run-time", run_time(duration)]
+    command += ["--csv", str(out / "locust"), "--html", str(out / "locust.html")]
+    command += ["--json-file", str(out / "locust"), "--exit-code-on-error", str(LOCUST_REPORTED_ERRORS)]
+    command += ["--stop-timeout", "2"]
+    if not run.verbose:
+        command.append("--only-summary")
+    workers = run.request.workers if run.request.workers is not None else run.config.workers
+    if workers:
+        # One master and N forked workers; the master listens on loopback only, on a free port.
+        command += ["--processes", str(workers), "--master-bind-host", "127.0.0.1"]
+        command += ["--master-bind-port", str(_free_port()), "--expect-workers", str(workers)]
+    return command
+
+
+def _one(run: PerformanceRun, scenario: Scenario, log: _Log, out: Path, users: int) -> _Attempt:
+    out.mkdir(parents=True, exist_ok=True)
+    duration = scenario.step_duration if scenario.kind == "stress" else scenario.duration
+    command = build_command(run, scenario, out, users, duration)
+    attempt = _Attempt(out.name, users, command)
+    env = dict(run.env)
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    env["STAGEWISE_LOCUST_PROBE"] = str(out / "stagewise-probe.json")
+    env["STAGEWISE_LOCUST_PROBE_INTERVAL"] = "1"
+    env["STAGEWISE_LOAD_SHAPE"] = json.dumps([asdict(s) for s in scenario.stages])
+    (out / "locust.json").unlink(missing_ok=True)
+    sampler = _memory_sampler(run, scenario)
+    if sampler is not None:
+        with sampler:
+            attempt.code = run_streaming(command, run.cwd, env, log.locust, what="locust (performance tier)")
+        attempt.checks += _drift_checks(scenario, sampler, None)
+        (out / "memory.json").write_text(json.dumps(sampler.samples), encoding="utf-8")
+    else:
+        attempt.code = run_streaming(command, run.cwd, env, log.locust, what="locust (performance tier)")
+    if attempt.code not in (0, LOCUST_REPORTED_ERRORS):
+        attempt.problem = f"locust exited {attempt.code}: {_interesting_line(log.tail)}"
+        return attempt
+    try:
+        attempt.stats = read_stats(out / "locust.json", out / "stagewise-probe.json")
+    except StatsUnreadable as exc:
+        attempt.problem = f"{exc}: {_interesting_line(log.tail)}"
+        return attempt
+    gates = check_gates(attempt.stats, run.config.gates_for(scenario))
+    drift = _drift_checks(scenario, None, attempt.stats)
+    exceptions = _exception_checks(attempt.stats)
+    attempt.checks = sorted([*attempt.checks, *gates, *drift, *exceptions], key=lambda c: c.passed)
+    return attempt
+
+
+def _memory_sampler(run: PerformanceRun, scenario: Scenario) -> MemorySampler | None:
+    if scenario.kind != "endurance" or scenario.max_memory_growth is None:
+        return None
+    reader: MemoryReader
+    if scenario.pid_file:
+        reader = pid_memory_reader(run.cwd / scenario.pid_file)
+    else:
+        reader = metrics_memory_reader(run.target + scenario.metrics_path, scenario.memory_metric)
+    return MemorySampler(reader, scenario.sample_interval)
+
+
+def _drift_checks(
+    scenario: Scenario, sampler: MemorySampler | None, stats: LoadStats | None
+) -> list[GateCheck]:
+    if scenario.kind != "endurance":
+        return []
+    checks: list[GateCheck | None] = []
+    if sampler is not None:
+        checks.append(
+            drift_check(
+                "memory_growth", "target", [v for _, v in sampler.samples], scenario.max_memory_growth
+            )
+        )
+    if stats is not None:
+        p95s = [float(s["p95_ms"]) for s in stats.samples if s.get("p95_ms") and s.get("users")]
+        checks.append(drift_check("latency_drift", f"{ALL_REQUESTS} p95", p95s, scenario.max_latency_drift))
+    return [c for c in checks if c is not None]
+
+
+def _exception_checks(stats: LoadStats) -> list[GateCheck]:
+    if not stats.exceptions:
+        return []
+    count = sum(c for c, _ in stats.exceptions)
+    first = stats.exceptions[0][1].splitlines()[0][:200] if stats.exceptions[0][1] else "(no message)"
+    message = f"locust reported {count} exception(s) in the locustfile: {first}"
+    return [GateCheck("exceptions", "locustfile", float(count), 0.0, False, message)]
+
+
+def _stress(run: PerformanceRun, scenario: Scenario, log: _Log) -> list[_Attempt]:
+    attempts = []
+    for users in stress_steps(scenario):
+        log.show(f"stress step: {users} users for {scenario.step_duration:g}s")
+        attempt = _one(run, scenario, log, run.out_dir / f"step-{users:05d}-users", users)
+        attempts.append(attempt)
+        if attempt.problem or attempt.failed:
+            break
+    return attempts
+
+
+@dataclass
+class _Outcome:
+    status: TierStatus
+    message: str
+    checks: list[GateCheck]
+    notes: list[str] = field(default_factory=list)
+    breaking_point: int | None = None
+    baseline: dict[str, Any] = field(default_factory=dict)
+
+
+def _judge(run: PerformanceRun, scenario: Scenario, attempts: list[_Attempt]) -> _Outcome:
+    last = attempts[-1]
+    if last.problem:
+        return _Outcome(TierStatus.ERROR, last.problem, last.checks)
+    outcome = _judge_stress(scenario, attempts) if scenario.kind == "stress" else _judge_run(last)
+    if outcome.status is TierStatus.NO_TESTS:
+        return outcome
+    _baseline_step(run, scenario, attempts, outcome)
+    return outcome
+
+
+def _judge_run(attempt: _Attempt) -> _Outcome:
+    stats = attempt.stats
+    if stats is None or stats.total.requests == 0:
+        return _Outcome(
+            TierStatus.NO_TESTS, "Locust made no requests: do the locustfile's users have @task methods?", []
+        )
+    failed = attempt.failed
+    if failed:
+        return _Outcome(TierStatus.FAILED, "; ".join(c.message for c in failed[:5]), attempt.checks)
+    return _Outcome(TierStatus.PASSED, "", attempt.checks)
+
+
+def _judge_stress(scenario: Scenario, attempts: list[_Attempt]) -> _Outcome:
+    if all(a.stats is None or a.stats.total.requests == 0 for a in attempts):
+        return _Outcome(TierStatus.NO_TESTS, "Locust made no requests in any stress step", [])
+    broken = next((a for a in attempts if a.failed), None)
+    held = [a.users for a in attempts if not a.failed]
+    checks = [c for a in attempts for c in a.checks if a is broken or a is attempts[-1]]
+    if broken is None:
+        message = f"no breaking point up to {scenario.max_users} users"
+        return _Outcome(TierStatus.PASSED, message, checks, notes=[message])
+    reason = broken.failed[0].message
+    held_text = f"held {max(held)} users" if held else "broke at the first step"
+    message = f"breaking point: {broken.users} users ({reason}); {held_text}"
+    needed = scenario.sustain_users
+    if needed is not None and broken.users <= needed:
+        return _Outcome(
+            TierStatus.FAILED,
+            f"{message}; must sustain {needed} users",
+            broken.checks,
+            breaking_point=broken.users,
+        )
+    # Breaking is what a stress test is for: only the step's own checks stay failed in the evidence.
+    return _Outcome(TierStatus.PASSED, message, broken.checks, notes=[message], breaking_point=broken.users)
+
+
+def _baseline_step(
+    run: PerformanceRun, scenario: Scenario, attempts: list[_Attempt], outcome: _Outcome
+) -> None:
+    path = baselines.baseline_file(run.cwd, run.config.baseline_dir, scenario.name)
+    stats = _reference_stats(scenario, attempts)
+    outcome.baseline = {"file": str(path), "compared": False, "saved": False}
+    if run.request.baseline and stats is not None:
+        try:
+            saved = baselines.load_baseline(path, scenario.name)
+        except baselines.BaselineUnavailable as exc:
+            outcome.status = TierStatus.MISSING if outcome.status is TierStatus.PASSED else outcome.status
+            outcome.message = "; ".join(m for m in (outcome.message, str(exc)) if m)
+            return
+        regressions, notes = baselines.compare_with_baseline(saved, stats, run.config.tolerance)
+        regressions += _breaking_point_check(saved, outcome.breaking_point, scenario)
+        outcome.notes += notes
+        outcome.checks = sorted([*outcome.checks, *regressions], key=lambda c: c.passed)
+        outcome.baseline.update(compared=True, created_at=saved.get("created_at"), run_id=saved.get("run_id"))
+        failed = [c for c in regressions if not c.passed]
+        if failed:
+            outcome.status = TierStatus.FAILED
+            outcome.message = "; ".join(m for m in (outcome.message, *(c.message for c in failed[:5])) if m)
+    if run.request.save_baseline and stats is not None:
+        if outcome.status is TierStatus.PASSED:
+            meta = {
+                "run_id": run.run_id,
+                "target": run.target,
+                "users": attempts[-1].users,
+                "breaking_point": outcome.breaking_point,
+            }
+            baselines.save_baseline(path, scenario.name, stats, meta)
+            outcome.baseline["saved"] = True
+            outcome.notes.append(f"baseline saved: {path}")
+        else:
+            outcome.notes.append("baseline not saved: the run did not pass")
+
+
+def _reference_stats(scenario: Scenario, attempts: list[_Attempt]) -> LoadStats | None:
+    """The figures a baseline holds: the run's, or a stress run's last step that held."""
+    if scenario.kind != "stress":
+        return attempts[-1].stats
+    held = [a for a in attempts if not a.failed and a.stats is not None]
+    return held[-1].stats if held else attempts[0].stats
+
+
+def _breaking_point_check(
+    saved: Mapping[str, Any], current: int | None, scenario: Scenario
+) -> list[GateCheck]:
+    if scenario.kind != "stress":
+        return []
+    before = saved.get("breaking_point")
+    if not isinstance(before, int) or current is None:
+        if current is not None and before is None:
+            held = scenario.max_users
+            message = f"regression breaking_point: breaks at {current} users; the baseline held {held}"
+            return [
+                GateCheck("regression breaking_point", "stress", current, scenario.max_users, False, message)
+            ]
+        return []
+    passed = current >= before
+    word = "" if passed else "regression "
+    message = f"{word}breaking_point: {current} users vs baseline {before} users"
+    return [GateCheck("regression breaking_point", "stress", float(current), float(before), passed, message)]
+
+
+def _render(outcome: _Outcome, attempts: list[_Attempt]) -> list[str]:
+    lines: list[str] = []
+    for attempt in attempts:
+        stats = attempt.stats
+        if stats is None:
+            continue
+        if len(attempts) > 1:
+            lines.append(f"{attempt.label}:")
+        lines.append(
+            f"  {'endpoint':<32} {'reqs':>7} {'fails':>6} {'req/s':>8} {'p50':>6} {'p95':>6} {'p99':>6} ms"
+        )
+        for endpoint in (*stats.endpoints, stats.total):
+            lines.append(
+                f"  {endpoint.name[:32]:<32} {endpoint.requests:>7} {endpoint.failures:>6} "
+                f"{endpoint.rps:>8.1f} {endpoint.p50_ms:>6.0f} {endpoint.p95_ms:>6.0f} "
+                f"{endpoint.p99_ms:>6.0f}"
+            )
+        if stats.errors:
+            lines.append(
+                "  errors: "
+                + "; ".join(f"{e.endpoint}: {e.error} x{e.occurrences}" for e in stats.errors[:5])
+            )
+    lines += [f"  {c.message}" for c in outcome.checks if not c.passed]
+    lines += [f"  {note}" for note in outcome.notes]
+    return lines
+
+
+def _interesting_line(tail: list[str]) -> str:
+    for marker in ("Error", "error", "Exception", "No User class", "Traceback"):
+        for line in reversed(tail):
+            if marker in line:
+                return line.strip()[:300]
+    return tail[-1].strip()[:300] if tail else "(no output)"
+
+
+def _write_summary(
+    path: Path,
+    *,
+    run: PerformanceRun,
+    scenario: Scenario,
+    attempts: list[_Attempt],
+    outcome: _Outcome,
+    duration: float,
+) -> None:
+    last = attempts[-1]
+    record = {
+        "schema_version": SUMMARY_SCHEMA_VERSION,
+        "run_id": run.run_id,
+        "scenario": {k: v for k, v in asdict(scenario).items() if k != "gates"},
+        "target": run.target,
+        "status": outcome.status.value,
+        "message": outcome.message,
+        "duration_s": round(duration, 3),
+        "locust_exit_code": last.code,
+        "command": last.command,
+        "stats": last.stats.as_dict() if last.stats is not None else None,
+        "gates": [c.as_dict() for c in outcome.checks],
+        "notes": outcome.notes,
+        "breaking_point": outcome.breaking_point,
+        "baseline": outcome.baseline,
+        "steps": [
+            {
+                "label": a.label,
+                "users": a.users,
+                "passed": not a.failed and not a.problem,
+                "stats": a.stats.as_dict() if a.stats is not None else None,
+                "failed_gates": [c.message for c in a.failed],
+            }
+            for a in attempts
+        ]
+        if scenario.kind == "stress"
+        else [],
+        "artifacts": {
+            "html": str(path.parent / "locust.html") if scenario.kind != "stress" else None,
+            "csv_prefix": str(path.parent / "locust"),
+            "json": str(path.parent / "locust.json"),
+            "log": str(run.log_path),
+        },
+    }
+    temporary = path.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    temporary.replace(path)
+
+
+def _extra(summary: Path, scenario: Scenario, last: _Attempt, outcome: _Outcome) -> dict[str, Any]:
+    total = last.stats.total.as_dict() if last.stats is not None else None
+    return {
+        "summary": str(summary),
+        "scenario": scenario.name,
+        "kind": scenario.kind,
+        "users": last.users,
+        "total": total,
+        "breaking_point": outcome.breaking_point,
+        "baseline": outcome.baseline,
+    }
+
+
+__all__ = ["LOCUST_REPORTED_ERRORS", "PerformanceRun", "build_command", "run_performance_tier"]
