@@ -31,7 +31,7 @@ demo: install system-deps
 	$(BIN)/python scripts/demo.py
 
 test: install system-deps
-	$(BIN)/python -m pytest -n 2 tests
+	$(BIN)/python -m pytest -n 2 --dist loadgroup tests
 
 lint: install
 	$(BIN)/ruff check .

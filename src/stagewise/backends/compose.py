@@ -14,12 +14,16 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from stagewise.backends.base import DeployError, Environment, LineSink, ServiceStatus
-from stagewise.errors import MissingError, UsageError
+from stagewise.errors import InterruptedRun, MissingError, UsageError
 from stagewise.tiers.process import run_streaming
 
 HEALTH_TIMEOUT = 180.0
+#: A container without a health check counts as up once it has kept running this long,
+#: so that one which starts and exits at once is caught instead of reported healthy.
+SETTLE_SECONDS = 3.0
 _PROJECT = re.compile(r"[^a-z0-9_-]")
 
 
@@ -46,15 +50,18 @@ def require_daemon() -> None:
         raise MissingError("the docker client is not installed: apt-get install docker.io")
     try:
         done = subprocess.run(
-            [docker, "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True, timeout=30, check=False
+            [docker, "info", "--format", "{{.ServerVersion}}"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
         )
     except subprocess.TimeoutExpired as exc:
         raise MissingError("the Docker daemon did not answer within 30 s") from exc
     if done.returncode != 0 or not done.stdout.strip():
         reason = (done.stderr.strip().splitlines() or ["no answer"])[-1]
-        raise MissingError(
-            f"the Docker daemon is not reachable ({reason}): start it (`dockerd &` or `systemctl start docker`)"
-        )
+        how = "start it (`dockerd &` or `systemctl start docker`)"
+        raise MissingError(f"the Docker daemon is not reachable ({reason}): {how}")
 
 
 def project_name(prefix: str, stage: str) -> str:
@@ -150,7 +157,12 @@ class ComposeBackend:
             if done.returncode != 0:
                 raise DeployError(f"docker compose up failed (exit {done.returncode}): {_last(done.stderr)}")
             return self._wait_healthy(sink)
-        code = self._stream(sink, "up", *flags)
+        try:
+            code = self._stream(sink, "up", *flags)
+        except InterruptedRun:
+            # compose may have been killed mid-way through its own graceful stop.
+            self._run("stop", timeout=120)
+            raise
         if code != 0:
             raise DeployError(f"docker compose up exited {code}")
         return self.status()
@@ -162,9 +174,11 @@ class ComposeBackend:
             broken = [s for s in statuses if s.state in ("exited", "dead") or s.health == "unhealthy"]
             if broken:
                 first = broken[0]
-                logs = self._run("logs", "--tail", "15", first.name, timeout=60).stdout.strip()
-                raise DeployError(f"service {first.name} is {first.state}/{first.health}; last log lines:\n{logs}")
-            if statuses and all(s.state == "running" and s.health in ("healthy", "none") for s in statuses):
+                logs = self._run("logs", "--no-color", "--tail", "15", first.name, timeout=60).stdout.strip()
+                raise DeployError(
+                    f"service {first.name} is {first.state}/{first.health}; last log lines:\n{logs}"
+                )
+            if statuses and all(_ready(s) for s in statuses):
                 for status in statuses:
                     sink(f"{status.name} | {status.health}")
                 return statuses
@@ -214,7 +228,13 @@ class ComposeBackend:
             health = (state.get("Health") or {}).get("Status", "none")
             ports = container.get("NetworkSettings", {}).get("Ports") or {}
             host_port = next(
-                (int(b["HostPort"]) for bindings in ports.values() if bindings for b in bindings if b.get("HostPort")),
+                (
+                    int(b["HostPort"])
+                    for bindings in ports.values()
+                    if bindings
+                    for b in bindings
+                    if b.get("HostPort")
+                ),
                 None,
             )
             statuses.append(
@@ -224,15 +244,41 @@ class ComposeBackend:
                     health=health,
                     pid=state.get("Pid") or None,
                     port=host_port,
-                    uptime_s=None,
+                    uptime_s=_uptime(state) if state.get("Running") else None,
                     detail=container.get("Name", "").lstrip("/"),
                 )
             )
         return sorted(statuses, key=lambda s: s.name)
 
 
+def _ready(status: ServiceStatus) -> bool:
+    if status.state != "running":
+        return False
+    if status.health == "none":
+        return (status.uptime_s or 0.0) >= SETTLE_SECONDS
+    return status.health == "healthy"
+
+
+def _uptime(state: dict[str, object]) -> float | None:
+    """Seconds since the engine's ``StartedAt`` (RFC 3339 with nanoseconds)."""
+    started = str(state.get("StartedAt") or "")
+    match = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)", started)
+    if match is None:
+        return None
+    moment = datetime.strptime(match.group(1), "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+    return max(0.0, (datetime.now(UTC) - moment).total_seconds())
+
+
 def _last(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip()]
+    """The line of compose's output that says what went wrong (not its generic summary)."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    specific = [line for line in lines if line.startswith(("ERROR: for", "Error response", "ERROR:"))]
+    for line in specific or lines:
+        lowered = line.lower()
+        if (
+            "error" in lowered
+            and not lowered.startswith("encountered errors")
+            and not lowered.endswith("... error")
+        ):
+            return re.sub(r"^ERROR: for \S+\s+", "", line)
     return lines[-1] if lines else "(no output)"
-
-

@@ -133,7 +133,9 @@ class LocalBackend:
     def _running(self, name: str) -> _Running | None:
         try:
             data = json.loads(self._state_file(name).read_text())
-            running = _Running(int(data["pid"]), int(data["start_ticks"]), data.get("port"), data["started_at"])
+            running = _Running(
+                int(data["pid"]), int(data["start_ticks"]), data.get("port"), data["started_at"]
+            )
         except (OSError, ValueError, KeyError, TypeError):
             return None
         if _start_ticks(running.pid) != running.start_ticks:
@@ -170,8 +172,9 @@ class LocalBackend:
             sink(f"{service.name} | {line}")
         if done.returncode != 0:
             tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["(no output)"]
+            step = " ".join(command)
             raise DeployError(
-                f"{what} step of {service.name} failed (exit {done.returncode}): {' '.join(command)}: {tail[0]}"
+                f"{what} step of {service.name} failed (exit {done.returncode}): {step}: {tail[0]}"
             )
 
     def up(self, detach: bool, build: bool, sink: LineSink) -> list[ServiceStatus]:
@@ -234,14 +237,17 @@ class LocalBackend:
         while True:
             running = self._running(service.name)
             if running is None:
-                raise DeployError(
-                    f"service {service.name} exited during start-up; last log lines:\n{self._tail(service.name)}"
-                )
+                tail = self._tail(service.name)
+                raise DeployError(f"service {service.name} exited during start-up; last log lines:\n{tail}")
             if self._healthy(service, health):
                 sink(f"{service.name} | healthy")
                 return
             if time.monotonic() > deadline:
-                what = f"{health.kind} {' '.join(self._fill(t, service) for t in health.target)}" if health else ""
+                what = (
+                    f"{health.kind} {' '.join(self._fill(t, service) for t in health.target)}"
+                    if health
+                    else ""
+                )
                 raise DeployError(
                     f"service {service.name} not healthy after {timeout:g}s ({what}); "
                     f"last log lines:\n{self._tail(service.name)}"
@@ -263,7 +269,12 @@ class LocalBackend:
             return port_in_use(int(target[0]))
         try:
             done = subprocess.run(
-                target, cwd=self._cwd(service), env=self._env(service), capture_output=True, timeout=10, check=False
+                target,
+                cwd=self._cwd(service),
+                env=self._env(service),
+                capture_output=True,
+                timeout=10,
+                check=False,
             )
         except (OSError, subprocess.TimeoutExpired):
             return False
@@ -313,7 +324,7 @@ class LocalBackend:
 
     def _follow(self, names: Sequence[str], sink: LineSink, watch: bool) -> None:
         """Stream log files until Ctrl+C; with ``watch``, stop all if a service dies."""
-        offsets = {n: 0 for n in names}
+        offsets = dict.fromkeys(names, 0)
         try:
             while True:
                 for name in names:

@@ -20,7 +20,9 @@ def default_backend(project: Project, stage: StageConfig) -> str:
     return "compose"
 
 
-def make_backend(project: Project, stage: StageConfig, env: Mapping[str, str], name: str | None = None) -> Backend:
+def make_backend(
+    project: Project, stage: StageConfig, env: Mapping[str, str], name: str | None = None
+) -> Backend:
     """Build the named (or default) backend for one stage."""
     chosen = name or default_backend(project, stage)
     environment = Environment(
@@ -40,6 +42,9 @@ def make_backend(project: Project, stage: StageConfig, env: Mapping[str, str], n
 
         compose_file = stage.compose_file or project.compose.file_for(stage.name)
         return ComposeBackend(
-            environment, compose_file, project.compose.project_prefix or project.name, project.compose.prebuild
+            environment,
+            compose_file,
+            project.compose.project_prefix or project.name,
+            project.compose.prebuild,
         )
     raise UsageError(f"unknown backend {chosen!r}: backends are {', '.join(BACKEND_NAMES)}")

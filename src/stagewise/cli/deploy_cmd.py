@@ -114,32 +114,42 @@ def run(args: argparse.Namespace) -> int:
     resolved = resolve_env(project, stage, os.environ)
     backend = make_backend(project, stage, resolved.as_child_env(os.environ), options.backend)
     sink = _sink(resolved.secret_values())
-    if command == "up":
-        statuses = backend.up(options.detach, options.build, sink)
-        _print_status(statuses, stream=sys.stdout)
-        print(f"{args.env} is up on the {backend.name} backend")
-    elif command == "down":
-        if options.volumes and stage.protected:
-            _confirm(args.env, options.yes, "delete its data (down --volumes)")
-        stopped = backend.down(options.volumes)
-        what = f"stopped {', '.join(stopped)}" if stopped else "nothing was running"
-        print(f"{args.env}: {what}" + ("; data deleted" if options.volumes else ""))
-    elif command == "build":
-        backend.build(options.service, sink)
-        print(f"{args.env}: built {options.service or 'all services'}")
-    elif command == "logs":
-        backend.logs(options.follow, options.service, sink)
-    elif command == "status":
-        statuses = backend.status()
-        if options.json:
-            print(
-                json.dumps(
-                    {"env": args.env, "backend": backend.name, "services": [s.__dict__ for s in statuses]}
-                )
-            )
-        else:
-            _print_status(statuses, stream=sys.stdout)
+    if command == "down" and options.volumes and stage.protected:
+        _confirm(args.env, options.yes, "delete its data (down --volumes)")
+    _HANDLERS[command](backend, args.env, options, sink)
     return 0
+
+
+def _up(backend: Any, env: str, options: argparse.Namespace, sink: Any) -> None:
+    statuses = backend.up(options.detach, options.build, sink)
+    _print_status(statuses, stream=sys.stdout)
+    print(f"{env} is up on the {backend.name} backend")
+
+
+def _down(backend: Any, env: str, options: argparse.Namespace, sink: Any) -> None:
+    stopped = backend.down(options.volumes)
+    what = f"stopped {', '.join(stopped)}" if stopped else "nothing was running"
+    print(f"{env}: {what}" + ("; data deleted" if options.volumes else ""))
+
+
+def _build(backend: Any, env: str, options: argparse.Namespace, sink: Any) -> None:
+    backend.build(options.service, sink)
+    print(f"{env}: built {options.service or 'all services'}")
+
+
+def _logs(backend: Any, env: str, options: argparse.Namespace, sink: Any) -> None:
+    backend.logs(options.follow, options.service, sink)
+
+
+def _status(backend: Any, env: str, options: argparse.Namespace, sink: Any) -> None:
+    statuses = backend.status()
+    if options.json:
+        print(json.dumps({"env": env, "backend": backend.name, "services": [s.__dict__ for s in statuses]}))
+    else:
+        _print_status(statuses, stream=sys.stdout)
+
+
+_HANDLERS = {"up": _up, "down": _down, "build": _build, "logs": _logs, "status": _status}
 
 
 def _project_dir(rest: list[str]) -> str | None:

@@ -6,7 +6,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 from stagewise.pipeline.results import RunResult
-from stagewise.report.summary import run_record, tier_record
 from stagewise.tiers.result import TierResult, TierStatus
 
 
@@ -39,6 +38,8 @@ class PlainReporter:
 
 def tier_line(result: TierResult) -> str:
     """One line per tier: status, counts and seconds."""
+    from stagewise.report.summary import tier_record  # loaded when a run renders, not for --help
+
     return record_tier_line(tier_record(result))
 
 
@@ -56,6 +57,8 @@ def record_tier_line(tier: Mapping[str, Any]) -> str:
 
 def render_summary(result: RunResult, stream: TextIO) -> None:
     """The end-of-run table, the gates, and the one verdict line."""
+    from stagewise.report.summary import run_record
+
     render_record(run_record(result), stream)
 
 

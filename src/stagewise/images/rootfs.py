@@ -29,7 +29,7 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   pwfile="$(mktemp)"
   printf '%s\\n' "${{POSTGRES_PASSWORD:-postgres}}" > "$pwfile"
   {POSTGRES_BIN}/initdb -D "$PGDATA" -U "${{POSTGRES_USER:-postgres}}" --pwfile="$pwfile" \\
-    --auth-local=trust --auth-host=scram-sha-256 >/dev/null
+    --auth-local=trust --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 >/dev/null
   rm -f "$pwfile"
   echo "host all all 0.0.0.0/0 scram-sha-256" >> "$PGDATA/pg_hba.conf"
   if [ -n "${{POSTGRES_DB:-}}" ] && [ "$POSTGRES_DB" != "postgres" ]; then
@@ -63,7 +63,7 @@ def _customize_postgres(root: Path) -> None:
     data.mkdir(parents=True, exist_ok=True)
     uid, gid = _passwd_ids(root, "postgres")
     for path in (root / "var/lib/postgresql", data):
-        shutil.chown(path, uid, gid)  # type: ignore[arg-type]
+        shutil.chown(path, uid, gid)
     data.chmod(0o700)
 
 

@@ -53,7 +53,9 @@ def provisioned(
     from stagewise.backends.registry import make_backend
 
     backend = make_backend(project, plan.stage, env)
-    reporter.note(f"nothing answers at {plan.target}: starting {plan.stage.name} with the {backend.name} backend")
+    reporter.note(
+        f"nothing answers at {plan.target}: starting {plan.stage.name} with the {backend.name} backend"
+    )
     try:
         backend.up(detach=True, build=False, sink=lambda line: reporter.output("provision", line))
         yield

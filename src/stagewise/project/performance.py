@@ -310,8 +310,10 @@ def _gates(table: _Reader) -> Gates:
             endpoint_t = endpoints_t.table(name)
             if endpoint_t is None:  # pragma: no cover - the key exists, so a value does
                 continue
-            if not _ENDPOINT.match(name):
-                raise endpoints_t.error(name, "endpoint keys are 'METHOD /path' as Locust names them")
+            if not _ENDPOINT.match(name) and name != "all requests":
+                raise endpoints_t.error(
+                    name, "endpoint keys are 'METHOD /path' as Locust names them, or 'all requests'"
+                )
             endpoints[name] = _limits(endpoint_t)
             endpoint_t.check_unknown()
         endpoints_t.check_unknown()

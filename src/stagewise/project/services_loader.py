@@ -36,7 +36,8 @@ def read_services(top: _Table, stage_names: Mapping[str, object]) -> dict[str, S
         for dependency in service.depends_on:
             if dependency not in services:
                 raise services_t.error(
-                    f"{service.name}.depends_on", f"unknown service {dependency!r} (services: {', '.join(services)})"
+                    f"{service.name}.depends_on",
+                    f"unknown service {dependency!r} (services: {', '.join(services)})",
                 )
     _check_cycles(services_t, services)
     return services
@@ -75,7 +76,9 @@ def _service(table: _Table, name: str, stage_names: Mapping[str, object]) -> Ser
     )
     for path in (service.cwd, *service.data):
         if path.startswith("/") or ".." in path.split("/"):
-            raise table.error("data" if path != service.cwd else "cwd", f"{path!r} must stay inside the project")
+            raise table.error(
+                "data" if path != service.cwd else "cwd", f"{path!r} must stay inside the project"
+            )
     table.check_unknown()
     return service
 
@@ -129,7 +132,7 @@ def _commands(table: _Table, key: str) -> tuple[tuple[str, ...], ...]:
     if not isinstance(raw, list) or not all(
         isinstance(cmd, list) and cmd and all(isinstance(a, str) for a in cmd) for cmd in raw
     ):
-        raise table.error(key, "must be a list of argument lists, e.g. [[\"python\", \"-m\", \"app.migrate\"]]")
+        raise table.error(key, 'must be a list of argument lists, e.g. [["python", "-m", "app.migrate"]]')
     return tuple(tuple(cmd) for cmd in raw)
 
 

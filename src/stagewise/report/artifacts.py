@@ -26,7 +26,15 @@ Anything that does not match the shape is ignored rather than failing the page.
     {"findings": [{"id": "B105", "title": "Hard-coded password", "severity": "high",
                    "location": "shop/config.py:12", "tool": "bandit", "detail": "..."}]}
 
-(a bare list of findings is accepted too). ``severity`` is one of
+(a bare list of findings is accepted too).
+
+The performance tier's own record is read too: ``TierResult.extra["performance"]``
+with ``{"summary": "<tier folder>/summary.json", "users", "total": {...}}``,
+whose file holds ``stats.samples`` (``[{t, users, rps, p50_ms, p95_ms}]``),
+``stats.total`` and ``stats.endpoints`` (``p50_ms``, ``p95_ms``, ``p99_ms``,
+``max_ms``, ``rps``, ``requests``, ``failures``) and ``stats.rps_over_time``
+(``[{t, requests, failures}]``); :func:`load_performance` turns that into the
+shape above. ``severity`` is one of
 ``critical, high, medium, low, info``; anything else is shown as ``info``.
 """
 
@@ -57,12 +65,74 @@ def load_performance(record: Mapping[str, Any], run_dir: Path | None) -> dict[st
     """The run's load-test summary, from a tier record or ``performance.json``; ``None`` if absent."""
     for tier in record.get("tiers") or ():
         if isinstance(tier, Mapping) and isinstance(tier.get("performance"), Mapping):
-            return _clean_performance(tier["performance"])
+            return _clean_performance(_from_tier_record(tier["performance"], run_dir))
     if run_dir is not None:
         data = _read_json(run_dir / "performance.json")
         if isinstance(data, Mapping):
-            return _clean_performance(data)
+            return _clean_performance(_from_tier_record(data, run_dir))
     return None
+
+
+def _from_tier_record(data: Mapping[str, Any], run_dir: Path | None) -> Mapping[str, Any]:
+    """The performance tier's record (totals plus its summary file) in the documented shape."""
+    if "timeline" in data:
+        return data
+    stats = data.get("stats")
+    summary = data.get("summary")
+    loaded: Any = data
+    if not isinstance(stats, Mapping) and isinstance(summary, str):
+        path = Path(summary)
+        if not path.is_file() and run_dir is not None:
+            path = run_dir / summary
+        loaded = _read_json(path)
+        stats = loaded.get("stats") if isinstance(loaded, Mapping) else None
+    artifacts = loaded.get("artifacts") if isinstance(loaded, Mapping) else None
+    stats = stats if isinstance(stats, Mapping) else {}
+    total = stats.get("total") or data.get("total") or {}
+    total = total if isinstance(total, Mapping) else {}
+    samples = [s for s in stats.get("samples") or () if isinstance(s, Mapping)]
+    if samples:
+        timeline = [
+            {
+                "t": s.get("t"),
+                "p50": s.get("p50_ms"),
+                "p95": s.get("p95_ms"),
+                "p99": s.get("p99_ms"),
+                "rps": s.get("rps"),
+            }
+            for s in samples
+        ]
+    else:
+        timeline = [
+            {"t": s.get("t"), "rps": s.get("requests"), "errors": s.get("failures")}
+            for s in stats.get("rps_over_time") or ()
+            if isinstance(s, Mapping)
+        ]
+    endpoints = [
+        {
+            "name": e.get("name"),
+            "requests": e.get("requests"),
+            "failures": e.get("failures"),
+            **{k: e.get(f"{k}_ms") for k in ("p50", "p95", "p99")},
+            "rps": e.get("rps"),
+        }
+        for e in stats.get("endpoints") or ()
+        if isinstance(e, Mapping)
+    ]
+    return {
+        "users": data.get("users", stats.get("peak_users")),
+        "duration_s": stats.get("duration_s"),
+        "requests": total.get("requests"),
+        "failures": total.get("failures"),
+        "rps": total.get("rps"),
+        "latency_ms": {k: total.get(f"{k}_ms") for k in ("p50", "p95", "p99", "max")},
+        "timeline": timeline,
+        "endpoints": endpoints,
+        "scenario": data.get("scenario"),
+        "artifacts": {
+            k: v for k, v in (artifacts or {}).items() if k in ("html", "csv", "json") and isinstance(v, str)
+        },
+    }
 
 
 def _clean_performance(data: Mapping[str, Any]) -> dict[str, Any]:

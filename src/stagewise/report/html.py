@@ -90,7 +90,7 @@ svg text{font:11px system-ui,sans-serif;fill:#57606a}
 .legend span{margin-right:12px;font-size:.85em}
 .legend i{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px}
 @media (max-width:600px){body{font-size:14px}main{padding:8px}section{padding:10px}
- .hide-sm{display:none}h1{font-size:1.3em}th,td{padding:4px 5px}}
+ .hide-sm{display:none}h1{font-size:1.3em}th,td{padding:4px 5px}svg.wide text{font-size:15px}}
 """
 
 
@@ -332,9 +332,12 @@ def _line_chart(
     unit: str,
     *,
     x_labels: Sequence[str] | None = None,
-    size: tuple[int, int] = (640, 220),
+    size: tuple[int, int] = (480, 200),
 ) -> str:
-    """A line chart as inline SVG; ``x_labels`` names points (hover titles) instead of x values.
+    """A line chart as inline SVG.
+
+    With ``x_labels`` (trends), x is an index into them and the axis spans
+    all of them, so runs line up across charts even where one lacks a value.
 
     ``size`` is the viewBox: a smaller one makes the text larger where the
     chart is drawn small (the trend grid).
@@ -345,7 +348,7 @@ def _line_chart(
     (width, height), left, right, top, bottom = size, 52, 12, 12, 28
     xs = [x for s in drawn for x, _ in s.points]
     ys = [y for s in drawn for _, y in s.points]
-    x_min, x_max = min(xs), max(xs)
+    x_min, x_max = (0.0, float(len(x_labels) - 1)) if x_labels else (min(xs), max(xs))
     y_min, y_max = min(0.0, *ys), max(ys)
     if y_max <= y_min:
         y_max = y_min + 1.0
@@ -358,7 +361,8 @@ def _line_chart(
         return top + (1 - (y - y_min) / (y_max - y_min)) * (height - top - bottom)
 
     parts = [
-        f"<svg id='{_e(chart_id)}' viewBox='0 0 {width} {height}' role='img' aria-label='{_e(title)}'>"
+        f"<svg id='{_e(chart_id)}' class='{'wide' if width > 400 else 'small'}' "
+        f"viewBox='0 0 {width} {height}' role='img' aria-label='{_e(title)}'>"
         f"<title>{_e(title)}</title>"
     ]
     for i in range(5):
@@ -406,11 +410,12 @@ def _performance(performance: Mapping[str, Any] | None, run_dir: Path) -> str:
         _Series(key, color, tuple((p["t"], p[key]) for p in timeline if p.get(key) is not None))
         for key, color in (("p50", "#0969da"), ("p95", "#bc4c00"), ("p99", "#cf222e"))
     ]
+    errors = tuple((p["t"], p["errors"]) for p in timeline if p.get("errors") is not None)
     throughput = [
         _Series(
             "requests/s", "#1a7f37", tuple((p["t"], p["rps"]) for p in timeline if p.get("rps") is not None)
         ),
-        _Series("errors", "#cf222e", tuple((p["t"], p["errors"]) for p in timeline if p.get("errors"))),
+        _Series("errors", "#cf222e", errors if any(y for _, y in errors) else ()),
     ]
     cards = []
     for label, value, unit in (
@@ -426,9 +431,11 @@ def _performance(performance: Mapping[str, Any] | None, run_dir: Path) -> str:
                 f"<b>{_e(_fmt(float(value)))}{_e(unit)}</b></div>"
             )
     links = []
-    for label, relative in (performance.get("artifacts") or {}).items():
-        if isinstance(relative, str) and (run_dir / relative).is_file():
-            links.append(f"<a href='{_e(relative)}'>{_e(label)}</a>")
+    for label, where in (performance.get("artifacts") or {}).items():
+        path = run_dir / where if isinstance(where, str) else None
+        if path is not None and path.is_file():
+            href = Path(os.path.relpath(path.resolve(), run_dir.resolve())).as_posix()
+            links.append(f"<a href='{_e(href)}'>{_e(label)}</a>")
     charts = _line_chart("latency-chart", "Latency percentiles over time", latency, " ms") + _line_chart(
         "throughput-chart", "Throughput over time", throughput, ""
     )
@@ -436,8 +443,29 @@ def _performance(performance: Mapping[str, Any] | None, run_dir: Path) -> str:
         "<section id='performance'><h2>Load test</h2>"
         + (f"<div class='cards'>{''.join(cards)}</div>" if cards else "")
         + (f"<div class='charts' style='margin-top:10px'>{charts}</div>" if charts else "")
-        + (f"<p>{' · '.join(links)}</p>" if links else "")
+        + _endpoints(performance.get("endpoints"))
+        + (f"<p>Locust: {' · '.join(links)}</p>" if links else "")
         + "</section>"
+    )
+
+
+def _endpoints(endpoints: object) -> str:
+    if not isinstance(endpoints, list) or not endpoints:
+        return ""
+    keys = ("requests", "failures", "rps", "p50", "p95", "p99")
+    rows = [
+        f"<tr><td><code>{_e(e.get('name'))}</code></td>"
+        + "".join(f"<td class='n'>{_e(_fmt(_num(e.get(k))))}</td>" for k in keys)
+        + "</tr>"
+        for e in endpoints
+        if isinstance(e, Mapping)
+    ]
+    return (
+        "<div class='scroll' style='margin-top:10px'><table><thead><tr><th>endpoint</th>"
+        + "".join(f"<th class='n'>{k}{' ms' if k.startswith('p') else ''}</th>" for k in keys)
+        + "</tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table></div>"
     )
 
 
@@ -483,7 +511,7 @@ def _trends(history: Sequence[Mapping[str, Any]]) -> str:
             for i, r in enumerate(runs)
             if isinstance(r.get(key), int | float)
         )
-        return _Series(label, color, points)
+        return _Series(label, color, points if len(points) >= 2 else ())
 
     small = (360, 170)
     charts = [

@@ -22,7 +22,7 @@ from tests.helpers import cli_env, free_port, run_cli
 
 
 def http_service_toml(port: int, extra: str = "", health: str | None = None) -> str:
-    health = health or f'{{ http = "http://127.0.0.1:{{port}}/", timeout = 20 }}'
+    health = health or '{ http = "http://127.0.0.1:{port}/", timeout = 20 }'
     return f"""
 [stages.dev]
 base_url = "http://127.0.0.1:{port}"

@@ -31,14 +31,16 @@ def shop_copy(tmp_path: Path) -> tuple[Path, int, int]:
     shutil.copytree(
         SHOP,
         root,
-        ignore=shutil.ignore_patterns(".stagewise", "reports", ".wheels", "__pycache__", "*.db", ".pytest_cache"),
+        ignore=shutil.ignore_patterns(
+            ".stagewise", "reports", ".wheels", "__pycache__", "*.db", ".pytest_cache"
+        ),
     )
     dev, test = free_port(), free_port()
     toml = (root / "stagewise.toml").read_text()
     toml = toml.replace("http://127.0.0.1:8000", f"http://127.0.0.1:{dev}")
     toml = toml.replace("http://127.0.0.1:8010", f"http://127.0.0.1:{test}")
     toml = toml.replace("port = { dev = 8000, test = 8010 }", f"port = {{ dev = {dev}, test = {test} }}")
-    toml = re.sub(r'(\[stages\.dev\]\ntiers = )\[[^\]]*\]', r'\1["api", "e2e"]', toml)
+    toml = re.sub(r"(\[stages\.dev\]\ntiers = )\[[^\]]*\]", r'\1["api", "e2e"]', toml)
     (root / "stagewise.toml").write_text(toml)
     return root, dev, test
 
@@ -62,7 +64,9 @@ def test_no_start_refuses_instead(shop_copy: tuple[Path, int, int]) -> None:
 
 
 @pytest.mark.browser
-def test_deploy_dev_up_test_and_down_through_the_shim(shop_copy: tuple[Path, int, int], tmp_path: Path) -> None:
+def test_deploy_dev_up_test_and_down_through_the_shim(
+    shop_copy: tuple[Path, int, int], tmp_path: Path
+) -> None:
     root, dev, _ = shop_copy
 
     def shim(*args: str) -> subprocess.CompletedProcess[str]:

@@ -6,6 +6,7 @@ real pytest in another), with its reports under the test's own tmp_path.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import pty
@@ -48,7 +49,7 @@ def history(reports: Path) -> list[dict[str, Any]]:
 
 def summary_block(stdout: str) -> str:
     """The end-of-run summary: from the line `summary` to the verdict line."""
-    return "summary" + stdout.rsplit("\nsummary\n", 1)[1]
+    return "summary\n" + stdout.rsplit("\nsummary\n", 1)[1]
 
 
 def test_a_test_that_passes_on_rerun_is_flaky_not_passed(
@@ -238,9 +239,10 @@ def test_step(n):
 
 def test_live_progress_on_a_terminal(make_project: ProjectFactory, tmp_path: Path) -> None:
     root = make_project({"tests/unit/test_steps.py": SLOW_ENOUGH})
-    code, out = run_in_terminal(["test", "--reports-dir", str(tmp_path / "r")], root, {"CI": "false"})
-    assert code == 0, out
-    assert "\x1b[" in out  # the live display redraws itself with cursor control
+    code, raw = run_in_terminal(["test", "--reports-dir", str(tmp_path / "r")], root, {"CI": "false"})
+    assert code == 0, raw
+    assert "\x1b[?25l" in raw  # the live display hides the cursor while it redraws itself
+    out = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", raw)
     assert "── unit tier" not in out  # the plain-line reporter was not used
     assert "✔ unit" in out
     assert "verdict: PASSED (exit 0)" in out
@@ -294,3 +296,37 @@ def test_ctrl_c_still_writes_the_page(make_project: ProjectFactory, tmp_path: Pa
     page = (reports / "latest" / "index.html").read_text()
     assert "data-verdict='interrupted'" in page
     assert history(reports)[-1]["verdict"] == "interrupted"
+
+
+def test_reruns_without_the_plugin_is_exit_4_naming_it(make_project: ProjectFactory, tmp_path: Path) -> None:
+    venv = tmp_path / "pytest-only-venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    site = next((venv / "lib").glob("python3*/site-packages"))
+    import _pytest
+    import iniconfig
+    import packaging
+    import pluggy
+    import py
+    import pygments
+    import pytest
+
+    for module in (pytest, _pytest, pluggy, iniconfig, packaging, pygments, py):
+        source = Path(str(module.__file__))
+        source = source.parent if source.name == "__init__.py" else source
+        (site / source.name).symlink_to(source)
+    for dist in ("pytest", "pluggy", "iniconfig", "packaging", "pygments"):
+        installed = Path(str(importlib.metadata.distribution(dist).locate_file("")))
+        for info in installed.glob(f"{dist}-*.dist-info"):
+            (site / info.name).symlink_to(info)
+    python = venv / "bin" / "python"
+    root = make_project(
+        {
+            "tests/unit/test_ok.py": "def test_ok():\n    pass\n",
+            "stagewise.toml": f'[project]\npython = "{python}"\n',
+        }
+    )
+    reports = tmp_path / "reports"
+    assert run_cli("test", "--reports-dir", str(reports), cwd=root).returncode == 0
+    done = run_cli("test", "--reruns", "2", "--reports-dir", str(reports), cwd=root)
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert "pytest-rerunfailures is needed for --reruns" in done.stderr

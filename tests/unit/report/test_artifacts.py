@@ -80,3 +80,62 @@ def test_git_info_in_a_real_repository(tmp_path: Path) -> None:
     assert info["dirty"] is False
     (tmp_path / "f").write_text("y")
     assert git_info(tmp_path)["dirty"] is True  # type: ignore[index]
+
+
+def test_the_performance_tiers_own_record_is_read_too(tmp_path: Path) -> None:
+    """The shape tiers/performance leaves: totals in TierResult.extra, samples in its summary file."""
+    from stagewise.report.html import render_page
+
+    tier_dir = tmp_path / "performance"
+    tier_dir.mkdir()
+    (tier_dir / "locust.html").write_text("<html></html>")
+    total = {
+        "name": "Aggregated",
+        "requests": 500,
+        "failures": 1,
+        "rps": 50.0,
+        "p50_ms": 9,
+        "p95_ms": 31,
+        "p99_ms": 60,
+    }
+    stats = {
+        "total": total,
+        "peak_users": 5,
+        "endpoints": [
+            {
+                "name": "GET /health",
+                "requests": 500,
+                "failures": 1,
+                "rps": 50.0,
+                "p50_ms": 9,
+                "p95_ms": 31,
+                "p99_ms": 60,
+            }
+        ],
+        "samples": [
+            {"t": 1.0, "users": 5, "rps": 40.0, "p50_ms": 8, "p95_ms": 30},
+            {"t": 2.0, "users": 5, "rps": 55.0, "p50_ms": 9, "p95_ms": 33},
+        ],
+        "rps_over_time": [{"t": 1, "requests": 40, "failures": 0}],
+    }
+    (tier_dir / "summary.json").write_text(
+        json.dumps({"stats": stats, "artifacts": {"html": str(tier_dir / "locust.html")}})
+    )
+    extra = {"summary": str(tier_dir / "summary.json"), "scenario": "normal-load", "users": 5, "total": total}
+    record = {
+        "verdict": "passed",
+        "exit_code": 0,
+        "tiers": [{"name": "performance", "status": "passed", "performance": extra}],
+    }
+    loaded = load_performance(record, tmp_path)
+    assert loaded is not None
+    assert [(p["t"], p["p95"], p["rps"]) for p in loaded["timeline"]] == [
+        (1.0, 30.0, 40.0),
+        (2.0, 33.0, 55.0),
+    ]
+    assert p95_ms(loaded) == 31.0
+    assert loaded["requests"] == 500
+    page = render_page(record, tmp_path, [])
+    assert "data-series='p95' data-points='2'" in page
+    assert "<code>GET /health</code>" in page
+    assert "<a href='performance/locust.html'>html</a>" in page

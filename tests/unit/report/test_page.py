@@ -34,7 +34,8 @@ def test_every_tier_has_its_row_with_counts(tmp_path: Path) -> None:
     page = page_for(tmp_path)
     unit = re.search(r"<tr id='tier-unit'.*?</tr>", page, re.S)
     api = re.search(r"<tr id='tier-api'.*?</tr>", page, re.S)
-    assert unit and api
+    assert unit
+    assert api
     numbers = re.findall(r"<td class='n'>([^<]*)</td>", unit.group(0))
     assert numbers == ["2", "1", "0", "1", "1", "1.50 s"]  # passed failed errors skipped flaky time
 
@@ -151,3 +152,19 @@ def test_missing_junit_falls_back_to_summary_failures(tmp_path: Path) -> None:
     (run_dir / "junit-unit.xml").unlink()
     page = render_page(record, run_dir, [])
     assert "<b>failure</b> <code>tests.unit.test_cart::test_discount</code>" in page
+
+
+def test_a_trend_needs_two_runs_with_the_value(tmp_path: Path) -> None:
+    runs = history(3)
+    for line in runs[:2]:
+        line.pop("p95_ms")
+    runs[0].pop("coverage_percent")
+    run_dir = tmp_path / "r"
+    page = render_page(make_run(run_dir), run_dir, runs)
+    assert "trend-p95" not in page  # only one run had a load test
+    coverage = chart(page, "trend-coverage")
+    assert "data-points='2'" in coverage
+    xs = [float(xy.split(",")[0]) for xy in re.search(r" points='([^']+)'", coverage).group(1).split()]  # type: ignore[union-attr]
+    pass_rate = chart(page, "trend-pass-rate")
+    first_x = float(re.search(r" points='([\d.]+),", pass_rate).group(1))  # type: ignore[union-attr]
+    assert xs[0] > first_x  # the coverage line starts at the second run, not the first

@@ -319,27 +319,32 @@ def _judge_run(attempt: _Attempt) -> _Outcome:
 
 
 def _judge_stress(scenario: Scenario, attempts: list[_Attempt]) -> _Outcome:
+    """A stress run passes when it breaks above ``sustain_users`` (or never breaks).
+
+    Breaking is what a stress test is for, so the breaking step's failed gates
+    are reported as the reason, not as failures; the evidence keeps the last
+    step that held plus one ``breaking_point`` check.
+    """
     if all(a.stats is None or a.stats.total.requests == 0 for a in attempts):
         return _Outcome(TierStatus.NO_TESTS, "Locust made no requests in any stress step", [])
     broken = next((a for a in attempts if a.failed), None)
-    held = [a.users for a in attempts if not a.failed]
-    checks = [c for a in attempts for c in a.checks if a is broken or a is attempts[-1]]
+    held = [a for a in attempts if not a.failed]
+    kept = list(held[-1].checks) if held else []
     if broken is None:
         message = f"no breaking point up to {scenario.max_users} users"
-        return _Outcome(TierStatus.PASSED, message, checks, notes=[message])
+        point = GateCheck("breaking_point", "stress", scenario.max_users, scenario.max_users, True, message)
+        return _Outcome(TierStatus.PASSED, message, [point, *kept], notes=[message])
     reason = broken.failed[0].message
-    held_text = f"held {max(held)} users" if held else "broke at the first step"
+    held_text = f"held {held[-1].users} users" if held else "broke at the first step"
     message = f"breaking point: {broken.users} users ({reason}); {held_text}"
     needed = scenario.sustain_users
     if needed is not None and broken.users <= needed:
-        return _Outcome(
-            TierStatus.FAILED,
-            f"{message}; must sustain {needed} users",
-            broken.checks,
-            breaking_point=broken.users,
-        )
-    # Breaking is what a stress test is for: only the step's own checks stay failed in the evidence.
-    return _Outcome(TierStatus.PASSED, message, broken.checks, notes=[message], breaking_point=broken.users)
+        message = f"{message}; must sustain {needed} users"
+        point = GateCheck("breaking_point", "stress", broken.users, needed, False, message)
+        return _Outcome(TierStatus.FAILED, message, [point, *kept], breaking_point=broken.users)
+    limit = float(needed) if needed is not None else 0.0
+    point = GateCheck("breaking_point", "stress", broken.users, limit, True, message)
+    return _Outcome(TierStatus.PASSED, message, [point, *kept], notes=[message], breaking_point=broken.users)
 
 
 def _baseline_step(
