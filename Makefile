@@ -42,6 +42,7 @@ typecheck: install
 
 bench: install system-deps
 	$(BIN)/python bench/bench_cli.py
+	$(BIN)/python bench/bench_deploy.py
 
 clean:
 	rm -rf $(VENV) reports examples/shop/reports .pytest_cache

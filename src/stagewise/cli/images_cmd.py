@@ -32,9 +32,9 @@ def run(args: argparse.Namespace) -> int:
     names = args.only or list(IMAGES)
     for name in names:
         spec = IMAGES[name]
-        exists = image_exists(spec.tag)
+        exists = image_exists(spec)
         if args.action == "list":
-            print(f"{spec.tag:<28} {'present' if exists else 'missing'}")
+            print(f"{spec.tag:<28} {'present' if exists else 'missing or stale'}")
             continue
         if exists and not args.rebuild:
             print(f"{spec.tag}: present (use --rebuild to build again)")

@@ -7,6 +7,7 @@ project then build ``FROM`` these images with no network at all.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 import tempfile
@@ -92,10 +93,24 @@ IMAGES = {
 }
 
 
-def image_exists(tag: str) -> bool:
-    """Whether the engine already has ``tag``."""
-    done = subprocess.run(["docker", "image", "inspect", tag], capture_output=True, check=False, timeout=60)
-    return done.returncode == 0
+def spec_digest(spec: ImageSpec) -> str:
+    """A digest of what goes into an image, stored as a label to spot stale images."""
+    parts = [spec.tag, SUITE, *spec.packages, *spec.changes]
+    if spec.customize is _customize_postgres:
+        parts.append(POSTGRES_ENTRYPOINT)
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
+
+
+def image_exists(spec: ImageSpec) -> bool:
+    """Whether the engine has this image, built from this very spec (not a stale one)."""
+    done = subprocess.run(
+        ["docker", "image", "inspect", "--format", '{{ index .Config.Labels "stagewise.spec" }}', spec.tag],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    return done.returncode == 0 and done.stdout.strip() == spec_digest(spec)
 
 
 def build_image(spec: ImageSpec, log: Callable[[str], None], cache_dir: Path | None = None) -> None:
@@ -122,7 +137,7 @@ def build_image(spec: ImageSpec, log: Callable[[str], None], cache_dir: Path | N
         if spec.customize is not None:
             spec.customize(root)
         log(f"{spec.tag}: docker import")
-        _import(root, spec.tag, spec.changes)
+        _import(root, spec.tag, (*spec.changes, f"LABEL stagewise.spec={spec_digest(spec)}"))
 
 
 def _import(root: Path, tag: str, changes: Sequence[str]) -> None:

@@ -105,3 +105,18 @@ def test_rich_reporter_verbose_echoes_every_line() -> None:
     reporter.output("unit", "tests/unit/test_a.py::test_quiet PASSED")
     reporter.close()
     assert "test_quiet PASSED" in out.getvalue()
+
+
+def test_help_loads_neither_rich_nor_the_page_renderer() -> None:
+    """`stagewise --help` stays fast: rich and the report page load only when a run needs them."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; from stagewise.cli.parser import build_parser; build_parser(); "
+        "print(sorted(m for m in ('rich', 'stagewise.report.html', 'stagewise.cli.progress') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"
