@@ -370,7 +370,7 @@ def _line_chart(
         y = sy(value)
         parts.append(
             f"<line x1='{left}' y1='{y:.1f}' x2='{width - right}' y2='{y:.1f}' stroke='#eaeef2'/>"
-            f"<text x='{left - 6}' y='{y + 4:.1f}' text-anchor='end'>{_e(_fmt(value))}{_e(unit)}</text>"
+            f"<text x='{left - 6}' y='{y + 4:.1f}' text-anchor='end'>{_e(_fmt(value))}</text>"
         )
     first = x_labels[0] if x_labels else f"{_fmt(x_min)}s"
     last = x_labels[-1] if x_labels else f"{_fmt(x_max)}s"
@@ -391,7 +391,8 @@ def _line_chart(
     parts.append("</svg>")
     legend = "".join(f"<span><i style='background:{s.color}'></i>{_e(s.label)}</span>" for s in drawn)
     return (
-        f"<figure style='margin:0'><h3 style='margin:0 0 4px;font-size:1em'>{_e(title)}</h3>"
+        f"<figure style='margin:0'><h3 style='margin:0 0 4px;font-size:1em'>{_e(title)}"
+        f"{' <span class=muted>(' + _e(unit.strip()) + ')</span>' if unit.strip() else ''}</h3>"
         f"{''.join(parts)}<div class='legend'>{legend}</div></figure>"
     )
 
