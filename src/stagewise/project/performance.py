@@ -139,8 +139,12 @@ class Scenario:
 
     @property
     def effective_spawn_rate(self) -> float:
-        """The spawn rate, or "all users within one second" when unset."""
-        return self.spawn_rate if self.spawn_rate is not None else float(max(self.users, 1))
+        """The spawn rate, or a ten-second ramp (at least one user a second) when unset.
+
+        Starting every user in the same instant measures the target's cold start,
+        not its behaviour under load; a short ramp keeps that out of the percentiles.
+        """
+        return self.spawn_rate if self.spawn_rate is not None else max(self.users / 10, 1.0)
 
 
 def builtin_scenarios() -> dict[str, Scenario]:

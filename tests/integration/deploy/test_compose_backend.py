@@ -243,3 +243,49 @@ def test_foreground_up_and_ctrl_c_stops_the_containers(make_project: ProjectFact
         if process.poll() is None:
             process.kill()
         run_cli("deploy", "dev", "down", cwd=root)
+
+
+def test_down_when_nothing_runs_is_not_an_error(make_project: ProjectFactory) -> None:
+    service = '  web:\n    image: stagewise/base:bookworm\n    command: ["sleep", "60"]\n'
+    root, project = compose_project(make_project, service)
+    done = run_cli("deploy", "dev", "down", cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert "nothing was running" in done.stdout
+    assert not containers(project, running_only=False)
+
+
+def test_shop_dev_on_the_compose_backend(tmp_path: Path) -> None:
+    root = tmp_path / "shop"
+    shutil.copytree(
+        SHOP,
+        root,
+        ignore=shutil.ignore_patterns(".stagewise", "reports", "__pycache__", "*.db", ".pytest_cache"),
+    )
+    prefix = f"swt{uuid.uuid4().hex[:8]}"
+    toml = (
+        (root / "stagewise.toml")
+        .read_text()
+        .replace("[compose]\n", f'[compose]\nproject_prefix = "{prefix}"\n')
+    )
+    (root / "stagewise.toml").write_text(toml)
+    port = free_port()
+    env = {"SHOP_DEV_PORT": str(port)}
+    try:
+        up = run_cli(
+            "deploy", "dev", "up", "-d", "--build", "--backend", "compose", cwd=root, env=env, timeout=900
+        )
+        assert up.returncode == 0, up.stdout[-3000:] + up.stderr
+        health = subprocess.run(
+            ["curl", "-s", f"http://127.0.0.1:{port}/health"], capture_output=True, text=True, check=False
+        )
+        assert json.loads(health.stdout)["database"] == "ok"
+        status = run_cli("deploy", "dev", "status", "--backend", "compose", "--json", cwd=root, env=env)
+        assert [s["name"] for s in json.loads(status.stdout)["services"]] == ["app"]
+    finally:
+        down = run_cli("deploy", "dev", "down", "--volumes", "--backend", "compose", cwd=root, env=env)
+    assert down.returncode == 0
+    assert not containers(f"{prefix}-dev", running_only=False)
+    volumes = subprocess.run(
+        ["docker", "volume", "ls", "-q"], capture_output=True, text=True, check=True
+    ).stdout
+    assert f"{prefix}-dev_appdata" not in volumes

@@ -53,6 +53,7 @@ SHAPE = PLUGINS / "stagewise_shape.py"
 #: Passed as ``--exit-code-on-error``: distinct from 1 (Locust's own start-up errors).
 LOCUST_REPORTED_ERRORS = 7
 SUMMARY_SCHEMA_VERSION = 1
+WORKERS_WAIT_S = 30
 
 
 @dataclass(frozen=True)
@@ -197,8 +198,12 @@ def build_command(
     workers = run.request.workers if run.request.workers is not None else run.config.workers
     if workers:
         # One master and N forked workers; the master listens on loopback only, on a free port.
+        # The forked workers dial --master-port, so both ports must be set; a worker that
+        # never connects ends the run after WORKERS_WAIT_S instead of waiting forever.
+        port = str(_free_port())
         command += ["--processes", str(workers), "--master-bind-host", "127.0.0.1"]
-        command += ["--master-bind-port", str(_free_port()), "--expect-workers", str(workers)]
+        command += ["--master-bind-port", port, "--master-port", port, "--expect-workers", str(workers)]
+        command += ["--expect-workers-max-wait", str(WORKERS_WAIT_S)]
     return command
 
 
