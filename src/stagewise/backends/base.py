@@ -79,3 +79,11 @@ class Backend(Protocol):
     def status(self) -> list[ServiceStatus]:
         """The state of each service."""
         ...
+
+    def stop_services(self, names: Sequence[str]) -> list[str]:
+        """Stop just these services (e.g. the app around a restore); returns those that were running."""
+        ...
+
+    def start_services(self, names: Sequence[str], sink: LineSink) -> None:
+        """Start these services again and wait until they are healthy."""
+        ...

@@ -194,6 +194,22 @@ class ComposeBackend:
             raise DeployError(f"docker compose down failed: {_last(done.stderr)}")
         return before
 
+    def stop_services(self, names: Sequence[str]) -> list[str]:
+        running = [s.name for s in self.status() if s.name in names and s.state == "running"]
+        if running:
+            done = self._run("stop", *running, timeout=300)
+            if done.returncode != 0:
+                raise DeployError(f"docker compose stop failed: {_last(done.stderr)}")
+        return running
+
+    def start_services(self, names: Sequence[str], sink: LineSink) -> None:
+        if not names:
+            return
+        done = self._run("start", *names, timeout=300)
+        if done.returncode != 0:
+            raise DeployError(f"docker compose start failed: {_last(done.stderr)}")
+        self._wait_healthy(sink)
+
     def logs(self, follow: bool, service: str | None, sink: LineSink) -> None:
         self._check_name(service)
         args = ["logs", "--no-color", *(["-f"] if follow else []), *([service] if service else [])]

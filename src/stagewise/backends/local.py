@@ -311,6 +311,15 @@ class LocalBackend:
             self._state_file(name).unlink(missing_ok=True)
         return stopped
 
+    def stop_services(self, names: Sequence[str]) -> list[str]:
+        return self._stop([n for n in names if n in self.all_services])
+
+    def start_services(self, names: Sequence[str], sink: LineSink) -> None:
+        for service in self._order(list(names)):
+            if service.name in names and self._running(service.name) is None:
+                self._start(service, sink)
+                self._wait_healthy(service, sink)
+
     def logs(self, follow: bool, service: str | None, sink: LineSink) -> None:
         self._check_name(service)
         names = [service] if service else list(self.all_services)

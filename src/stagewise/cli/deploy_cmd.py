@@ -26,7 +26,11 @@ COMMANDS = {
     "logs": "show logs ([-f] [SERVICE])",
     "status": "state, pid/container, port, health and uptime of each service ([--json])",
     "test": "run the stage's test tiers against the environment ([SERVICE]; prod: smoke only)",
+    "migrate": "run Alembic on the env's database ([--to REV|--downgrade REV|--check|--sql|--history])",
+    "backup": "back up the env's database with a manifest ([--list] [--verify [FILE]] [--keep N])",
+    "restore": "restore the env's database atomically ([--file PATH] [--from-env ENV])",
 }
+LOCKED = ("up", "down", "build", "migrate", "backup", "restore")
 USAGE = "stagewise deploy ENV COMMAND [ARGS]"
 
 
@@ -73,6 +77,37 @@ def _command_parser(env: str, command: str) -> Parser:
             parser.add_argument("--reports-dir", metavar="DIR", help="where run reports go")
     elif command == "status":
         parser.add_argument("--json", action="store_true", help="print JSON")
+    elif command == "migrate":
+        what = parser.add_mutually_exclusive_group()
+        what.add_argument("--to", metavar="REV", help="upgrade to this revision (default: head)")
+        what.add_argument("--downgrade", metavar="REV", help="downgrade to this revision (e.g. -1, base)")
+        what.add_argument("--check", action="store_true", help="exit 1 unless the database is at head")
+        what.add_argument(
+            "--sql", action="store_true", help="print the SQL an upgrade would run; touch nothing"
+        )
+        what.add_argument("--history", action="store_true", help="list the migration history")
+    elif command == "backup":
+        what = parser.add_mutually_exclusive_group()
+        what.add_argument("--list", action="store_true", help="list this env's backups, newest first")
+        what.add_argument(
+            "--verify",
+            nargs="?",
+            const="",
+            metavar="FILE",
+            help="restore into scratch and compare (default: newest)",
+        )
+        parser.add_argument("--keep", type=int, metavar="N", help="keep only the N newest backups")
+    elif command == "restore":
+        parser.add_argument(
+            "--file", metavar="PATH", help="the backup to restore (default: newest valid one)"
+        )
+        parser.add_argument("--from-env", metavar="ENV", help="accept a backup taken in another env")
+    if command in ("migrate", "restore"):
+        parser.add_argument("--yes", action="store_true", help="confirm on a protected stage")
+    if command in LOCKED:
+        parser.add_argument(
+            "--wait", type=float, default=0.0, metavar="S", help="wait up to S s for the env lock"
+        )
     return parser
 
 
@@ -105,18 +140,49 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"unknown command {command!r} for {args.env}: commands are {', '.join(COMMANDS)}")
     parser = _command_parser(args.env, command)
     options = parser.parse_args(rest[1:])
+    if command == "backup" and options.keep is not None and options.keep < 1:
+        raise UsageError("--keep must be at least 1")
     stage = project.stages[args.env]
     if command == "test":
         return _test(project, args.env, options)
-    from stagewise.backends.registry import make_backend
     from stagewise.project.env import resolve_env
 
     resolved = resolve_env(project, stage, os.environ)
-    backend = make_backend(project, stage, resolved.as_child_env(os.environ), options.backend)
+    env = resolved.as_child_env(os.environ)
     sink = _sink(resolved.secret_values())
     if command == "down" and options.volumes and stage.protected:
         _confirm(args.env, options.yes, "delete its data (down --volumes)")
-    _HANDLERS[command](backend, args.env, options, sink)
+    if command in ("migrate", "restore") and stage.protected and not _read_only(command, options):
+        _confirm(args.env, options.yes, f"{command} its database")
+    if command not in LOCKED or _read_only(command, options):
+        return _dispatch(project, stage, env, command, options, sink)
+    from stagewise.dataops.lock import env_lock
+
+    what = f"stagewise deploy {args.env} {' '.join(rest)}"
+    with env_lock(project.root / ".stagewise" / "locks", args.env, what, options.wait):
+        return _dispatch(project, stage, env, command, options, sink)
+
+
+def _read_only(command: str, options: argparse.Namespace) -> bool:
+    """Operations that change nothing need neither confirmation nor the lock."""
+    if command == "migrate":
+        return bool(options.check or options.sql or options.history)
+    if command == "backup":
+        return bool(options.list)
+    return False
+
+
+def _dispatch(  # noqa: PLR0917 - a private step of run(), called twice with the same six values
+    project: Any, stage: Any, env: dict[str, str], command: str, options: Any, sink: Any
+) -> int:
+    from stagewise.backends.registry import make_backend
+
+    if command in ("migrate", "backup", "restore"):
+        from stagewise.cli import data_cmd
+
+        return data_cmd.run(project, stage, env, command, options, sink)
+    backend = make_backend(project, stage, env, options.backend)
+    _HANDLERS[command](backend, stage.name, options, sink)
     return 0
 
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from stagewise.errors import ConfigError
+from stagewise.project.data import read_data
 from stagewise.project.defaults import default_stages, default_tiers
 from stagewise.project.model import (
     ON_REQUEST_TIERS,
@@ -182,6 +183,7 @@ def _build(root: Path, file: Path | None, data: Mapping[str, object], prefix: st
     browser = _browser(top)
     services = read_services(top, stages)
     compose = read_compose(top, stages)
+    data_config = read_data(top, stages)
     performance_t = top.table("performance")
     performance = parse_performance(
         str(top.file), top.key("performance"), performance_t.data if performance_t is not None else {}
@@ -192,6 +194,7 @@ def _build(root: Path, file: Path | None, data: Mapping[str, object], prefix: st
         config_file=file,
         services=services,
         compose=compose,
+        data=data_config,
         performance=performance,
         name=name,
         python=python,

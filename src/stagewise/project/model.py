@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from stagewise.project.data import DataConfig
 from stagewise.project.performance import PerformanceConfig
 from stagewise.project.services import ComposeConfig, ServiceConfig
 
@@ -93,6 +94,7 @@ class Project:
     extra: dict[str, object] = field(default_factory=dict)
     services: dict[str, ServiceConfig] = field(default_factory=dict)
     compose: ComposeConfig = field(default_factory=ComposeConfig)
+    data: DataConfig = field(default_factory=DataConfig)
     performance: PerformanceConfig = field(default_factory=PerformanceConfig)
 
     def stage(self, name: str) -> StageConfig:

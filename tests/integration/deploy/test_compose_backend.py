@@ -54,7 +54,14 @@ def staging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, di
     toml = (root / "stagewise.toml").read_text().replace("http://127.0.0.1:8001", f"http://127.0.0.1:{port}")
     toml = toml.replace("[compose]\n", f'[compose]\nproject_prefix = "{prefix}"\n')
     (root / "stagewise.toml").write_text(toml)
-    env = {"SHOP_API_TOKEN": f"tok-{uuid.uuid4().hex}", "SHOP_STAGING_PORT": str(port)}
+    db_port = free_port()
+    toml = toml.replace("${SHOP_STAGING_DB_PORT:-55433}", str(db_port))
+    (root / "stagewise.toml").write_text(toml)
+    env = {
+        "SHOP_API_TOKEN": f"tok-{uuid.uuid4().hex}",
+        "SHOP_STAGING_PORT": str(port),
+        "SHOP_STAGING_DB_PORT": str(db_port),
+    }
     up = run_cli("deploy", "staging", "up", "-d", "--build", cwd=root, env=env, timeout=900)
     try:
         assert up.returncode == 0, up.stdout[-3000:] + up.stderr
@@ -74,7 +81,7 @@ def test_staging_up_status_from_the_engine(staging: tuple[Path, dict[str, str], 
     assert set(services) == {"app", "db"}
     assert all(s["state"] == "running" and s["health"] == "healthy" for s in services.values())
     assert services["app"]["port"] == port
-    assert services["db"]["port"] is None, "the database must not be published"
+    assert services["db"]["port"] == int(env["SHOP_STAGING_DB_PORT"]), "db is published on loopback only"
     assert port_open(port)
 
 

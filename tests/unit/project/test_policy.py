@@ -22,7 +22,11 @@ def test_no_flags_and_no_stage_runs_unit(project: Project) -> None:
 
 
 def test_a_named_stage_runs_its_own_tiers(project: Project) -> None:
-    assert select_tiers(project, stage_named(project, "staging"), (), False, True) == ("api", "e2e")
+    assert select_tiers(project, stage_named(project, "staging"), (), False, True) == (
+        "api",
+        "e2e",
+        "performance",
+    )
     assert select_tiers(project, stage_named(project, "test"), (), False, True) == (
         "unit",
         "integration",

@@ -157,9 +157,7 @@ def run_performance_tier(run: PerformanceRun, on_line: Callable[[str], None]) ->
     return TierResult(
         name="performance",
         status=outcome.status,
-        counts=TestCounts(
-            tests=len(outcome.checks), failures=len([c for c in outcome.checks if not c.passed])
-        ),
+        counts=_counts(outcome),
         duration=duration,
         message=outcome.message,
         junit_path=str(run.junit_path),
@@ -170,6 +168,14 @@ def run_performance_tier(run: PerformanceRun, on_line: Callable[[str], None]) ->
         ),
         extra={"performance": _extra(summary_path, scenario, last, outcome)},
     )
+
+
+def _counts(outcome: _Outcome) -> TestCounts:
+    """One test per gate check; a run Locust could not finish counts as one error."""
+    failed = len([c for c in outcome.checks if not c.passed])
+    if outcome.status is TierStatus.ERROR:
+        return TestCounts(tests=len(outcome.checks) + 1, failures=failed, errors=1)
+    return TestCounts(tests=len(outcome.checks), failures=failed)
 
 
 def _free_port() -> int:
@@ -274,7 +280,7 @@ def _exception_checks(stats: LoadStats) -> list[GateCheck]:
     if not stats.exceptions:
         return []
     count = sum(c for c, _ in stats.exceptions)
-    first = stats.exceptions[0][1].splitlines()[0][:200] if stats.exceptions[0][1] else "(no message)"
+    first = stats.exceptions[0][1][:240]
     message = f"locust reported {count} exception(s) in the locustfile: {first}"
     return [GateCheck("exceptions", "locustfile", float(count), 0.0, False, message)]
 

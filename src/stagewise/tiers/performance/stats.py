@@ -188,6 +188,13 @@ def _read_probe(probe_file: Path | None) -> Mapping[str, Any]:
     return probe if isinstance(probe, dict) else {}
 
 
+def _exception_text(exception: Mapping[str, Any]) -> str:
+    """Locust's message plus the line that raised it (the message alone can be just "planted")."""
+    lines = [line for line in str(exception.get("traceback", "")).splitlines() if line.strip()]
+    message = str(exception.get("msg", "")).strip() or "(no message)"
+    return f"{message} (at: {lines[-1].strip()})" if lines else message
+
+
 def _build(entries: list[Mapping[str, Any]], probe: Mapping[str, Any]) -> LoadStats:
     starts = [float(e["start_time"]) for e in entries if e.get("num_requests")]
     ends = [float(e["last_request_timestamp"] or 0) for e in entries if e.get("num_requests")]
@@ -211,7 +218,7 @@ def _build(entries: list[Mapping[str, Any]], probe: Mapping[str, Any]) -> LoadSt
         if isinstance(e, dict)
     )
     exceptions = tuple(
-        (int(e.get("count", 0)), str(e.get("msg", "")))
+        (int(e.get("count", 0)), _exception_text(e))
         for e in probe.get("exceptions", [])
         if isinstance(e, dict)
     )

@@ -1,0 +1,1 @@
+"""Data operations: migrate, backup, verify, restore — one module per store."""
