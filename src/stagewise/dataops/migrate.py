@@ -17,6 +17,8 @@ from stagewise.backends.base import DeployError
 from stagewise.errors import MissingError, UsageError
 from stagewise.project.env import mask_url_password
 
+#: Words ``alembic history`` prints beside revision ids.
+_MARKS = frozenset({"base", "head", "branchpoint", "mergepoint", "effective"})
 _REVISION = re.compile(r"^[A-Za-z0-9_]{1,64}$|^(head|base|heads|[+-]\d+)$")
 
 
@@ -58,7 +60,7 @@ class Alembic:
         """Every revision id the code's migration scripts know."""
         found: set[str] = set()
         for line in self.run("history").stdout.splitlines():
-            found.update(r for r in re.findall(r"([A-Za-z0-9_]+)", line.split(",")[0]) if r != "base")
+            found.update(r for r in re.findall(r"([A-Za-z0-9_]+)", line.split(",")[0]) if r not in _MARKS)
         return found
 
 

@@ -160,7 +160,7 @@ def restore(
         raise UsageError(
             f"{path.name} is a {manifest.store} backup; {data.stage.name} uses {data.store.kind}"
         )
-    known = data.alembic.known_revisions()
+    known = data.alembic.known_revisions() if manifest.revision is not None else set()
     if manifest.revision is not None and manifest.revision not in known:
         raise DeployError(
             f"{path.name} is at schema revision {manifest.revision}, which this code does not know "
@@ -205,12 +205,12 @@ def migrate(
     downgrade: str | None = None,
 ) -> str | None:
     """Run alembic; on a protected stage back up first and put the data back if it fails."""
+    args = migrate_args(to, downgrade, sql=False, current=None)  # bad revisions fail before any work
     safety = None
-    if data.stage.protected:
+    if data.stage.protected and data.store.exists():
         safety = backup(data, say)
         verify(data, safety, say)
     before = data.store.revision()
-    args = migrate_args(to, downgrade, sql=False, current=before)
     say(f"alembic {' '.join(args)} on {data.store.describe()} (at {before or 'base'})")
     try:
         data.alembic.run(*args)

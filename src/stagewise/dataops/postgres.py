@@ -63,6 +63,9 @@ class PostgresStore:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "no answer"
             raise MissingError(f"cannot connect to {self.describe()}: {reason}") from exc
 
+    def exists(self) -> bool:
+        return True  # the server owns the database; connecting says whether it is there
+
     def revision(self) -> str | None:
         with self._connect() as db:
             exists = db.execute("SELECT to_regclass('public.alembic_version')").fetchone()[0]

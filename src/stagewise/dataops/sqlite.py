@@ -31,7 +31,12 @@ class SqliteStore:
         mode = "ro" if readonly else "rw"
         return sqlite3.connect(f"file:{path}?mode={mode}", uri=True, timeout=30)
 
+    def exists(self) -> bool:
+        return self.path.is_file()
+
     def revision(self) -> str | None:
+        if not self.exists():
+            return None  # no database yet: base, and a first migrate creates it
         with contextlib.closing(self._connect(self.path)) as db:
             try:
                 row = db.execute("SELECT version_num FROM alembic_version").fetchone()

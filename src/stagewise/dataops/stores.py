@@ -23,6 +23,10 @@ class Store(Protocol):
         """The database for messages, password masked."""
         ...
 
+    def exists(self) -> bool:
+        """False for a SQLite file nobody has created yet (a first migrate creates it)."""
+        ...
+
     def revision(self) -> str | None:
         """The Alembic revision the database is at (None: not migrated)."""
         ...

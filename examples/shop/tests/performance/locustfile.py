@@ -37,7 +37,9 @@ class Browser(HttpUser):
 
     @task(3)
     def catalogue(self) -> None:
-        with self.client.get("/products?limit=20", name="/products", catch_response=True) as response:
+        with self.client.get(
+            "/products?limit=20", name="/products", catch_response=True
+        ) as response:
             if response.status_code != 200 or not isinstance(response.json(), list):
                 response.failure(f"catalogue answered {response.status_code}")
 
@@ -62,14 +64,21 @@ class Buyer(HttpUser):
     def on_start(self) -> None:
         email = f"load-{uuid.uuid4().hex[:12]}@example.com"
         customer = self.client.post(
-            "/customers", json={"email": email, "name": "Load Test"}, headers=AUTH, name="/customers"
+            "/customers",
+            json={"email": email, "name": "Load Test"},
+            headers=AUTH,
+            name="/customers",
         )
         customer.raise_for_status()
         self.customer_id: int = customer.json()["id"]
         # Its own product with ample stock, so buyers never contend for the demo stock.
         product = self.client.post(
             "/products",
-            json={"name": f"load item {uuid.uuid4().hex[:8]}", "price_cents": 999, "stock": 1_000_000},
+            json={
+                "name": f"load item {uuid.uuid4().hex[:8]}",
+                "price_cents": 999,
+                "stock": 1_000_000,
+            },
             headers=AUTH,
             name="/products",
         )
@@ -82,7 +91,9 @@ class Buyer(HttpUser):
             "customer_id": self.customer_id,
             "items": [{"product_id": self.product_id, "quantity": random.randint(1, 3)}],
         }
-        with self.client.post("/orders", json=body, headers=AUTH, name="/orders", catch_response=True) as made:
+        with self.client.post(
+            "/orders", json=body, headers=AUTH, name="/orders", catch_response=True
+        ) as made:
             if made.status_code != 201:
                 made.failure(f"order answered {made.status_code}: {made.text[:120]}")
                 return
