@@ -50,7 +50,7 @@ def register(commands: Any) -> None:
     )
     parser.add_argument("--verbose", "-v", action="store_true", help="show every test's name and status")
     parser.add_argument(
-        "--host", metavar="URL", help="target URL for api/e2e (default: the stage's base_url)"
+        "--host", metavar="URL", help="target URL for api/e2e/performance (default: the stage's base_url)"
     )
     parser.add_argument(
         "--no-headless", action="store_true", help="show the browser window (needs a display)"

@@ -319,3 +319,24 @@ def test_performance_flags_need_the_performance_tier(make_project: ProjectFactor
     done = run_cli("test", "--unit", flag, "5", cwd=root)
     assert done.returncode == 2
     assert "add --performance" in done.stderr
+
+
+def test_locust_missing_from_the_test_interpreter_is_exit_4(
+    make_project: ProjectFactory, tmp_path: Path, load_app: LoadApp
+) -> None:
+    bare = Path("/usr/bin/python3")
+    if not bare.exists():
+        pytest.skip("needs a system Python without Locust at /usr/bin/python3")
+    root = make_project(
+        {
+            "tests/performance/locustfile.py": locustfile("/fast"),
+            "stagewise.toml": f'[project]\npython = "{bare}"\n',
+        }
+    )
+    code, out, _ = perf(root, tmp_path, "--host", load_app.url, "--users", "1", "--duration", "1")
+    assert code == 4, out
+    assert (
+        f"locust is needed for the performance tier but is not installed: run `{bare} -m pip install locust`"
+        in out
+    )
+    assert "--install-missing" in out

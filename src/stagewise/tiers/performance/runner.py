@@ -86,6 +86,7 @@ class _Attempt:
     stats: LoadStats | None = None
     problem: str = ""
     checks: list[GateCheck] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> list[GateCheck]:
@@ -126,7 +127,7 @@ def run_performance_tier(run: PerformanceRun, on_line: Callable[[str], None]) ->
     :class:`~stagewise.errors.InterruptedRun` (Ctrl+C, Locust stopped).
     """
     scenario = resolve_scenario(run.config, run.request)
-    missing = [p for p in run.locustfiles if not (run.cwd / p).is_file()]
+    missing = [p for p in run.locustfiles if not (run.cwd / p).exists()]  # a file or a directory of them
     if missing:
         return TierResult(
             "performance",
@@ -229,6 +230,9 @@ def _one(run: PerformanceRun, scenario: Scenario, log: _Log, out: Path, users: i
         with sampler:
             attempt.code = run_streaming(command, run.cwd, env, log.locust, what="locust (performance tier)")
         attempt.checks += _drift_checks(scenario, sampler, None)
+        if len(sampler.samples) < 4:
+            where = scenario.pid_file or f"{run.target}{scenario.metrics_path} ({scenario.memory_metric})"
+            attempt.notes.append(f"memory not judged: {len(sampler.samples)} sample(s) from {where}")
         (out / "memory.json").write_text(json.dumps(sampler.samples), encoding="utf-8")
     else:
         attempt.code = run_streaming(command, run.cwd, env, log.locust, what="locust (performance tier)")
@@ -325,8 +329,9 @@ def _judge_run(attempt: _Attempt) -> _Outcome:
         )
     failed = attempt.failed
     if failed:
-        return _Outcome(TierStatus.FAILED, "; ".join(c.message for c in failed[:5]), attempt.checks)
-    return _Outcome(TierStatus.PASSED, "", attempt.checks)
+        message = "; ".join(c.message for c in failed[:5])
+        return _Outcome(TierStatus.FAILED, message, attempt.checks, notes=list(attempt.notes))
+    return _Outcome(TierStatus.PASSED, "", attempt.checks, notes=list(attempt.notes))
 
 
 def _judge_stress(scenario: Scenario, attempts: list[_Attempt]) -> _Outcome:
