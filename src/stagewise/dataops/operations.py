@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import contextlib
+import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -56,9 +57,46 @@ def data_env(project: Project, stage: StageConfig, env: Mapping[str, str]) -> Da
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
         url = f"sqlite:///{project.root / url[len('sqlite:///') :]}"
     alembic = Alembic(project.root, config.alembic_ini, {**env, config.url_env: url})
+    service = config.containers.get(stage.name)
+    container = _running_container(project, stage.name, service) if service else None
     return DataEnv(
-        project, stage, url, store_for(url), project.root / config.backups_dir / stage.name, alembic
+        project,
+        stage,
+        url,
+        store_for(url, container),
+        project.root / config.backups_dir / stage.name,
+        alembic,
     )
+
+
+def _running_container(project: Project, stage: str, service: str) -> str:
+    """The id of the env's running ``service`` container, found by its compose labels."""
+    from stagewise.backends.compose import project_name, require_daemon
+
+    require_daemon()
+    compose_project = project_name(project.compose.project_prefix or project.name, stage)
+    done = subprocess.run(
+        [
+            "docker",
+            "ps",
+            "-q",
+            "--filter",
+            f"label=com.docker.compose.project={compose_project}",
+            "--filter",
+            f"label=com.docker.compose.service={service}",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    ids = done.stdout.split()
+    if done.returncode != 0 or not ids:
+        raise MissingError(
+            f"the {service} container of {stage} (compose project {compose_project}) is not running: "
+            f"`stagewise deploy {stage} up -d` first"
+        )
+    return ids[0]
 
 
 def list_backups(data: DataEnv) -> list[Path]:
@@ -76,7 +114,7 @@ def backup(data: DataEnv, say: Say, keep: int | None = None) -> Path:
     data.backups.mkdir(parents=True, exist_ok=True)
     path = data.backups / f"{stamp}-{revision or 'base'}.{data.store.ext}"
     say(f"backing up {data.store.describe()} (revision {revision or 'none'}) to {path}")
-    counts, checksums = data.store.dump(path)
+    counts, checksums = data.store.dump(path, lambda size: say(f"  {size / 1e6:,.1f} MB written"))
     manifest = Manifest(
         file=path.name,
         sha256=sha256_of(path),

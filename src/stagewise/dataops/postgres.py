@@ -12,6 +12,8 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -20,7 +22,35 @@ from stagewise.backends.base import DeployError
 from stagewise.errors import MissingError
 from stagewise.project.env import mask_url_password
 
+_PROGRESS_EVERY = 3.0  # seconds between progress lines of a long dump
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1][-300:] if lines else "no message"
+
+
+def _run_to_file(
+    command: list[str], dest: Path, env: dict[str, str], progress: Callable[[int], None] | None
+) -> tuple[int, str]:
+    """Run ``command`` with stdout into ``dest``; report its size every few seconds while it runs."""
+    with dest.open("wb") as out, tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen(command, stdout=out, stderr=errors, env=env)
+        try:
+            while True:
+                try:
+                    code = process.wait(timeout=_PROGRESS_EVERY)
+                    break
+                except subprocess.TimeoutExpired:
+                    if progress is not None:
+                        progress(dest.stat().st_size)
+        except BaseException:
+            process.kill()
+            process.wait()
+            raise
+        errors.seek(0)
+        return code, errors.read().decode(errors="replace")
 
 
 def _tool(name: str) -> str:
@@ -36,7 +66,7 @@ class PostgresStore:
     kind = "postgres"
     ext = "dump"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, container: str | None = None) -> None:
         self.url = url.replace("postgresql+psycopg://", "postgresql://").replace(
             "postgres://", "postgresql://"
         )
@@ -44,6 +74,30 @@ class PostgresStore:
         self.database = parts.path.lstrip("/") or "postgres"
         if not _IDENT.match(self.database):
             raise DeployError(f"database name {self.database!r} is not a plain identifier")
+        self.container = container
+        # The password goes to the tools through PGPASSWORD, never on a command line (ps shows those).
+        self._password = parts.password or ""
+        user = parts.username or "postgres"
+        if container is None:
+            netloc = f"{user}@{parts.hostname or '127.0.0.1'}" + (f":{parts.port}" if parts.port else "")
+        else:
+            netloc = f"{user}@127.0.0.1:5432"  # inside the container, the server is local
+        self._tool_base = urlunsplit(("postgresql", netloc, "", "", ""))
+
+    def _tool_url(self, database: str) -> str:
+        return f"{self._tool_base}/{database}"
+
+    def _command(self, name: str, *args: str) -> list[str]:
+        """pg_dump/pg_restore on this host, or the server's own inside its container."""
+        if self.container is None:
+            return [_tool(name), *args]
+        return ["docker", "exec", "-i", "-e", "PGPASSWORD", self.container, name, *args]
+
+    def _tool_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        if self._password:
+            env["PGPASSWORD"] = self._password
+        return env
 
     def describe(self) -> str:
         return mask_url_password(self.url)
@@ -76,41 +130,49 @@ class PostgresStore:
 
     def _check_versions(self, db: Any) -> None:
         server = int(db.execute("SHOW server_version_num").fetchone()[0]) // 10000
-        out = subprocess.run(
-            [_tool("pg_dump"), "--version"], capture_output=True, text=True, check=False
-        ).stdout
+        out = self._version()
         match = re.search(r"(\d+)\.", out)
         client = int(match.group(1)) if match else 0
         if client < server:
             raise MissingError(
                 f"pg_dump {client} cannot dump a PostgreSQL {server} server: "
-                f"install postgresql-client-{server} (or run the backup inside the database container)"
+                f"install postgresql-client-{server}, or set data.containers.<stage> in stagewise.toml "
+                "to run the server's own pg_dump inside its container"
             )
 
-    def dump(self, dest: Path) -> tuple[dict[str, int], dict[str, str]]:
+    def _version(self) -> str:
+        done = subprocess.run(
+            self._command("pg_dump", "--version"), capture_output=True, text=True, check=False, timeout=60
+        )
+        if done.returncode != 0:
+            raise MissingError(f"pg_dump does not run{self._where()}: {_last_line(done.stderr)}")
+        return done.stdout.strip()
+
+    def _where(self) -> str:
+        return f" in container {self.container[:12]}" if self.container else ""
+
+    def dump(
+        self, dest: Path, progress: Callable[[int], None] | None = None
+    ) -> tuple[dict[str, int], dict[str, str]]:
+        """pg_dump streams to our file (so it can run in a container); progress every few seconds."""
         partial = dest.with_name(dest.name + ".partial")
         with self._connect(autocommit=False) as db:
             self._check_versions(db)
             db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             snapshot_id = db.execute("SELECT pg_export_snapshot()").fetchone()[0]
             counts = self._snapshot_on(db)
-            done = subprocess.run(
-                [
-                    _tool("pg_dump"),
-                    "--format=custom",
-                    f"--snapshot={snapshot_id}",
-                    "--no-owner",
-                    f"--file={partial}",
-                    f"--dbname={self.url}",
-                ],
-                capture_output=True,
-                text=True,
-                check=False,
+            command = self._command(
+                "pg_dump",
+                "--format=custom",
+                f"--snapshot={snapshot_id}",
+                "--no-owner",
+                f"--dbname={self._tool_url(self.database)}",
             )
+            code, errors = _run_to_file(command, partial, self._tool_env(), progress)
             db.rollback()
-        if done.returncode != 0:
+        if code != 0:
             partial.unlink(missing_ok=True)
-            raise DeployError(f"pg_dump failed: {mask_url_password(done.stderr.strip()[-300:])}")
+            raise DeployError(f"pg_dump failed{self._where()}: {mask_url_password(_last_line(errors))}")
         os.replace(partial, dest)
         return counts
 
@@ -127,7 +189,9 @@ class PostgresStore:
         for table in tables:
             quoted = '"' + table.replace('"', '""') + '"'
             row = db.execute(
-                f"SELECT count(*), md5(coalesce(string_agg(md5(t::text), '' ORDER BY md5(t::text)), '')) "  # noqa: S608
+                # An order-free multiset hash: the sum of each row's md5 as a 60-bit number.
+                # Sorting every row's md5 (string_agg ... ORDER BY) cost more than the dump.
+                "SELECT count(*), coalesce(sum(('x' || substr(md5(t::text), 1, 15))::bit(60)::bigint::numeric), 0)::text "  # noqa: S608
                 f"FROM public.{quoted} AS t"
             ).fetchone()
             counts[table] = int(row[0])
@@ -142,22 +206,25 @@ class PostgresStore:
         scratch = f"{self.database[:40]}_restore_{os.urandom(4).hex()}"
         with self._connect("postgres") as admin:
             admin.execute(f'CREATE DATABASE "{scratch}"')
-        done = subprocess.run(
-            [
-                _tool("pg_restore"),
-                "--no-owner",
-                "--exit-on-error",
-                "--single-transaction",
-                f"--dbname={self._url_for(scratch)}",
-                str(backup),
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
+        command = self._command(
+            "pg_restore",
+            "--no-owner",
+            "--exit-on-error",
+            "--single-transaction",
+            f"--dbname={self._tool_url(scratch)}",
         )
+        try:
+            with backup.open("rb") as source:
+                done = subprocess.run(
+                    command, stdin=source, capture_output=True, env=self._tool_env(), check=False
+                )
+        except BaseException:
+            self.discard(scratch)
+            raise
         if done.returncode != 0:
             self.discard(scratch)
-            raise DeployError(f"pg_restore into a scratch database failed: {done.stderr.strip()[-300:]}")
+            reason = _last_line(done.stderr.decode(errors="replace"))
+            raise DeployError(f"pg_restore into a scratch database failed{self._where()}: {reason}")
         return scratch
 
     def swap_in(self, scratch: str) -> None:
@@ -192,7 +259,9 @@ class PostgresStore:
         return names
 
     def tool_versions(self) -> dict[str, str]:
-        out = subprocess.run([_tool("pg_dump"), "--version"], capture_output=True, text=True, check=False)
         with self._connect() as db:
             server = str(db.execute("SHOW server_version").fetchone()[0])
-        return {"pg_dump": out.stdout.strip(), "server": server}
+        versions = {"pg_dump": self._version(), "server": server}
+        if self.container:
+            versions["pg_dump_ran_in"] = f"container {self.container[:12]}"
+        return versions

@@ -7,10 +7,28 @@ import hashlib
 import os
 import shutil
 import sqlite3
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from stagewise.backends.base import DeployError
 from stagewise.errors import MissingError
+
+_PAGES_PER_STEP = 4096  # ~16 MB per step at the default page size: the app's writers get turns
+
+
+def _pages_progress(report: Callable[[int], None] | None) -> Callable[[int, int, int], None] | None:
+    """sqlite3's backup progress (pages) as bytes written, at most every few seconds."""
+    if report is None:
+        return None
+    last = [time.monotonic()]
+
+    def step(_status: int, remaining: int, total: int) -> None:
+        if time.monotonic() - last[0] >= 3.0:
+            last[0] = time.monotonic()
+            report((total - remaining) * 4096)
+
+    return step
 
 
 class SqliteStore:
@@ -44,14 +62,16 @@ class SqliteStore:
                 return None
         return str(row[0]) if row else None
 
-    def dump(self, dest: Path) -> tuple[dict[str, int], dict[str, str]]:
+    def dump(
+        self, dest: Path, progress: Callable[[int], None] | None = None
+    ) -> tuple[dict[str, int], dict[str, str]]:
         """The online backup API copies a consistent state even while the app writes."""
         partial = dest.with_name(dest.name + ".partial")
         with (
             contextlib.closing(self._connect(self.path)) as src,
             contextlib.closing(sqlite3.connect(partial)) as dst,
         ):
-            src.backup(dst)
+            src.backup(dst, pages=_PAGES_PER_STEP, progress=_pages_progress(progress))
         counts = self.snapshot(str(partial))
         os.replace(partial, dest)
         return counts

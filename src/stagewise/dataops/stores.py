@@ -7,6 +7,7 @@ against the manifest, and only then swaps it in in one atomic step.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -31,7 +32,9 @@ class Store(Protocol):
         """The Alembic revision the database is at (None: not migrated)."""
         ...
 
-    def dump(self, dest: Path) -> tuple[dict[str, int], dict[str, str]]:
+    def dump(
+        self, dest: Path, progress: Callable[[int], None] | None = None
+    ) -> tuple[dict[str, int], dict[str, str]]:
         """Write a consistent backup to ``dest``; return its row counts and checksums per table."""
         ...
 
@@ -56,7 +59,7 @@ class Store(Protocol):
         ...
 
 
-def store_for(url: str) -> Store:
+def store_for(url: str, container: str | None = None) -> Store:
     """The store for a database URL: sqlite:/// or postgresql://."""
     if url.startswith("sqlite:///"):
         from stagewise.dataops.sqlite import SqliteStore
@@ -65,7 +68,7 @@ def store_for(url: str) -> Store:
     if url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
         from stagewise.dataops.postgres import PostgresStore
 
-        return PostgresStore(url)
+        return PostgresStore(url, container)
     raise UsageError(
         f"unsupported database URL {url.split(':', 1)[0]}: stagewise handles sqlite and postgresql"
     )

@@ -85,6 +85,45 @@ def test_staging_up_status_from_the_engine(staging: tuple[Path, dict[str, str], 
     assert port_open(port)
 
 
+def test_staging_backup_and_restore_run_inside_the_db_container(
+    staging: tuple[Path, dict[str, str], str, int],
+) -> None:
+    """pg_dump/pg_restore are the server's own, in its container; the app is stopped for the swap."""
+    import psycopg
+
+    root, env, _, port = staging
+    url = f"postgresql://shop:shop-staging-db@127.0.0.1:{env['SHOP_STAGING_DB_PORT']}/shop"
+
+    def tables() -> dict[str, list[object]]:
+        with psycopg.connect(url) as db:
+            names = [
+                r[0]
+                for r in db.execute(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"
+                ).fetchall()
+            ]
+            return {n: db.execute(f'SELECT * FROM "{n}" ORDER BY 1').fetchall() for n in names}
+
+    before = tables()
+    assert "alembic_version" in before, "the app migrates its database when it starts"
+    made = run_cli("deploy", "staging", "backup", cwd=root, env=env)
+    assert made.returncode == 0, made.stderr
+    backup = Path(made.stdout.strip().splitlines()[-1])
+    manifest = json.loads(backup.with_name(backup.name + ".json").read_text())
+    assert manifest["tools"]["pg_dump_ran_in"].startswith("container ")
+    assert "pg_dump (PostgreSQL) 15" in manifest["tools"]["pg_dump"]
+    with psycopg.connect(url, autocommit=True) as db:
+        db.execute("CREATE TABLE written_after_the_backup (v int)")
+    restored = run_cli("deploy", "staging", "restore", cwd=root, env=env)
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    assert "stopped app for the swap" in restored.stderr + restored.stdout
+    assert tables() == before
+    health = subprocess.run(
+        ["curl", "-s", f"http://127.0.0.1:{port}/health"], capture_output=True, text=True, check=False
+    )
+    assert json.loads(health.stdout) == {"status": "ok", "database": "ok"}
+
+
 @pytest.mark.browser
 def test_deploy_staging_test_runs_api_and_e2e_on_postgres(
     staging: tuple[Path, dict[str, str], str, int], tmp_path: Path
