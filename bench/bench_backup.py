@@ -76,7 +76,9 @@ def main() -> int:
         size = fill(url, args.mb)
         mb = size / 1e6
         plain_file = work / "plain.dump"
-        dump_s = timed(["pg_dump", "--format=custom", "--no-owner", f"--file={plain_file}", f"--dbname={url}"])
+        dump_s = timed(
+            ["pg_dump", "--format=custom", "--no-owner", f"--file={plain_file}", f"--dbname={url}"]
+        )
         with psycopg.connect(ADMIN, autocommit=True) as admin:
             admin.execute(f'CREATE DATABASE "{name}_plain"')
         restore_s = timed(

@@ -103,9 +103,7 @@ def downgrade():
 }
 
 
-def alembic_project(
-    make_project: ProjectFactory, url: str, stage: str, revisions: tuple[str, ...]
-) -> Path:
+def alembic_project(make_project: ProjectFactory, url: str, stage: str, revisions: tuple[str, ...]) -> Path:
     files = {
         "stagewise.toml": f'[data]\n[data.urls]\n{stage} = "{url}"\n',
         "alembic.ini": ALEMBIC_INI,
