@@ -43,6 +43,8 @@ typecheck: install
 bench: install system-deps
 	$(BIN)/python bench/bench_cli.py
 	$(BIN)/python bench/bench_deploy.py
+	$(BIN)/python bench/bench_load.py
+	$(BIN)/python bench/bench_backup.py
 
 clean:
 	rm -rf $(VENV) reports examples/shop/reports .pytest_cache
