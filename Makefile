@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install system-deps demo test lint typecheck bench clean
+.PHONY: install system-deps test-machine demo test lint typecheck bench clean
 
 $(STAMP): pyproject.toml examples/shop/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,11 @@ system-deps:
 demo: install system-deps
 	$(BIN)/python scripts/demo.py
 
-test: install system-deps
+# Everything the suite needs (PostgreSQL up, Chromium, Docker engine + base images), then the suite.
+test-machine: install
+	scripts/test-machine.sh
+
+test: install test-machine
 	$(BIN)/python -m pytest -n 2 --dist loadgroup tests
 
 lint: install

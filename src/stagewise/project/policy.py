@@ -30,11 +30,16 @@ def select_tiers(
 ) -> tuple[str, ...]:
     """The tiers to run, in pyramid order.
 
-    Explicit tier flags win; ``--all`` means every tier the stage allows;
-    with neither, a named stage runs its own tiers and no stage runs unit.
+    Explicit tier flags win; ``--all`` means every tier the stage allows,
+    plus the on-request tiers named beside it (``--all --performance`` is one
+    run, so one report, of the pyramid and a load test); with neither, a named
+    stage runs its own tiers and no stage runs unit.
     """
     if run_all:
-        chosen: Sequence[str] = stage.tiers
+        chosen: Sequence[str] = [
+            *stage.tiers,
+            *(t for t in requested if t in ON_REQUEST_TIERS and t not in stage.tiers),
+        ]
     elif requested:
         chosen = requested
     elif stage_given or "unit" not in stage.tiers:

@@ -40,3 +40,18 @@ def test_a_protected_stage_that_lists_performance_runs_it(make_project: ProjectF
 def test_a_new_stage_does_not_pull_in_performance(make_project: ProjectFactory) -> None:
     project = load_project(make_project({"stagewise.toml": "[stages.qa]\nbase_url = 'http://127.0.0.1:9'\n"}))
     assert project.stages["qa"].tiers == ("unit", "integration", "api", "e2e")
+
+
+def test_all_with_performance_named_is_one_run_of_both(make_project: ProjectFactory) -> None:
+    project = load_project(make_project({"README.md": "x"}))
+    test = project.stages["test"]
+    assert select_tiers(project, test, ("performance",), True, True) == (
+        "unit",
+        "integration",
+        "api",
+        "e2e",
+        "performance",
+    )
+    assert select_tiers(project, test, ("api",), True, True) == ("unit", "integration", "api", "e2e")
+    with pytest.raises(UsageError, match="does not run on stage prod"):
+        select_tiers(project, project.stages["prod"], ("performance",), True, True)

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Everything `make test` needs besides the venv, installed and started only when
+# missing: PostgreSQL on 127.0.0.1:5432 (started if installed and down),
+# Debian's Chromium and Xvfb (e2e tier), the Docker engine with compose v1 and
+# debootstrap, a running dockerd, and the registry-free base images (built once,
+# rebuilt only when their recipe changes). Installs need root and apt-get.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_root() {
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    echo "test-machine: $1 is missing; install it first (as root: apt-get install $2)" >&2
+    exit 4
+  fi
+}
+
+if command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  if command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ]; then
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start
+    for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+  fi
+fi
+
+apt_updated=""
+apt_install() {
+  [ -n "$apt_updated" ] || { apt-get update -qq; apt_updated=1; }
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+if [ ! -x /usr/bin/chromium ] || ! command -v xvfb-run >/dev/null; then
+  need_root "Chromium or Xvfb" "chromium xvfb"
+  apt_install chromium xvfb
+fi
+
+if ! command -v dockerd >/dev/null || ! command -v docker-compose >/dev/null || ! command -v debootstrap >/dev/null; then
+  need_root "the Docker engine, docker-compose or debootstrap" "docker.io docker-compose debootstrap"
+  apt_install docker.io docker-compose debootstrap
+fi
+
+if ! docker info >/dev/null 2>&1; then
+  need_root "a running Docker daemon" "docker.io, then start dockerd"
+  (dockerd >/tmp/stagewise-dockerd.log 2>&1 &)
+  for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
+  docker info >/dev/null 2>&1 || { echo "dockerd did not start:" >&2; tail -20 /tmp/stagewise-dockerd.log >&2; exit 4; }
+fi
+
+.venv/bin/stagewise images build --cache-dir /var/cache/stagewise-debs
