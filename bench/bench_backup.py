@@ -5,7 +5,8 @@ Measured in one run on the real PostgreSQL at 127.0.0.1:5432:
 - a throwaway database of about ``--mb`` MB (a wide table of random text and a
   narrow table of many small rows), created and dropped by this script;
 - ``pg_dump --format=custom`` to a file, then ``pg_restore`` into a fresh
-  database: the floor any tool built on them can reach;
+  database, once as it is usually run and once with ``--jobs`` (as stagewise
+  runs it into its scratch database): the floor any tool built on them can reach;
 - ``stagewise deploy bench backup`` (same pg_dump from one exported snapshot,
   plus row counts and checksums per table and a sha256 manifest) and
   ``stagewise deploy bench restore`` (sha256 check, restore into a scratch
@@ -81,16 +82,11 @@ def main() -> int:
         )
         with psycopg.connect(ADMIN, autocommit=True) as admin:
             admin.execute(f'CREATE DATABASE "{name}_plain"')
-        restore_s = timed(
-            [
-                "pg_restore",
-                "--no-owner",
-                "--exit-on-error",
-                "--single-transaction",
-                f"--dbname={url}_plain",
-                str(plain_file),
-            ]
-        )
+            admin.execute(f'CREATE DATABASE "{name}_plainj"')
+        restore = ["pg_restore", "--no-owner", "--exit-on-error"]
+        restore_s = timed([*restore, f"--dbname={url}_plain", str(plain_file)])
+        jobs = min(os.cpu_count() or 1, 4)
+        restore_jobs_s = timed([*restore, f"--jobs={jobs}", f"--dbname={url}_plainj", str(plain_file)])
 
         project = work / "project"
         project.mkdir()
@@ -108,6 +104,8 @@ def main() -> int:
             "stagewise_dump_bytes": backup_file.stat().st_size,
             "pg_dump_s": round(dump_s, 2),
             "pg_restore_s": round(restore_s, 2),
+            "pg_restore_jobs_s": round(restore_jobs_s, 2),
+            "pg_restore_jobs_mb_s": round(mb / restore_jobs_s, 1),
             "stagewise_backup_s": round(sw_backup_s, 2),
             "stagewise_restore_s": round(sw_restore_s, 2),
             "pg_dump_mb_s": round(mb / dump_s, 1),
@@ -131,6 +129,7 @@ def main() -> int:
         ("pg_dump", "pg_dump"),
         ("stagewise backup", "stagewise_backup"),
         ("pg_restore", "pg_restore"),
+        (f"pg_restore --jobs={jobs}", "pg_restore_jobs"),
         ("stagewise restore", "stagewise_restore"),
     ):
         seconds = figures[f"{key}_s"]

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -22,6 +23,7 @@ from stagewise.backends.base import DeployError
 from stagewise.errors import MissingError
 from stagewise.project.env import mask_url_password
 
+_STATS_CONNECTIONS = 4  # at most this many tables checksummed (and restored) at once
 _PROGRESS_EVERY = 3.0  # seconds between progress lines of a long dump
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
@@ -51,6 +53,17 @@ def _run_to_file(
             raise
         errors.seek(0)
         return code, errors.read().decode(errors="replace")
+
+
+def _restore_jobs() -> int:
+    return max(1, min(os.cpu_count() or 1, _STATS_CONNECTIONS))
+
+
+def _snapshot_literal(snapshot_id: str) -> str:
+    """Snapshot ids look like 00000003-0000001B-1; anything else never reaches SQL."""
+    if not re.fullmatch(r"[0-9A-F]+(-[0-9A-F]+)+", snapshot_id):
+        raise DeployError(f"unexpected snapshot id {snapshot_id!r}")
+    return snapshot_id
 
 
 def _tool(name: str) -> str:
@@ -159,8 +172,7 @@ class PostgresStore:
         with self._connect(autocommit=False) as db:
             self._check_versions(db)
             db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            snapshot_id = db.execute("SELECT pg_export_snapshot()").fetchone()[0]
-            counts = self._snapshot_on(db)
+            snapshot_id = str(db.execute("SELECT pg_export_snapshot()").fetchone()[0])
             command = self._command(
                 "pg_dump",
                 "--format=custom",
@@ -168,7 +180,12 @@ class PostgresStore:
                 "--no-owner",
                 f"--dbname={self._tool_url(self.database)}",
             )
-            code, errors = _run_to_file(command, partial, self._tool_env(), progress)
+            # The manifest's counts and checksums read the same exported snapshot as
+            # pg_dump, on other connections, while it runs: the manifest costs no extra time.
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                stats = pool.submit(self._table_stats, self.database, snapshot_id)
+                code, errors = _run_to_file(command, partial, self._tool_env(), progress)
+                counts = stats.result()
             db.rollback()
         if code != 0:
             partial.unlink(missing_ok=True)
@@ -176,47 +193,60 @@ class PostgresStore:
         os.replace(partial, dest)
         return counts
 
-    def _snapshot_on(self, db: Any) -> tuple[dict[str, int], dict[str, str]]:
-        tables = [
-            r[0]
-            for r in db.execute(
-                "SELECT table_name FROM information_schema.tables "
-                "WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name"
-            ).fetchall()
-        ]
-        counts: dict[str, int] = {}
-        checksums: dict[str, str] = {}
-        for table in tables:
-            quoted = '"' + table.replace('"', '""') + '"'
+    def _table_stats(
+        self, database: str, snapshot_id: str | None = None
+    ) -> tuple[dict[str, int], dict[str, str]]:
+        """Row count and checksum per table, tables read in parallel on their own connections."""
+        with self._connect(database) as db:
+            tables = [
+                str(r[0])
+                for r in db.execute(
+                    "SELECT table_name FROM information_schema.tables "
+                    "WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name"
+                ).fetchall()
+            ]
+        workers = max(1, min(len(tables), os.cpu_count() or 1, _STATS_CONNECTIONS))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(lambda t: self._one_table(database, t, snapshot_id), tables))
+        return {t: n for t, n, _ in results}, {t: c for t, _, c in results}
+
+    def _one_table(self, database: str, table: str, snapshot_id: str | None) -> tuple[str, int, str]:
+        quoted = '"' + table.replace('"', '""') + '"'
+        with self._connect(database, autocommit=False) as db:
+            db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            if snapshot_id is not None:
+                db.execute(f"SET TRANSACTION SNAPSHOT '{_snapshot_literal(snapshot_id)}'")
             row = db.execute(
                 # An order-free multiset hash: the sum of each row's md5 as a 60-bit number.
                 # Sorting every row's md5 (string_agg ... ORDER BY) cost more than the dump.
                 "SELECT count(*), coalesce(sum(('x' || substr(md5(t::text), 1, 15))::bit(60)::bigint::numeric), 0)::text "  # noqa: S608
                 f"FROM public.{quoted} AS t"
             ).fetchone()
-            counts[table] = int(row[0])
-            checksums[table] = str(row[1])
-        return counts, checksums
+            db.rollback()
+        return table, int(row[0]), str(row[1])
 
     def snapshot(self, target: str | None = None) -> tuple[dict[str, int], dict[str, str]]:
-        with self._connect(target) as db:
-            return self._snapshot_on(db)
+        return self._table_stats(target or self.database)
 
     def load_scratch(self, backup: Path) -> str:
         scratch = f"{self.database[:40]}_restore_{os.urandom(4).hex()}"
         with self._connect("postgres") as admin:
             admin.execute(f'CREATE DATABASE "{scratch}"')
-        command = self._command(
-            "pg_restore",
-            "--no-owner",
-            "--exit-on-error",
-            "--single-transaction",
-            f"--dbname={self._tool_url(scratch)}",
-        )
+        # The scratch database is the transaction: it is swapped in only when complete
+        # and checked, and dropped otherwise, so pg_restore may load tables in parallel.
+        args = ["--no-owner", "--exit-on-error", f"--dbname={self._tool_url(scratch)}"]
+        if self.container is None:
+            command = self._command("pg_restore", *args, f"--jobs={_restore_jobs()}", str(backup))
+        else:
+            command = self._command("pg_restore", *args)  # reads the file from stdin
         try:
             with backup.open("rb") as source:
                 done = subprocess.run(
-                    command, stdin=source, capture_output=True, env=self._tool_env(), check=False
+                    command,
+                    stdin=source if self.container else subprocess.DEVNULL,
+                    capture_output=True,
+                    env=self._tool_env(),
+                    check=False,
                 )
         except BaseException:
             self.discard(scratch)
