@@ -97,3 +97,79 @@ def test_deploy_dev_up_test_and_down_through_the_shim(
         down = shim("dev", "down")
     assert down.returncode == 0
     assert not port_open(dev)
+
+
+def test_shop_dev_migrate_backup_and_restore_through_the_shim(
+    shop_copy: tuple[Path, int, int], tmp_path: Path
+) -> None:
+    """Sections 7-9 on the shop's dev env: SQLite, local backend, the app running throughout."""
+    import json
+    import sqlite3
+    import urllib.request
+
+    root, dev, _ = shop_copy
+    token = "data-ops-token"  # noqa: S105 - a throwaway token for this test's own app
+
+    def shim(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, str(root / "deployment" / "deploy.py"), *args],
+            cwd=tmp_path,
+            env=cli_env({"SHOP_API_TOKEN": token}),
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+
+    def products() -> list[str]:
+        with urllib.request.urlopen(f"http://127.0.0.1:{dev}/products", timeout=10) as answer:
+            return sorted(p["name"] for p in json.load(answer))
+
+    try:
+        up = shim("dev", "up", "-d")
+        assert up.returncode == 0, up.stdout + up.stderr
+        check = shim("dev", "migrate", "--check")
+        assert check.returncode == 0, check.stdout + check.stderr
+        assert json.loads(check.stdout)["at_head"] is True
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{dev}/products",
+            data=json.dumps({"name": "Kept by the backup ✓", "price_cents": 250, "stock": 3}).encode(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as made:  # noqa: S310 - http on loopback
+            assert made.status == 201
+        before = products()
+        assert "Kept by the backup ✓" in before
+
+        backup = shim("dev", "backup")
+        assert backup.returncode == 0, backup.stdout + backup.stderr
+        path = Path(backup.stdout.strip().splitlines()[-1])
+        assert path.parent == root / "backups" / "dev"
+        assert json.loads(path.with_name(path.name + ".json").read_text())["tables"]["products"] == len(
+            before
+        )
+
+        with sqlite3.connect(root / ".stagewise" / "dev" / "shop.db") as db:
+            db.execute("DELETE FROM order_events")
+            db.execute("DELETE FROM order_items")
+            db.execute("DELETE FROM payments")
+            db.execute("DELETE FROM orders")
+            db.execute("DELETE FROM products")
+        assert products() == []
+
+        restored = shim("dev", "restore")
+        assert restored.returncode == 0, restored.stdout + restored.stderr
+        said = restored.stdout + restored.stderr
+        assert "stopped app for the swap" in said
+        assert "started app again" in said
+        assert products() == before, "the app serves the restored data"
+
+        missing = shim("dev", "restore", "--file", str(tmp_path / "nope.sqlite3"))
+        assert missing.returncode == 1
+        assert "does not exist" in missing.stderr
+        assert products() == before
+    finally:
+        down = shim("dev", "down")
+    assert down.returncode == 0
+    assert not port_open(dev)
