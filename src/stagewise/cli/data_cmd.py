@@ -18,8 +18,11 @@ def run(  # noqa: PLR0917 - mirrors deploy_cmd._dispatch
     from stagewise.dataops.manifest import read_manifest
 
     data = operations.data_env(project, stage, env)
+    backend = None
+    if project.data.app_services and command in ("migrate", "restore"):
+        backend = make_backend(project, stage, env, options.backend)
     if command == "migrate":
-        return _migrate(data, options, say)
+        return _migrate(data, options, say, backend)
     if command == "backup":
         if options.list:
             backups = operations.list_backups(data)
@@ -42,16 +45,13 @@ def run(  # noqa: PLR0917 - mirrors deploy_cmd._dispatch
         print(str(path))
         return 0
     path = operations.choose_backup(data, options.file)
-    backend = None
-    if project.data.app_services:
-        backend = make_backend(project, stage, env, options.backend)
     safety = operations.restore(data, path, backend, say, from_env=options.from_env)
     if safety is not None:
         say(f"the data as it was before is kept in {safety}")
     return 0
 
 
-def _migrate(data: Any, options: argparse.Namespace, say: Any) -> int:
+def _migrate(data: Any, options: argparse.Namespace, say: Any, backend: Any) -> int:
     from stagewise.dataops import operations
     from stagewise.dataops.migrate import migrate_args
 
@@ -74,5 +74,5 @@ def _migrate(data: Any, options: argparse.Namespace, say: Any) -> int:
             say(f"{data.stage.name} is at {current or 'base'}, not at head ({', '.join(heads)})")
             return int(ExitCode.FAILED)
         return 0
-    operations.migrate(data, say, to=options.to, downgrade=options.downgrade)
+    operations.migrate(data, say, to=options.to, downgrade=options.downgrade, backend=backend)
     return 0

@@ -1,12 +1,16 @@
 """One lock per environment, so two deploys, migrations or restores never overlap.
 
-The lock is a file created with O_EXCL holding the holder's pid, process start
-time, command and since-when. A lock whose holder is gone (or whose pid now
-belongs to another process) is stale and is taken over.
+The lock is an ``flock`` on ``.stagewise/locks/<env>.lock``: the kernel gives
+it to one process at a time and drops it when that process dies, so a lock
+left by a crash is never stale and two takers can never both win (a pid file
+with O_EXCL and "stale" takeover can: read-then-unlink races). The file holds
+the holder's pid, command and since-when only so the refusal can say who.
+The file is never deleted: a new inode would be a second, independent lock.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import time
@@ -15,8 +19,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from stagewise.backends.local import _start_ticks
-from stagewise.errors import StagewiseError
+from stagewise.errors import MissingError, StagewiseError
 
 
 class LockedError(StagewiseError):
@@ -27,48 +30,50 @@ def _holder(path: Path) -> dict[str, object] | None:
     try:
         data: dict[str, object] = json.loads(path.read_text())
     except (OSError, ValueError):
-        return None
+        return None  # being written, or left empty by a holder that finished
     return data
 
 
-def _alive(holder: dict[str, object]) -> bool:
-    pid, ticks = holder.get("pid"), holder.get("start_ticks")
-    return isinstance(pid, int) and _start_ticks(pid) == ticks
+def _describe(env: str, holder: dict[str, object] | None) -> str:
+    if holder is None:
+        return f"{env} is locked by another stagewise process"
+    return (
+        f"{env} is locked by `{holder.get('command')}` (pid {holder.get('pid')}) since {holder.get('since')}"
+    )
 
 
 @contextmanager
 def env_lock(locks_dir: Path, env: str, what: str, wait: float = 0.0) -> Iterator[None]:
     """Hold ``<locks_dir>/<env>.lock`` for the duration; wait up to ``wait`` seconds for it."""
-    locks_dir.mkdir(parents=True, exist_ok=True)
-    path = locks_dir / f"{env}.lock"
-    me = {
-        "pid": os.getpid(),
-        "start_ticks": _start_ticks(os.getpid()),
-        "command": what,
-        "since": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            holder = _holder(path)
-            if holder is None or not _alive(holder):
-                path.unlink(missing_ok=True)  # stale: its holder is gone
-                continue
-            if time.monotonic() >= deadline:
-                raise LockedError(
-                    f"{env} is locked by `{holder.get('command')}` (pid {holder.get('pid')}) "
-                    f"since {holder.get('since')}: wait for it, or pass --wait SECONDS"
-                ) from None
-            time.sleep(0.5)
-            continue
-        with os.fdopen(fd, "w") as handle:
-            handle.write(json.dumps(me))
-        break
     try:
-        yield
+        locks_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(locks_dir / f"{env}.lock", os.O_CREAT | os.O_RDWR, 0o644)  # not inherited by children
+    except OSError as exc:
+        raise MissingError(f"cannot open the lock file in {locks_dir}: {exc.strerror}") from exc
+    path = locks_dir / f"{env}.lock"
+    deadline = time.monotonic() + wait
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise LockedError(
+                        f"{_describe(env, _holder(path))}: wait for it, or pass --wait SECONDS"
+                    ) from None
+                time.sleep(0.2)
+        me = {
+            "pid": os.getpid(),
+            "command": what,
+            "since": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(me).encode(), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
-        holder = _holder(path)
-        if holder is not None and holder.get("pid") == os.getpid():
-            path.unlink(missing_ok=True)
+        os.close(fd)

@@ -12,7 +12,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from stagewise.errors import StagewiseError
+from stagewise.errors import MissingError, StagewiseError
 
 
 class CorruptBackupError(StagewiseError):
@@ -73,7 +73,7 @@ def read_manifest(backup: Path) -> Manifest:
 def check_intact(backup: Path) -> Manifest:
     """Size and sha256 against the manifest, before anything else happens."""
     if not backup.is_file():
-        raise CorruptBackupError(f"backup file {backup} does not exist")
+        raise MissingError(f"backup file {backup} does not exist")
     manifest = read_manifest(backup)
     size = backup.stat().st_size
     if size != manifest.size:

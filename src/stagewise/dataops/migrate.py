@@ -17,8 +17,7 @@ from stagewise.backends.base import DeployError
 from stagewise.errors import MissingError, UsageError
 from stagewise.project.env import mask_url_password
 
-#: Words ``alembic history`` prints beside revision ids.
-_MARKS = frozenset({"base", "head", "branchpoint", "mergepoint", "effective"})
+_TIMEOUT = 1800  # seconds; a migration that takes longer is stopped and treated as failed
 _REVISION = re.compile(r"^[A-Za-z0-9_]{1,64}$|^(head|base|heads|[+-]\d+)$")
 
 
@@ -35,15 +34,20 @@ class Alembic:
         ini = self.root / self.ini
         if not ini.is_file():
             raise MissingError(f"{ini} does not exist: set data.alembic_ini in stagewise.toml")
-        done = subprocess.run(
-            [self.python, "-m", "alembic", "-c", str(ini), *args],
-            cwd=self.root,
-            env=dict(self.env),
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=1800,
-        )
+        try:
+            done = subprocess.run(
+                [self.python, "-m", "alembic", "-c", str(ini), *args],
+                cwd=self.root,
+                env=dict(self.env),
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=_TIMEOUT,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise DeployError(
+                f"alembic {' '.join(args)} did not finish within {_TIMEOUT} s (stopped)"
+            ) from exc
         if check and done.returncode != 0:
             if "No module named alembic" in done.stderr:
                 raise MissingError(f"alembic is not installed for {self.python}: pip install alembic")
@@ -58,10 +62,10 @@ class Alembic:
 
     def known_revisions(self) -> set[str]:
         """Every revision id the code's migration scripts know."""
-        found: set[str] = set()
-        for line in self.run("history").stdout.splitlines():
-            found.update(r for r in re.findall(r"([A-Za-z0-9_]+)", line.split(",")[0]) if r not in _MARKS)
-        return found
+        # ``history --verbose`` gives each revision its own "Rev: ID ..." line, merges included.
+        return set(
+            re.findall(r"^Rev: ([A-Za-z0-9_]+)", self.run("history", "--verbose").stdout, re.MULTILINE)
+        )
 
 
 def validate_revision(revision: str, flag: str) -> str:

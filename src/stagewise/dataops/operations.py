@@ -10,8 +10,9 @@
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import subprocess
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ from stagewise.dataops.migrate import Alembic, migrate_args
 from stagewise.dataops.stores import Store, store_for
 from stagewise.errors import MissingError, UsageError
 from stagewise.project.data import expand
+from stagewise.project.env import mask_url_password
 from stagewise.project.model import Project, StageConfig
 
 Say = Callable[[str], None]
@@ -109,6 +111,11 @@ def list_backups(data: DataEnv) -> list[Path]:
 
 def backup(data: DataEnv, say: Say, keep: int | None = None) -> Path:
     """Dump the live database with a manifest; apply ``keep`` retention after."""
+    with _database_errors():
+        return _backup(data, say, keep)
+
+
+def _backup(data: DataEnv, say: Say, keep: int | None) -> Path:
     revision = data.store.revision()
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     data.backups.mkdir(parents=True, exist_ok=True)
@@ -139,7 +146,13 @@ def backup(data: DataEnv, say: Say, keep: int | None = None) -> Path:
 
 def verify(data: DataEnv, path: Path, say: Say) -> Manifest:
     """Restore into a scratch target and compare with the manifest; never touches live data."""
+    with _database_errors():
+        return _verify(data, path, say)
+
+
+def _verify(data: DataEnv, path: Path, say: Say) -> Manifest:
     manifest = check_intact(path)
+    _sweep_leftovers(data, say)
     say(f"verifying {path.name}: restoring into a scratch target")
     scratch = data.store.load_scratch(path)
     try:
@@ -185,55 +198,83 @@ def restore(
     path: Path,
     backend: Backend | None,
     say: Say,
+    *,
     from_env: str | None = None,
+    safety_backup: bool = True,
 ) -> Path | None:
-    """Atomically replace the live database with ``path``; returns the safety backup taken first."""
-    manifest = check_intact(path)
-    if manifest.env not in (data.stage.name, from_env):
-        raise UsageError(
-            f"{path.name} is a backup of {manifest.env}, not {data.stage.name}: "
-            f"pass --from-env {manifest.env} to restore it here on purpose"
-        )
-    if manifest.store != data.store.kind:
-        raise UsageError(
-            f"{path.name} is a {manifest.store} backup; {data.stage.name} uses {data.store.kind}"
-        )
-    known = data.alembic.known_revisions() if manifest.revision is not None else set()
-    if manifest.revision is not None and manifest.revision not in known:
-        raise DeployError(
-            f"{path.name} is at schema revision {manifest.revision}, which this code does not know "
-            f"(known: {', '.join(sorted(known))}): refusing to restore"
-        )
-    safety = None
-    if data.stage.protected:
-        safety = backup(data, say)
-        verify(data, safety, say)
-    leftover = getattr(data.store, "drop_leftover_scratch", None)
-    if leftover is not None:
-        for name in leftover():  # under the env lock, so no other restore owns them
-            say(f"dropped {name}, left by an interrupted restore (it never held live data)")
-    say(f"restoring {path.name} into a scratch target")
-    scratch = data.store.load_scratch(path)
+    """Atomically replace the live database with ``path``; returns the safety backup taken first.
+
+    ``safety_backup=False`` is for putting back the backup a failed migration
+    was guarded by: backing up the half-migrated database first could fail
+    and stop the put-back that matters.
+    """
+    with _database_errors():
+        manifest = check_intact(path)
+        if manifest.env not in (data.stage.name, from_env):
+            raise UsageError(
+                f"{path.name} is a backup of {manifest.env}, not {data.stage.name}: "
+                f"pass --from-env {manifest.env} to restore it here on purpose"
+            )
+        if manifest.store != data.store.kind:
+            raise UsageError(
+                f"{path.name} is a {manifest.store} backup; {data.stage.name} uses {data.store.kind}"
+            )
+        known = data.alembic.known_revisions() if manifest.revision is not None else set()
+        if manifest.revision is not None and manifest.revision not in known:
+            raise DeployError(
+                f"{path.name} is at schema revision {manifest.revision}, which this code does not know "
+                f"(known: {', '.join(sorted(known))}): refusing to restore"
+            )
+        safety = None
+        if data.stage.protected and safety_backup:
+            if data.store.exists():
+                safety = backup(data, say)
+                verify(data, safety, say)
+            else:
+                say(f"{data.store.describe()} does not exist: nothing to back up before the restore")
+        _sweep_leftovers(data, say)
+        say(f"restoring {path.name} into a scratch target")
+        scratch = data.store.load_scratch(path)
+        apps = list(data.project.data.app_services)
+        stopped: list[str] = []
+        try:
+            _compare(manifest, *data.store.snapshot(scratch), path)
+            if backend is not None and apps:
+                stopped = list(backend.stop_services(apps))
+                if stopped:
+                    say(f"stopped {', '.join(stopped)} for the swap")
+            data.store.swap_in(scratch)
+        except BaseException:
+            data.store.discard(scratch)
+            raise
+        finally:
+            if backend is not None and stopped:
+                backend.start_services(stopped, say)
+                say(f"started {', '.join(stopped)} again")
+        say(f"{data.stage.name} restored from {path.name} (revision {manifest.revision})")
+        return safety
+
+
+def _sweep_leftovers(data: DataEnv, say: Say) -> None:
+    """Scratch targets of an interrupted restore or verify; under the env lock no one owns them."""
+    for name in data.store.drop_leftover_scratch():
+        say(f"dropped {name}, left by an interrupted restore (it never held live data)")
+
+
+@contextlib.contextmanager
+def _database_errors() -> Iterator[None]:
+    """A driver's own error (psycopg, sqlite3) becomes one line, never a traceback."""
     try:
-        _compare(manifest, *data.store.snapshot(scratch), path)
-    except BaseException:
-        data.store.discard(scratch)
-        raise
-    apps = list(data.project.data.app_services)
-    stopped = backend.stop_services(apps) if backend is not None and apps else []
-    if stopped:
-        say(f"stopped {', '.join(stopped)} for the swap")
-    try:
-        data.store.swap_in(scratch)
-    except BaseException:
-        data.store.discard(scratch)
-        raise
-    finally:
-        if backend is not None and stopped:
-            backend.start_services(stopped, say)
-            say(f"started {', '.join(stopped)} again")
-    say(f"{data.stage.name} restored from {path.name} (revision {manifest.revision})")
-    return safety
+        yield
+    except sqlite3.Error as exc:
+        raise DeployError(f"SQLite refused: {str(exc).strip() or type(exc).__name__}") from exc
+    except OSError as exc:  # disk full, permissions: the file and the reason
+        raise MissingError(f"{exc.filename or 'a file'}: {exc.strerror or exc}") from exc
+    except Exception as exc:
+        if type(exc).__module__.split(".")[0] != "psycopg":
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DeployError(f"PostgreSQL refused: {mask_url_password(first)}") from exc
 
 
 def migrate(
@@ -241,25 +282,34 @@ def migrate(
     say: Say,
     to: str | None = None,
     downgrade: str | None = None,
+    backend: Backend | None = None,
 ) -> str | None:
-    """Run alembic; on a protected stage back up first and put the data back if it fails."""
+    """Run alembic; on a protected stage back up first and put the data back if it fails.
+
+    Anything that stops the migration (its error, a timeout, Ctrl+C) puts the
+    data back, since alembic may have committed some revisions already.
+    """
     args = migrate_args(to, downgrade, sql=False, current=None)  # bad revisions fail before any work
-    safety = None
-    if data.stage.protected and data.store.exists():
-        safety = backup(data, say)
-        verify(data, safety, say)
-    before = data.store.revision()
-    say(f"alembic {' '.join(args)} on {data.store.describe()} (at {before or 'base'})")
-    try:
-        data.alembic.run(*args)
-    except DeployError as exc:
-        if safety is None:
+    with _database_errors():
+        safety = None
+        if data.stage.protected and data.store.exists():
+            safety = backup(data, say)
+            verify(data, safety, say)
+        before = data.store.revision()
+        say(f"alembic {' '.join(args)} on {data.store.describe()} (at {before or 'base'})")
+        try:
+            data.alembic.run(*args)
+        except BaseException as exc:
+            if safety is None:
+                raise
+            why = "was interrupted" if isinstance(exc, KeyboardInterrupt) else f"failed: {exc}"
+            say(f"migration {why}; putting the data back from {safety.name}")
+            restore(data, safety, backend, say, safety_backup=False)
+            if isinstance(exc, DeployError):
+                raise DeployError(
+                    f"{exc}; the database was restored from the automatic backup {safety.name}"
+                ) from exc
             raise
-        say(f"migration failed: {exc}; putting the data back from {safety.name}")
-        restore(data, safety, None, say)
-        raise DeployError(
-            f"{exc}; the database was restored from the automatic backup {safety.name}"
-        ) from exc
-    after = data.store.revision()
-    say(f"{data.stage.name} is at revision {after or 'base'} (was {before or 'base'})")
-    return after
+        after = data.store.revision()
+        say(f"{data.stage.name} is at revision {after or 'base'} (was {before or 'base'})")
+        return after

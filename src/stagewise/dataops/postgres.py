@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -24,6 +25,7 @@ from stagewise.errors import MissingError
 from stagewise.project.env import mask_url_password
 
 _STATS_CONNECTIONS = 4  # at most this many tables checksummed (and restored) at once
+_SWAP_ATTEMPTS = 10  # renames tried while reconnecting clients get in the way
 _PROGRESS_EVERY = 3.0  # seconds between progress lines of a long dump
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
@@ -231,15 +233,16 @@ class PostgresStore:
 
     def load_scratch(self, backup: Path) -> str:
         scratch = f"{self.database[:40]}_restore_{os.urandom(4).hex()}"
-        with self._connect("postgres") as admin:
-            admin.execute(f'CREATE DATABASE "{scratch}"')
         # The scratch database is the transaction: it is swapped in only when complete
         # and checked, and dropped otherwise, so pg_restore may load tables in parallel.
+        # The command is resolved first, so a missing pg_restore creates nothing.
         args = ["--no-owner", "--exit-on-error", f"--dbname={self._tool_url(scratch)}"]
         if self.container is None:
             command = self._command("pg_restore", *args, f"--jobs={_restore_jobs()}", str(backup))
         else:
             command = self._command("pg_restore", *args)  # reads the file from stdin
+        with self._connect("postgres") as admin:
+            admin.execute(f'CREATE DATABASE "{scratch}"')
         try:
             with backup.open("rb") as source:
                 done = subprocess.run(
@@ -259,16 +262,35 @@ class PostgresStore:
         return scratch
 
     def swap_in(self, scratch: str) -> None:
+        """Rename live -> old and scratch -> live in one transaction, then drop old.
+
+        Renaming needs the database to have no sessions; a client that
+        reconnects between the terminate and the rename makes the rename fail
+        (and the transaction roll back, changing nothing), so it is retried.
+        """
+        import psycopg
+
         old = f"{self.database[:40]}_old_{os.urandom(4).hex()}"
-        with self._connect("postgres", autocommit=False) as admin:
-            admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname IN (%s, %s) AND pid <> pg_backend_pid()",
-                (self.database, scratch),
-            )
-            admin.execute(f'ALTER DATABASE "{self.database}" RENAME TO "{old}"')
-            admin.execute(f'ALTER DATABASE "{scratch}" RENAME TO "{self.database}"')
-            admin.commit()
+        for attempt in range(1, _SWAP_ATTEMPTS + 1):
+            try:
+                with self._connect("postgres", autocommit=False) as admin:
+                    admin.execute(
+                        "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+                        "WHERE datname IN (%s, %s) AND pid <> pg_backend_pid()",
+                        (self.database, scratch),
+                    )
+                    admin.execute(f'ALTER DATABASE "{self.database}" RENAME TO "{old}"')
+                    admin.execute(f'ALTER DATABASE "{scratch}" RENAME TO "{self.database}"')
+                    admin.commit()
+                break
+            except psycopg.errors.ObjectInUse as exc:
+                if attempt == _SWAP_ATTEMPTS:
+                    raise DeployError(
+                        f"{self.database} kept getting new connections during the swap "
+                        f"({_SWAP_ATTEMPTS} attempts); nothing was changed: stop its clients "
+                        "(data.app_services) and restore again"
+                    ) from exc
+                time.sleep(0.1 * attempt)
         self.discard(old)
 
     def discard(self, scratch: str) -> None:

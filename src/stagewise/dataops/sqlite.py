@@ -60,6 +60,8 @@ class SqliteStore:
                 row = db.execute("SELECT version_num FROM alembic_version").fetchone()
             except sqlite3.OperationalError:
                 return None
+            except sqlite3.DatabaseError as exc:
+                raise DeployError(f"{self.path} is not a SQLite database: {exc}") from exc
         return str(row[0]) if row else None
 
     def dump(
@@ -101,21 +103,52 @@ class SqliteStore:
     def load_scratch(self, backup: Path) -> str:
         scratch = self.path.with_name(f".{self.path.name}.restore-{os.urandom(4).hex()}")
         scratch.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(backup, scratch)
-        with contextlib.closing(sqlite3.connect(scratch)) as db:
-            result = db.execute("PRAGMA integrity_check").fetchone()
+        try:
+            shutil.copyfile(backup, scratch)
+            with contextlib.closing(sqlite3.connect(scratch)) as db:
+                result = db.execute("PRAGMA integrity_check").fetchone()
+        except sqlite3.DatabaseError as exc:
+            scratch.unlink(missing_ok=True)
+            raise DeployError(f"{backup.name} is not a sound SQLite database: {exc}") from exc
+        except BaseException:
+            scratch.unlink(missing_ok=True)  # disk full, Ctrl+C: nothing left beside the live file
+            raise
         if not result or result[0] != "ok":
             scratch.unlink(missing_ok=True)
             raise DeployError(f"{backup.name} is not a sound SQLite database: {result}")
         return str(scratch)
 
     def swap_in(self, scratch: str) -> None:
-        for suffix in ("-wal", "-shm", "-journal"):
-            Path(str(self.path) + suffix).unlink(missing_ok=True)
-        os.replace(scratch, self.path)
+        """Copy the checked scratch over the live database in one SQLite transaction.
+
+        Replacing the file would leave a running app on the old, unlinked inode
+        (serving stale data and losing what it writes next). The backup API
+        writes through SQLite's own locking and journal instead: every open
+        connection sees the restored data, and a crash mid-copy rolls back.
+        """
+        if not self.path.exists():
+            os.replace(scratch, self.path)  # nothing to replace and nobody has it open
+            return
+        try:
+            with (
+                contextlib.closing(sqlite3.connect(scratch)) as source,
+                contextlib.closing(sqlite3.connect(self.path, timeout=60)) as live,
+            ):
+                source.backup(live)
+        except sqlite3.Error as exc:
+            raise DeployError(f"could not write the restored data into {self.path}: {exc}") from exc
+        Path(scratch).unlink(missing_ok=True)
 
     def discard(self, scratch: str) -> None:
         Path(scratch).unlink(missing_ok=True)
+
+    def drop_leftover_scratch(self) -> list[str]:
+        """Scratch copies left beside the live file by an interrupted restore."""
+        names = []
+        for leftover in self.path.parent.glob(f".{self.path.name}.restore-*"):
+            leftover.unlink(missing_ok=True)
+            names.append(leftover.name)
+        return names
 
     def tool_versions(self) -> dict[str, str]:
         return {"sqlite": sqlite3.sqlite_version}

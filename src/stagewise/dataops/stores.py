@@ -54,6 +54,10 @@ class Store(Protocol):
         """Remove a scratch target (idempotent)."""
         ...
 
+    def drop_leftover_scratch(self) -> list[str]:
+        """Remove scratch targets an interrupted restore or verify left; their names."""
+        ...
+
     def tool_versions(self) -> dict[str, str]:
         """Versions of the tools that made a backup, for its manifest."""
         ...

@@ -250,3 +250,110 @@ def test_two_operations_meet_the_lock(make_project: ProjectFactory, tmp_path: Pa
     waited = run_cli("deploy", "dev", "backup", "--wait", "20", cwd=root)
     holder.communicate(timeout=30)
     assert waited.returncode == 0, waited.stderr
+
+
+def test_sqlite_restore_reaches_connections_that_stay_open(
+    make_project: ProjectFactory, tmp_path: Path
+) -> None:
+    """An app holding the database open sees the restored data, and what it writes next is kept."""
+    live = tmp_path / "app.db"
+    app = sqlite3.connect(live, isolation_level=None)
+    app.execute("PRAGMA journal_mode=WAL")
+    app.execute("CREATE TABLE t (v TEXT)")
+    app.execute("INSERT INTO t VALUES ('before the backup')")
+    root = project_for(make_project, {"dev": f"sqlite:///{live}"})
+    assert run_cli("deploy", "dev", "backup", cwd=root).returncode == 0
+    app.execute("INSERT INTO t VALUES ('after the backup')")
+    done = run_cli("deploy", "dev", "restore", cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert app.execute("SELECT v FROM t").fetchall() == [("before the backup",)]
+    app.execute("INSERT INTO t VALUES ('written by the app after the restore')")
+    app.close()
+    with sqlite3.connect(live) as fresh:
+        assert fresh.execute("SELECT v FROM t ORDER BY rowid").fetchall() == [
+            ("before the backup",),
+            ("written by the app after the restore",),
+        ]
+    assert not list(tmp_path.glob(".app.db.restore-*"))
+
+
+def test_prod_restore_with_yes_backs_up_first_and_recovers_a_lost_database(
+    make_project: ProjectFactory, tmp_path: Path
+) -> None:
+    live = tmp_path / "prod.db"
+    with sqlite3.connect(live) as db:
+        db.execute("CREATE TABLE t (v INTEGER)")
+        db.executemany("INSERT INTO t VALUES (?)", [(i,) for i in range(7)])
+    root = project_for(make_project, {"prod": f"sqlite:///{live}"})
+    first = Path(run_cli("deploy", "prod", "backup", cwd=root).stdout.strip().splitlines()[-1])
+    with sqlite3.connect(live) as db:
+        db.execute("DELETE FROM t WHERE v > 2")
+    done = run_cli("deploy", "prod", "restore", "--file", str(first), "--yes", cwd=root)
+    assert done.returncode == 0, done.stderr
+    said = done.stdout + done.stderr
+    assert "verified" in said
+    assert "the data as it was before is kept in" in said
+    safety = [p for p in (root / "backups" / "prod").glob("*.sqlite3") if p != first]
+    assert len(safety) == 1
+    assert json.loads(safety[0].with_name(safety[0].name + ".json").read_text())["tables"]["t"] == 3
+    assert sqlite3.connect(live).execute("SELECT count(*) FROM t").fetchone()[0] == 7
+
+    live.unlink()  # disaster: the database is gone; the restore must still be possible
+    recovered = run_cli("deploy", "prod", "restore", "--yes", cwd=root)  # newest: the safety backup
+    assert recovered.returncode == 0, recovered.stderr
+    assert "does not exist: nothing to back up before the restore" in recovered.stdout + recovered.stderr
+    assert sqlite3.connect(live).execute("SELECT count(*) FROM t").fetchone()[0] == 3
+
+
+def test_postgres_swap_survives_clients_that_keep_reconnecting(
+    make_project: ProjectFactory, pg_database: str
+) -> None:
+    import threading
+
+    pg_fill(pg_database, tables=1, rows=30)
+    root = project_for(make_project, {"dev": pg_database})
+    assert run_cli("deploy", "dev", "backup", cwd=root).returncode == 0
+    before = pg_rows(pg_database)
+    stop = threading.Event()
+    connected = [0]
+
+    def pester() -> None:
+        while not stop.is_set():
+            try:
+                with psycopg.connect(pg_database, connect_timeout=2) as db:
+                    db.execute("SELECT 1")
+                    connected[0] += 1
+            except psycopg.Error:
+                pass
+
+    clients = [threading.Thread(target=pester) for _ in range(3)]
+    for client in clients:
+        client.start()
+    try:
+        done = run_cli("deploy", "dev", "restore", cwd=root)
+    finally:
+        stop.set()
+        for client in clients:
+            client.join(timeout=10)
+    assert connected[0] > 0, "the clients must really have been connecting"
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert pg_rows(pg_database) == before
+
+
+def test_verify_without_pg_restore_creates_no_scratch_database(
+    make_project: ProjectFactory, pg_database: str, tmp_path: Path
+) -> None:
+    pg_fill(pg_database, tables=1, rows=5)
+    root = project_for(make_project, {"dev": pg_database})
+    assert run_cli("deploy", "dev", "backup", cwd=root).returncode == 0
+    bare = tmp_path / "bin"
+    bare.mkdir()
+    done = run_cli("deploy", "dev", "backup", "--verify", cwd=root, env={"PATH": str(bare)})
+    assert done.returncode == 4, done.stderr
+    assert "pg_restore is not installed" in done.stderr
+    name = pg_database.rsplit("/", 1)[1]
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres") as admin:
+        assert not admin.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s", (f"{name}_restore_%",)
+        ).fetchall()

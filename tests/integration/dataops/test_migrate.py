@@ -236,3 +236,65 @@ def test_a_backup_at_a_revision_the_code_does_not_know_is_refused(
     assert "is at schema revision 0002, which this code does not know (known: 0001)" in refused.stderr
     assert revision(url) == "0001"
     assert rows(url) == [(1, "ünïcode ✓"), (2, "two"), (3, "three")]
+
+
+def test_a_backup_at_a_merge_revision_restores(make_project: ProjectFactory, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'dev.db'}"
+    root = alembic_project(make_project, url, "dev", ("0001",))
+    versions = root / "migrations" / "versions"
+    for rev, down in (("0002a", "'0001'"), ("0002b", "'0001'"), ("0003", "('0002a', '0002b')")):
+        (versions / f"{rev}.py").write_text(
+            f"revision = {rev!r}\ndown_revision = {down}\n"
+            "def upgrade():\n    pass\n\ndef downgrade():\n    pass\n"
+        )
+    assert run_cli("deploy", "dev", "migrate", cwd=root).returncode == 0
+    assert revision(url) == "0003"
+    assert run_cli("deploy", "dev", "backup", cwd=root).returncode == 0
+    done = run_cli("deploy", "dev", "restore", cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert "restored from" in done.stdout + done.stderr
+
+
+@pytest.mark.postgres
+def test_ctrl_c_during_a_protected_migration_puts_the_data_back(
+    make_project: ProjectFactory, pg_database: str
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.helpers import cli_env
+
+    root = alembic_project(make_project, pg_database, "prod", ("0001", "0002"))
+    assert run_cli("deploy", "prod", "migrate", "--yes", cwd=root).returncode == 0
+    before = rows(pg_database)
+    (root / "migrations" / "versions" / "0003.py").write_text(
+        "from alembic import op\nimport time\nrevision = '0003'\ndown_revision = '0002'\n"
+        "def upgrade():\n"
+        "    op.execute('DELETE FROM items WHERE id > 1')\n"
+        "    op.get_bind().commit()\n"
+        "    time.sleep(60)\n"
+        "def downgrade():\n    pass\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "stagewise", "deploy", "prod", "migrate", "--yes"],
+        cwd=root,
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while len(rows(pg_database)) == len(before):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "0003 never deleted its rows"
+        time.sleep(0.1)
+    os.killpg(process.pid, signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, out + err
+    assert "migration was interrupted; putting the data back from" in out + err
+    assert rows(pg_database) == before
+    assert revision(pg_database) == "0002"

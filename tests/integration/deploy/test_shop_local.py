@@ -166,7 +166,7 @@ def test_shop_dev_migrate_backup_and_restore_through_the_shim(
         assert products() == before, "the app serves the restored data"
 
         missing = shim("dev", "restore", "--file", str(tmp_path / "nope.sqlite3"))
-        assert missing.returncode == 1
+        assert missing.returncode == 4
         assert "does not exist" in missing.stderr
         assert products() == before
     finally:
