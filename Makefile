@@ -49,6 +49,8 @@ bench: install system-deps
 	$(BIN)/python bench/bench_deploy.py
 	$(BIN)/python bench/bench_load.py
 	$(BIN)/python bench/bench_backup.py
+	$(BIN)/python bench/bench_security.py
+	$(BIN)/python bench/bench_resilience.py
 
 clean:
 	rm -rf $(VENV) reports examples/shop/reports .pytest_cache

@@ -2,7 +2,7 @@
 # Everything `make test` needs besides the venv, installed and started only when
 # missing: PostgreSQL on 127.0.0.1:5432 (started if installed and down),
 # Debian's Chromium and Xvfb (e2e tier), the Docker engine with compose v1 and
-# debootstrap, a running dockerd, and the registry-free base images (built once,
+# debootstrap, iproute2 and iptables, a running dockerd, and the registry-free base images (built once,
 # rebuilt only when their recipe changes). Installs need root and apt-get.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +35,12 @@ fi
 if ! command -v dockerd >/dev/null || ! command -v docker-compose >/dev/null || ! command -v debootstrap >/dev/null; then
   need_root "the Docker engine, docker-compose or debootstrap" "docker.io docker-compose debootstrap"
   apt_install docker.io docker-compose debootstrap
+fi
+
+# The resilience tier's namespaces, partitions and bandwidth limits (ip, iptables, tc).
+if ! command -v ip >/dev/null || ! command -v iptables >/dev/null || ! command -v tc >/dev/null; then
+  need_root "iproute2 or iptables" "iproute2 iptables"
+  apt_install iproute2 iptables
 fi
 
 if ! docker info >/dev/null 2>&1; then

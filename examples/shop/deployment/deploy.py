@@ -1,7 +1,7 @@
 """The spec's deployment/deploy.py: a shim over ``stagewise deploy``.
 
-    python deployment/deploy.py ENV COMMAND [ARGS]
-        ENV: dev | staging | prod        COMMAND: up | down | build | logs | status | test
+python deployment/deploy.py ENV COMMAND [ARGS]
+    ENV: dev | staging | prod        COMMAND: up | down | build | logs | status | test
 """
 
 import sys

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, status
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, status
 
 from shop import domain, services
 from shop.deps import MetricsDep, SessionDep, WriteAuth
+from shop.domain import MAX_DB_INT
 from shop.models import Customer, Product
 from shop.schemas import (
     CustomerIn,
@@ -16,15 +19,24 @@ from shop.schemas import (
     PaymentIn,
     ProductIn,
     ProductOut,
+    ValidationErrorOut,
 )
 
 router = APIRouter()
 Limit = Query(100, ge=1, le=500)
-Offset = Query(0, ge=0)
+Offset = Query(0, ge=0, le=MAX_DB_INT)
+Id = Annotated[int, Path(ge=1, le=MAX_DB_INT)]
+NOT_FOUND: dict[int | str, dict[str, object]] = {404: {"model": ErrorOut}}
 ERRORS: dict[int | str, dict[str, object]] = {
     401: {"model": ErrorOut},
     404: {"model": ErrorOut},
     409: {"model": ErrorOut},
+}
+# Writes that run domain rules answer 422 in two shapes: a rule broken (ErrorOut, e.g.
+# amount_mismatch, invalid_quantity) or a request that failed validation (FastAPI's own body).
+DOMAIN_ERRORS: dict[int | str, dict[str, object]] = {
+    **ERRORS,
+    422: {"model": ErrorOut | ValidationErrorOut},
 }
 
 
@@ -45,8 +57,10 @@ def list_customers(session: SessionDep, limit: int = Limit, offset: int = Offset
     return services.list_rows(session, Customer, limit, offset)
 
 
-@router.get("/customers/{customer_id}", response_model=CustomerOut, tags=["customers"])
-def get_customer(customer_id: int, session: SessionDep) -> Customer:
+@router.get(
+    "/customers/{customer_id}", response_model=CustomerOut, responses=NOT_FOUND, tags=["customers"]
+)
+def get_customer(customer_id: Id, session: SessionDep) -> Customer:
     return services.get_or_404(session, Customer, customer_id)
 
 
@@ -67,8 +81,10 @@ def list_products(session: SessionDep, limit: int = Limit, offset: int = Offset)
     return services.list_rows(session, Product, limit, offset)
 
 
-@router.get("/products/{product_id}", response_model=ProductOut, tags=["products"])
-def get_product(product_id: int, session: SessionDep) -> Product:
+@router.get(
+    "/products/{product_id}", response_model=ProductOut, responses=NOT_FOUND, tags=["products"]
+)
+def get_product(product_id: Id, session: SessionDep) -> Product:
     return services.get_or_404(session, Product, product_id)
 
 
@@ -77,7 +93,7 @@ def get_product(product_id: int, session: SessionDep) -> Product:
     response_model=OrderOut,
     status_code=status.HTTP_201_CREATED,
     dependencies=WriteAuth,
-    responses=ERRORS,
+    responses=DOMAIN_ERRORS,
     tags=["orders"],
 )
 def create_order(body: OrderIn, session: SessionDep, metrics: MetricsDep) -> OrderOut:
@@ -92,8 +108,8 @@ def list_orders(session: SessionDep, limit: int = Limit, offset: int = Offset) -
     return [OrderOut.model_validate(o) for o in services.list_orders(session, limit, offset)]
 
 
-@router.get("/orders/{order_id}", response_model=OrderOut, tags=["orders"])
-def get_order(order_id: int, session: SessionDep) -> OrderOut:
+@router.get("/orders/{order_id}", response_model=OrderOut, responses=NOT_FOUND, tags=["orders"])
+def get_order(order_id: Id, session: SessionDep) -> OrderOut:
     return OrderOut.model_validate(services.get_order(session, order_id))
 
 
@@ -102,8 +118,8 @@ def get_order(order_id: int, session: SessionDep) -> OrderOut:
     response_model=OrderOut,
     status_code=status.HTTP_201_CREATED,
     dependencies=WriteAuth,
-    responses={**ERRORS, 422: {"model": ErrorOut}},
+    responses=DOMAIN_ERRORS,
     tags=["orders"],
 )
-def pay_order(order_id: int, body: PaymentIn, session: SessionDep) -> OrderOut:
+def pay_order(order_id: Id, body: PaymentIn, session: SessionDep) -> OrderOut:
     return OrderOut.model_validate(services.pay_order(session, order_id, body.amount_cents))

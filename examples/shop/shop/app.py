@@ -14,6 +14,8 @@ from starlette.concurrency import run_in_threadpool
 
 from shop import __version__, api, domain, events, services, storefront
 from shop.db import make_engine, make_session_factory, ping
+from shop.deps import Unauthorized
+from shop.headers import SecurityHeaders
 from shop.metrics import ShopMetrics, metrics_middleware
 from shop.settings import Settings, load_settings
 
@@ -48,6 +50,13 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def invalid_quantity(_: Request, exc: domain.InvalidQuantity) -> JSONResponse:
         return _error(422, "invalid_quantity", str(exc))
 
+    @app.exception_handler(Unauthorized)
+    async def unauthorized(_: Request, exc: Unauthorized) -> JSONResponse:
+        # The same {error, detail} body as every other documented error (ErrorOut).
+        response = _error(401, "unauthorized", str(exc))
+        response.headers["WWW-Authenticate"] = "Bearer"
+        return response
+
     @app.exception_handler(services.NotFound)
     async def not_found(_: Request, exc: services.NotFound) -> JSONResponse:
         return _error(404, "not_found", str(exc))
@@ -79,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_factory = make_session_factory(engine)
     app.state.metrics = metrics
     app.middleware("http")(metrics_middleware(metrics))
+    app.add_middleware(SecurityHeaders)
     _install_error_handlers(app)
 
     @app.get("/health", tags=["ops"])

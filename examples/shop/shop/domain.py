@@ -30,6 +30,10 @@ class InsufficientStock(DomainError):
         )
 
 
+#: The largest value an INTEGER column holds on PostgreSQL (and so on every store the shop uses).
+MAX_DB_INT = 2**31 - 1
+
+
 class InvalidQuantity(DomainError):
     """Raised for zero or negative quantities, which would otherwise *add* stock."""
 
@@ -85,8 +89,17 @@ def reserve(available: int, requested: int, product_id: int) -> int:
 
 
 def order_total(lines: Iterable[PricedLine]) -> int:
-    """Order total in cents; integers avoid float rounding on money."""
-    return sum(line.subtotal_cents for line in lines)
+    """Order total in cents; integers avoid float rounding on money.
+
+    A total the database cannot store is refused here (422), not left to fail in the
+    INSERT as a 500.
+    """
+    total = sum(line.subtotal_cents for line in lines)
+    if total > MAX_DB_INT:
+        raise InvalidQuantity(
+            f"order total {total} cents exceeds the largest amount ({MAX_DB_INT})"
+        )
+    return total
 
 
 def check_payment(status: str, total_cents: int, amount_cents: int) -> None:

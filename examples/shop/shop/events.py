@@ -74,7 +74,12 @@ async def stream_events(
         metrics.sse_streams.dec()
 
 
-@router.get("/events/orders", tags=["events"], response_class=StreamingResponse)
+@router.get(
+    "/events/orders",
+    tags=["events"],
+    response_class=StreamingResponse,
+    responses={200: {"description": "server-sent events", "content": {"text/event-stream": {}}}},
+)
 async def order_events(
     request: Request,
     settings: SettingsDep,

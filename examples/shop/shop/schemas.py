@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from shop.domain import MAX_DB_INT
+
+# Every integer that reaches an INTEGER column is bounded here: a larger one made SQLite raise
+# OverflowError (and PostgreSQL a DataError) inside the request, which answered 500.
 
 
 class CustomerIn(BaseModel):
@@ -22,8 +28,8 @@ class CustomerOut(BaseModel):
 
 class ProductIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
-    price_cents: int = Field(ge=0)
-    stock: int = Field(ge=0)
+    price_cents: int = Field(ge=0, le=MAX_DB_INT)
+    stock: int = Field(ge=0, le=MAX_DB_INT)
 
 
 class ProductOut(BaseModel):
@@ -35,12 +41,12 @@ class ProductOut(BaseModel):
 
 
 class OrderItemIn(BaseModel):
-    product_id: int
-    quantity: int = Field(gt=0)
+    product_id: int = Field(ge=1, le=MAX_DB_INT)
+    quantity: int = Field(gt=0, le=MAX_DB_INT)
 
 
 class OrderIn(BaseModel):
-    customer_id: int
+    customer_id: int = Field(ge=1, le=MAX_DB_INT)
     items: list[OrderItemIn] = Field(min_length=1)
 
 
@@ -63,9 +69,15 @@ class OrderOut(BaseModel):
 
 
 class PaymentIn(BaseModel):
-    amount_cents: int = Field(ge=0)
+    amount_cents: int = Field(ge=0, le=MAX_DB_INT)
 
 
 class ErrorOut(BaseModel):
     error: str
     detail: str
+
+
+class ValidationErrorOut(BaseModel):
+    """FastAPI's own 422 body for a request that fails validation."""
+
+    detail: list[dict[str, Any]]

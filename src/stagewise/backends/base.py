@@ -32,6 +32,8 @@ class ServiceStatus:
     port: int | None = None
     uptime_s: float | None = None
     detail: str = ""
+    #: The exit code of a service that has stopped, when the backend knows it.
+    exit_code: int | None = None
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 from stagewise.backends.base import DeployError, Environment, LineSink, ServiceStatus
 from stagewise.errors import InterruptedRun, MissingError, UsageError
@@ -31,7 +32,12 @@ def compose_command() -> list[str]:
     """``docker compose`` when the v2 plugin answers, else ``docker-compose``."""
     docker = shutil.which("docker")
     if docker is not None:
-        done = subprocess.run([docker, "compose", "version"], capture_output=True, check=False, timeout=30)
+        try:
+            done = subprocess.run(
+                [docker, "compose", "version"], capture_output=True, check=False, timeout=30
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise MissingError(f"`{docker} compose version` did not answer within 30 s") from exc
         if done.returncode == 0:
             return [docker, "compose"]
     legacy = shutil.which("docker-compose")
@@ -100,14 +106,8 @@ class ComposeBackend:
         return self._base
 
     def _run(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*self._compose(), *args],
-            cwd=self.file.parent,
-            env=dict(self.environment.env),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
+        return _run_bounded(
+            [*self._compose(), *args], timeout, cwd=self.file.parent, env=dict(self.environment.env)
         )
 
     def _stream(self, sink: LineSink, *args: str) -> int:
@@ -171,7 +171,11 @@ class ComposeBackend:
         deadline = time.monotonic() + HEALTH_TIMEOUT
         while True:
             statuses = self.status()
-            broken = [s for s in statuses if s.state in ("exited", "dead") or s.health == "unhealthy"]
+            broken = [
+                s
+                for s in statuses
+                if (s.state in ("exited", "dead") and not _completed(s)) or s.health == "unhealthy"
+            ]
             if broken:
                 first = broken[0]
                 logs = self._run("logs", "--no-color", "--tail", "15", first.name, timeout=60).stdout.strip()
@@ -180,7 +184,7 @@ class ComposeBackend:
                 )
             if statuses and all(_ready(s) for s in statuses):
                 for status in statuses:
-                    sink(f"{status.name} | {status.health}")
+                    sink(f"{status.name} | {'completed (exit 0)' if _completed(status) else status.health}")
                 return statuses
             if time.monotonic() > deadline:
                 waiting = ", ".join(f"{s.name} ({s.state}/{s.health})" for s in statuses)
@@ -218,21 +222,18 @@ class ComposeBackend:
             raise DeployError(f"docker compose logs exited {code}")
 
     def status(self) -> list[ServiceStatus]:
-        """Containers of this compose project, read from the engine."""
+        """Containers of this compose project's services, read from the engine.
+
+        One-off containers (``docker compose run``) are not services and are left out.
+        """
         self._compose()
-        done = subprocess.run(
-            ["docker", "ps", "-a", "-q", "--filter", f"label=com.docker.compose.project={self.project}"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
+        done = _run_bounded(
+            ["docker", "ps", "-a", "-q", "--filter", f"label=com.docker.compose.project={self.project}"], 60
         )
         ids = done.stdout.split()
         if not ids:
             return []
-        inspected = subprocess.run(
-            ["docker", "inspect", *ids], capture_output=True, text=True, timeout=60, check=False
-        )
+        inspected = _run_bounded(["docker", "inspect", *ids], 60)
         try:
             containers = json.loads(inspected.stdout or "[]")
         except ValueError:
@@ -240,6 +241,8 @@ class ComposeBackend:
         statuses = []
         for container in containers:
             labels = container.get("Config", {}).get("Labels", {}) or {}
+            if str(labels.get("com.docker.compose.oneoff", "False")).lower() == "true":
+                continue
             state = container.get("State", {})
             health = (state.get("Health") or {}).get("Status", "none")
             ports = container.get("NetworkSettings", {}).get("Ports") or {}
@@ -262,12 +265,35 @@ class ComposeBackend:
                     port=host_port,
                     uptime_s=_uptime(state) if state.get("Running") else None,
                     detail=container.get("Name", "").lstrip("/"),
+                    exit_code=None if state.get("Running") else state.get("ExitCode"),
                 )
             )
         return sorted(statuses, key=lambda s: s.name)
 
 
+def _run_bounded(
+    command: list[str], timeout: float, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a docker command to completion; one that outlives ``timeout`` is a :class:`DeployError`."""
+    try:
+        return subprocess.run(
+            command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise DeployError(
+            f"`{' '.join(command)}` did not finish within {timeout:g} s and was stopped: "
+            "is the Docker daemon overloaded, or is a pull or build hanging?"
+        ) from exc
+
+
+def _completed(status: ServiceStatus) -> bool:
+    """A one-shot service (a migration, a seed job) that ran and exited 0 is done, not broken."""
+    return status.state == "exited" and status.exit_code == 0
+
+
 def _ready(status: ServiceStatus) -> bool:
+    if _completed(status):
+        return True
     if status.state != "running":
         return False
     if status.health == "none":

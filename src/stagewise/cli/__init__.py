@@ -34,14 +34,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.handler(args)
         return code
     except StagewiseError as exc:
-        print(
-            f"stagewise: {'error: ' if exc.exit_code != ExitCode.INTERRUPTED else ''}{exc}", file=sys.stderr
-        )
+        prefix = "error: " if exc.exit_code != ExitCode.INTERRUPTED else ""
+        print(f"stagewise: {prefix}{_masked(str(exc))}", file=sys.stderr)
         return int(exc.exit_code)
     except KeyboardInterrupt:
         print("stagewise: interrupted", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)
     except BrokenPipeError:
         return int(ExitCode.FAILED)
+    except OSError as exc:
+        # A directory the run needs (reports, locks, backups) cannot be made or written:
+        # permissions or a full disk. One line naming the path, exit 4, never a traceback.
+        print(f"stagewise: error: {_masked(_os_error_text(exc))}", file=sys.stderr)
+        return int(ExitCode.MISSING)
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _masked(text: str) -> str:
+    """Error text with every secret of the resolved environments hidden (log tails carry them)."""
+    from stagewise.project.env import known_secrets, mask_text
+
+    return mask_text(text, known_secrets())
+
+
+def _os_error_text(exc: OSError) -> str:
+    reason = exc.strerror or str(exc)
+    if exc.filename is None:
+        return f"{reason}: check permissions and free disk space"
+    target = f"{exc.filename} -> {exc.filename2}" if exc.filename2 is not None else str(exc.filename)
+    return f"cannot use {target}: {reason} (check its permissions and free disk space)"

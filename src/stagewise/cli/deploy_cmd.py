@@ -246,7 +246,10 @@ def _confirm(env: str, yes: bool, what: str) -> None:
         return
     if not sys.stdin.isatty():
         raise UsageError(f"{env} is protected: refusing to {what} without --yes (no terminal to confirm on)")
-    typed = input(f"{env} is protected. Type '{env}' to {what}: ").strip()
+    try:
+        typed = input(f"{env} is protected. Type '{env}' to {what}: ").strip()
+    except EOFError:  # Ctrl+D at the prompt: not confirmed
+        typed = ""
     if typed != env:
         raise UsageError(f"not confirmed: nothing done on {env}")
 

@@ -23,6 +23,8 @@ _TIER_HELP = {
     "api": "run the api tier against the target (--host)",
     "e2e": "run the e2e tier in a real Chromium against the target (--host)",
     "performance": "run the Locust load test (tests/performance/locustfile.py) against the target",
+    "security": "run the security checks (bandit, pip-audit, API fuzzing, passive HTTP, ZAP) and tests/security",
+    "resilience": "measure replication lag, failover, consistency and routing across regions ([resilience])",
 }
 
 
@@ -53,6 +55,15 @@ def register(commands: Any) -> None:
         "--host", metavar="URL", help="target URL for api/e2e/performance (default: the stage's base_url)"
     )
     parser.add_argument(
+        "--target", metavar="URL", help="security: the URL to scan (the same as --host; default: the stage's)"
+    )
+    parser.add_argument(
+        "--active", action="store_true", help="security: also run ZAP's active scan (sends attack payloads)"
+    )
+    parser.add_argument(
+        "--yes", action="store_true", help="confirm a security scan of a protected stage (e.g. prod)"
+    )
+    parser.add_argument(
         "--no-headless", action="store_true", help="show the browser window (needs a display)"
     )
     parser.add_argument(
@@ -78,7 +89,8 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--scenario",
         metavar="NAME",
-        help="performance: normal-load, peak-load, stress, endurance, spike, ...",
+        help="performance: normal-load, peak-load, stress, endurance, spike, ...; "
+        "with --resilience alone: default, primary-down, region-down, replication-latency, blackhole, ...",
     )
     parser.add_argument(
         "--save-baseline", action="store_true", help="performance: record this run as the scenario's baseline"
@@ -118,12 +130,15 @@ def run(args: argparse.Namespace) -> int:
         stage=args.stage,
         coverage=args.coverage,
         verbose=args.verbose,
-        host=args.host,
+        host=_target(args),
         headless=not args.no_headless,
         install_missing=args.install_missing,
         reruns=args.reruns,
         auto_start=not args.no_start,
         load=_load_request(args),
+        resilience_scenario=_resilience_scenario(args),
+        active=args.active,
+        yes=args.yes or _confirmed_at_prompt(project, args),
         reports_dir=Path(args.reports_dir).resolve() if args.reports_dir else None,
         color=sys.stdout.isatty() and "NO_COLOR" not in os.environ and not args.json,
     )
@@ -158,6 +173,36 @@ def _written_record(result: RunResult) -> dict[str, Any]:
     return record
 
 
+def _target(args: argparse.Namespace) -> str | None:
+    """``--target`` is ``--host`` under the spec's name for the security tier; both must agree."""
+    from stagewise.errors import UsageError
+
+    if args.host and args.target and args.host.rstrip("/") != args.target.rstrip("/"):
+        raise UsageError(f"--host {args.host} and --target {args.target} disagree: give one of them")
+    host: str | None = args.host or args.target
+    return host
+
+
+def _confirmed_at_prompt(project: Any, args: argparse.Namespace) -> bool:
+    """A security scan of a protected stage: the stage name typed at a terminal confirms it.
+
+    With no terminal (CI) nothing is asked and the pipeline refuses without --yes.
+    """
+    if args.yes or not args.security or not sys.stdin.isatty():
+        return False
+    from stagewise.project.policy import stage_named
+
+    stage = stage_named(project, args.stage)
+    if not stage.protected:
+        return False
+    what = "an active security scan" if args.active else "a security scan"
+    try:
+        typed = input(f"{stage.name} is protected. Type '{stage.name}' to run {what} against it: ").strip()
+    except EOFError:  # Ctrl+D at the prompt: not confirmed
+        return False
+    return typed == stage.name
+
+
 def _load_request(args: argparse.Namespace) -> LoadRequest | None:
     """The performance flags, or a usage error when they come without --performance."""
     from stagewise.errors import UsageError
@@ -168,7 +213,7 @@ def _load_request(args: argparse.Namespace) -> LoadRequest | None:
         for flag, value in (
             ("--users", args.users),
             ("--duration", args.duration),
-            ("--scenario", args.scenario),
+            ("--scenario", _performance_scenario(args)),
             ("--save-baseline", args.save_baseline or None),
             ("--baseline", args.baseline or None),
             ("--workers", args.workers),
@@ -178,13 +223,31 @@ def _load_request(args: argparse.Namespace) -> LoadRequest | None:
     if given and not (args.performance or args.all or args.stage):
         raise UsageError(f"{given[0]} applies to the performance tier: add --performance")
     return LoadRequest(
-        scenario=args.scenario,
+        scenario=_performance_scenario(args),
         users=args.users,
         duration=args.duration,
         workers=args.workers,
         save_baseline=args.save_baseline,
         baseline=args.baseline,
     )
+
+
+def _performance_scenario(args: argparse.Namespace) -> str | None:
+    """``--scenario`` belongs to --resilience when that is asked for without --performance."""
+    return None if _resilience_scenario(args) is not None else args.scenario
+
+
+def _resilience_scenario(args: argparse.Namespace) -> str | None:
+    """The resilience scenario: ``--scenario`` given with --resilience and without --performance."""
+    from stagewise.errors import UsageError
+
+    if not getattr(args, "resilience", False) or args.scenario is None:
+        return None
+    if args.performance:
+        raise UsageError(
+            "--scenario with both --performance and --resilience is ambiguous: run them one at a time"
+        )
+    return str(args.scenario)
 
 
 def _positive_int(value: str) -> int:

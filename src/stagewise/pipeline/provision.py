@@ -1,9 +1,11 @@
 """Bring a stage's environment up for a test run when nothing answers, and down after.
 
 Only when the user did not name a ``--host`` (a named host is never started
-behind their back), only when the run has tiers that need a target, and only
-when the stage has something to start (local services or a compose file).
-What this started, it stops, also on Ctrl+C and on failure.
+behind their back), only when the run has tiers that need a target, only
+when the stage has something to start (local services or a compose file),
+and never on a protected stage (prod is started by a person, not by a test
+run). What this run started, it stops, also on Ctrl+C and on failure;
+services that were already running before it stay running.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from stagewise.project.model import Project
 from stagewise.tiers.target import check_reachable
 
 if TYPE_CHECKING:
+    from stagewise.backends.base import Backend
     from stagewise.pipeline.test_run import RunPlan, TestRequest
 
 
@@ -50,15 +53,42 @@ def provisioned(
     if not _startable(project, plan.stage.name):
         yield
         return
+    if plan.stage.protected:
+        # Like --no-start: the target tiers then report "nothing answers" (exit 4).
+        reporter.note(
+            f"nothing answers at {plan.target}: {plan.stage.name} is protected, so a test run never "
+            f"starts it; start it with `stagewise deploy {plan.stage.name} up -d`"
+        )
+        yield
+        return
     from stagewise.backends.registry import make_backend
+    from stagewise.project.env import known_secrets, mask_text
 
     backend = make_backend(project, plan.stage, env)
+    already = {s.name for s in backend.status() if s.state == "running"}
     reporter.note(
         f"nothing answers at {plan.target}: starting {plan.stage.name} with the {backend.name} backend"
+        + (f" ({', '.join(sorted(already))} already running)" if already else "")
     )
     try:
-        backend.up(detach=True, build=False, sink=lambda line: reporter.output("provision", line))
+        backend.up(
+            detach=True,
+            build=False,
+            sink=lambda line: reporter.output("provision", mask_text(line, known_secrets())),
+        )
         yield
     finally:
+        reporter.note(_stop_what_we_started(backend, plan.stage.name, already))
+
+
+def _stop_what_we_started(backend: Backend, stage: str, already: set[str]) -> str:
+    """Stop what this run started: all (``down``) if nothing ran before, else only the rest.
+
+    Returns the note to show.
+    """
+    if not already:
         stopped = backend.down(volumes=False)
-        reporter.note(f"stopped {plan.stage.name} ({', '.join(stopped) or 'nothing left running'})")
+        return f"stopped {stage} ({', '.join(stopped) or 'nothing left running'})"
+    stopped = backend.stop_services([n for n in backend.services() if n not in already])
+    kept = ", ".join(sorted(already))
+    return f"stopped {stage} ({', '.join(stopped) or 'nothing left running'}); left {kept} running as found"

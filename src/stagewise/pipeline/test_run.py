@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from stagewise.errors import InterruptedRun, MissingError
+from stagewise.errors import InterruptedRun, MissingError, UsageError
 from stagewise.pipeline.provision import provisioned
 from stagewise.pipeline.reporter import Reporter
 from stagewise.pipeline.results import GateResult, RunResult
@@ -39,6 +39,7 @@ from stagewise.tiers.performance import (
 )
 from stagewise.tiers.pytest_tier import BrowserRun, CoverageRun, PytestRun, run_pytest_tier
 from stagewise.tiers.result import TierResult, TierStatus
+from stagewise.tiers.security.allowlist import AllowList
 from stagewise.tiers.target import check_reachable, validate_url
 
 
@@ -62,6 +63,9 @@ class TestRequest:
     extra_markers: str | None = None
     auto_start: bool = True
     load: LoadRequest | None = None  # --performance's flags (scenario, users, baselines, ...)
+    resilience_scenario: str | None = None  # --resilience --scenario NAME
+    active: bool = False  # --security: also run ZAP's active scan
+    yes: bool = False  # confirms a security scan on a protected stage
 
 
 @dataclass(frozen=True)
@@ -85,16 +89,25 @@ class RunPlan:
     target: str
     python: str
     tiers: tuple[TierPlan, ...]
+    security_checks: tuple[str, ...] = ()  # the security checks that need their tool installed
 
 
 def plan_run(project: Project, request: TestRequest) -> RunPlan:
     """Decide stage, target, interpreter and tiers; usage errors surface here."""
     stage = stage_named(project, request.stage)
+    _guard_security(stage, request, request.tiers)
     chosen = select_tiers(project, stage, request.tiers, request.run_all, request.stage is not None)
+    _guard_security(stage, request, chosen)
     if request.host is not None:
         target = validate_url(request.host)
     else:
         target = validate_url(stage.base_url or DEFAULT_BASE_URL, f"stages.{stage.name}.base_url")
+    if "security" in chosen:
+        security_allowlist(project)  # a bad allow-list is exit 3 before anything runs
+    if "resilience" in chosen:
+        from stagewise.tiers.resilience.runner import resolve_scenario as resilience_scenario
+
+        resilience_scenario(project.resilience, request.resilience_scenario)  # usage errors first
     if "performance" in chosen:
         resolve_scenario(
             project.performance, request.load or LoadRequest()
@@ -113,7 +126,11 @@ def plan_run(project: Project, request: TestRequest) -> RunPlan:
                 coverage=request.coverage and tier.coverage,
             )
         )
-    return RunPlan(stage, target, _python(project), tuple(plans))
+    security = project.security
+    checks = tuple(c for c in security.checks if c != "zap" or security.zap.url is not None)
+    return RunPlan(
+        stage, target, _python(project), tuple(plans), security_checks=checks if "security" in chosen else ()
+    )
 
 
 def _python(project: Project) -> str:
@@ -127,7 +144,7 @@ def _python(project: Project) -> str:
 
 def preflight(plan: RunPlan, request: TestRequest) -> None:
     """Check every tool the plan needs before any tier runs (fail fast, exit 4)."""
-    needed = [tools.PYTEST] if any(t.name != "performance" for t in plan.tiers) else []
+    needed = [tools.PYTEST] if any(t.name not in ("performance", "resilience") for t in plan.tiers) else []
     if any(t.name == "performance" for t in plan.tiers):
         needed.append(LOCUST)
     if any(t.coverage for t in plan.tiers):
@@ -138,6 +155,12 @@ def preflight(plan: RunPlan, request: TestRequest) -> None:
     if request.reruns > 0:
         needed.append(tools.RERUNFAILURES)
     tools.require_tools(plan.python, needed, request.install_missing)
+    if any(t.name == "security" for t in plan.tiers):
+        # The scanners are stagewise's own `security` extra: they run in stagewise's interpreter.
+        from stagewise.tiers.security import CHECK_TOOLS
+
+        scanners = [CHECK_TOOLS[c] for c in plan.security_checks if c in CHECK_TOOLS]
+        tools.require_tools(sys.executable, scanners, request.install_missing)
 
 
 def run_tests(
@@ -241,7 +264,7 @@ class _TierLoop:
             self.result.tiers.append(finished)
             self.reporter.tier_finished(finished)
             if coverage_tiers and tier.name == coverage_tiers[-1]:
-                _coverage_gate(self.project, self.run_dir / "coverage.json", self.result)
+                _coverage_gate(self.project, self.run_dir / "coverage.json", self.result, coverage_tiers)
 
     def _run_one(self, tier: TierPlan, coverage_tiers: list[str]) -> TierResult:
         if tier.needs_target:
@@ -250,6 +273,10 @@ class _TierLoop:
                 return TierResult(tier.name, TierStatus.MISSING, message=unreachable)
         if tier.name == "performance":
             return self._run_performance(tier)
+        if tier.name == "resilience":
+            return self._run_resilience(tier)
+        if tier.name == "security":
+            return self._run_security(tier)
         coverage = None
         if tier.coverage:
             coverage = CoverageRun(
@@ -297,6 +324,80 @@ class _TierLoop:
         )
         return run_performance_tier(run, lambda line: self.reporter.output(tier.name, line))
 
+    def _run_resilience(self, tier: TierPlan) -> TierResult:
+        """Regions, faults and probes instead of pytest: see ``[resilience]`` in the project file."""
+        from stagewise.tiers.resilience.runner import ResilienceRun, run_resilience_tier
+
+        run = ResilienceRun(
+            project_root=self.project.root,
+            config=self.project.resilience,
+            out_dir=self.run_dir / "resilience",
+            junit_path=self.run_dir / "resilience" / "junit-resilience.xml",
+            log_path=self.run_dir / "resilience.log",
+            scenario=self.request.resilience_scenario,
+        )
+        return run_resilience_tier(run, lambda line: self.reporter.output(tier.name, line))
+
+    def _run_security(self, tier: TierPlan) -> TierResult:
+        """The security checks; the tier's paths are the project's own security tests (pytest)."""
+        from stagewise.tiers.security import SecurityRun, run_security_tier
+
+        out_dir = self.run_dir / "security"
+        tests = PytestRun(
+            tier="security",
+            python=self.plan.python,
+            cwd=self.project.root,
+            paths=tier.paths,
+            env=self.env,
+            junit_path=out_dir / "junit-project-tests.xml",
+            log_path=out_dir / "project-tests.log",
+            markers=tier.markers,
+            args=tier.args,
+            verbose=self.request.verbose,
+            secrets=self.secrets,
+        )
+        run = SecurityRun(
+            root=self.project.root,
+            target=self.plan.target,
+            config=self.project.security,
+            allowlist=security_allowlist(self.project),
+            tool_python=sys.executable,
+            project_python=self.plan.python,
+            source_paths=self.project.coverage.source,
+            env=self.env,
+            out_dir=out_dir,
+            log_path=self.run_dir / "security.log",
+            junit_path=self.run_dir / "junit-security.xml",
+            tests=tests,
+            active=self.request.active,
+            verbose=self.request.verbose,
+            secrets=self.secrets,
+        )
+        return run_security_tier(run, lambda line: self.reporter.output(tier.name, line))
+
+
+def _guard_security(stage: StageConfig, request: TestRequest, tiers: tuple[str, ...]) -> None:
+    """A security scan on a protected stage needs --yes; --active needs the security tier.
+
+    Checked before anything runs (exit 2): a scan sends fuzzed writes, and
+    ``--active`` sends attack payloads, to whatever the stage points at.
+    """
+    if request.active and "security" not in tiers and not request.run_all and request.stage is None:
+        raise UsageError("--active applies to the security tier: add --security")
+    if "security" not in tiers or not stage.protected or request.yes:
+        return
+    what = "an active security scan (--active)" if request.active else "a security scan"
+    raise UsageError(f"{stage.name} is protected: refusing to run {what} against it without --yes")
+
+
+def security_allowlist(project: Project) -> AllowList:
+    """The project's security allow-list, validated (ConfigError, exit 3, on a bad entry)."""
+    from stagewise.project.security import DEFAULT_ALLOWLIST
+    from stagewise.tiers.security.allowlist import load_allowlist
+
+    configured = project.security.allowlist
+    return load_allowlist(project.root / configured, required=configured != DEFAULT_ALLOWLIST)
+
 
 def _unreachable(project: Project, target: str) -> str | None:
     try:
@@ -306,19 +407,41 @@ def _unreachable(project: Project, target: str) -> str | None:
     return None
 
 
-def _coverage_gate(project: Project, json_file: Path, result: RunResult) -> None:
+def _coverage_gate(project: Project, json_file: Path, result: RunResult, coverage_tiers: list[str]) -> None:
+    limit = project.coverage.fail_under
     try:
         totals = json.loads(json_file.read_text(encoding="utf-8"))["totals"]
         percent = float(totals["percent_covered"])
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        ran = any(t.name in coverage_tiers and t.status in _TESTS_RAN for t in result.tiers)
+        if limit is not None and ran:
+            # A gate that cannot measure fails: never a silent pass when fail_under is set.
+            result.gates.append(
+                GateResult("coverage", 0.0, limit, False, _no_coverage(project, json_file, exc))
+            )
         return
     result.coverage_percent = percent
-    limit = project.coverage.fail_under
     if limit is None:
         return
     passed = percent >= limit
     message = f"coverage {percent:.1f}% {'meets' if passed else 'is below'} fail_under {limit:g}%"
     result.gates.append(GateResult("coverage", percent, limit, passed, message))
+
+
+#: Tier outcomes in which pytest ran tests, so coverage data should exist.
+_TESTS_RAN = (TierStatus.PASSED, TierStatus.FAILED)
+
+
+def _no_coverage(project: Project, json_file: Path, exc: Exception) -> str:
+    source = ", ".join(project.coverage.source) or "(all code)"
+    if isinstance(exc, FileNotFoundError):
+        why = (
+            f"{json_file} does not exist; does coverage.source ({source}) name code the tests import? "
+            "See the tier's log for coverage's warning"
+        )
+    else:
+        why = f"{json_file} cannot be read: {exc}"
+    return f"coverage was requested but no coverage data was written: {why}"
 
 
 __all__ = ["RunPlan", "TestRequest", "TierPlan", "plan_run", "run_tests"]

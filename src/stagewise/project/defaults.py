@@ -18,6 +18,9 @@ def default_tiers() -> dict[str, TierConfig]:
         "api": TierConfig("api", ("tests/api",), needs_target=True),
         "e2e": TierConfig("e2e", ("tests/e2e",), needs_target=True, browser=True),
         "performance": TierConfig("performance", ("tests/performance/locustfile.py",), needs_target=True),
+        "security": TierConfig("security", ("tests/security",), needs_target=True),
+        # Its own regions and router, not the stage target: see [resilience] in the project file.
+        "resilience": TierConfig("resilience", ()),
     }
 
 

@@ -20,6 +20,9 @@ _LINE = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
 _SECRET_WORDS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "PRIVATE")
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]+:)(?P<pw>[^@\s]+)(?P<at>@)")
 MASK = "***"
+#: Every secret value any ``resolve_env`` call in this process has seen, so that
+#: text built far from the env (an error's log tail) can still be masked.
+_SEEN_SECRETS: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,11 @@ def is_secret_name(name: str) -> bool:
 def mask_url_password(value: str) -> str:
     """Hide the password part of URLs such as ``postgresql://u:pw@host/db``."""
     return _URL_PASSWORD.sub(lambda m: f"{m['head']}{MASK}{m['at']}", value)
+
+
+def known_secrets() -> list[str]:
+    """The secret values of every environment resolved in this process, longest first."""
+    return sorted(_SEEN_SECRETS, key=len, reverse=True)
 
 
 def mask_text(text: str, secrets: Iterable[str]) -> str:
@@ -146,4 +154,6 @@ def resolve_env(
     # Secrets the tests inherit from the process (CI tokens, say) are masked too;
     # short values are skipped so that a flag like ``X_KEY=1`` cannot blank out every "1".
     inherited = tuple(v for k, v in process_env.items() if is_secret_name(k) and len(v) >= 6)
-    return ResolvedEnv(stage.name, variables, tuple(files_read), inherited)
+    resolved = ResolvedEnv(stage.name, variables, tuple(files_read), inherited)
+    _SEEN_SECRETS.update(resolved.secret_values())
+    return resolved

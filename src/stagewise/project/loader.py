@@ -24,6 +24,8 @@ from stagewise.project.model import (
     TierConfig,
 )
 from stagewise.project.performance import parse_performance
+from stagewise.project.resilience import parse_resilience
+from stagewise.project.security import read_security
 from stagewise.project.services_loader import BACKENDS, read_compose, read_services
 
 PROJECT_FILE = "stagewise.toml"
@@ -188,6 +190,11 @@ def _build(root: Path, file: Path | None, data: Mapping[str, object], prefix: st
     performance = parse_performance(
         str(top.file), top.key("performance"), performance_t.data if performance_t is not None else {}
     )
+    security = read_security(top)
+    resilience_t = top.table("resilience")
+    resilience = parse_resilience(
+        str(top.file), top.key("resilience"), resilience_t.data if resilience_t is not None else {}
+    )
     top.check_unknown()
     return Project(
         root=root,
@@ -196,6 +203,8 @@ def _build(root: Path, file: Path | None, data: Mapping[str, object], prefix: st
         compose=compose,
         data=data_config,
         performance=performance,
+        security=security,
+        resilience=resilience,
         name=name,
         python=python,
         tiers=tiers,

@@ -11,16 +11,18 @@ from pathlib import Path
 
 from stagewise.project.data import DataConfig
 from stagewise.project.performance import PerformanceConfig
+from stagewise.project.resilience import ResilienceConfig
+from stagewise.project.security import SecurityConfig
 from stagewise.project.services import ComposeConfig, ServiceConfig
 
 DEFAULT_BASE_URL = "http://localhost:8000"
 
 #: Tiers in pyramid order; plans and ``--all`` always run them in this order.
-TIER_ORDER: tuple[str, ...] = ("unit", "integration", "api", "e2e", "performance")
+TIER_ORDER: tuple[str, ...] = ("unit", "integration", "api", "e2e", "performance", "security", "resilience")
 
 #: Tiers that run only when asked for by name (``--performance``) or listed by
 #: the stage; ``--all`` and a stage's defaults never pull them in otherwise.
-ON_REQUEST_TIERS: tuple[str, ...] = ("performance",)
+ON_REQUEST_TIERS: tuple[str, ...] = ("performance", "security", "resilience")
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,8 @@ class Project:
     compose: ComposeConfig = field(default_factory=ComposeConfig)
     data: DataConfig = field(default_factory=DataConfig)
     performance: PerformanceConfig = field(default_factory=PerformanceConfig)
+    security: SecurityConfig = field(default_factory=SecurityConfig)
+    resilience: ResilienceConfig = field(default_factory=ResilienceConfig)
 
     def stage(self, name: str) -> StageConfig:
         """Return the named stage; callers validate the name first."""

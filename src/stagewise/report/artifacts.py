@@ -26,7 +26,11 @@ Anything that does not match the shape is ignored rather than failing the page.
     {"findings": [{"id": "B105", "title": "Hard-coded password", "severity": "high",
                    "location": "shop/config.py:12", "tool": "bandit", "detail": "..."}]}
 
-(a bare list of findings is accepted too).
+(a bare list of findings is accepted too). A finding with ``suppressed_by`` (an
+allow-list entry) is shown as accepted and left out of the severity counts.
+The security tier also records its checks (``tiers[].security.checks``:
+``[{name, status, reason}]``), which :func:`load_security_checks` reads so the
+page can say which checks did not run and why.
 
 The performance tier's own record is read too: ``TierResult.extra["performance"]``
 with ``{"summary": "<tier folder>/summary.json", "users", "total": {...}}``,
@@ -166,6 +170,19 @@ def p95_ms(performance: Mapping[str, Any] | None) -> float | None:
     return max(values) if values else None
 
 
+def load_security_checks(record: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The security tier's checks (name, status, reason); empty when no security tier ran."""
+    for tier in record.get("tiers") or ():
+        security = tier.get("security") if isinstance(tier, Mapping) else None
+        if isinstance(security, Mapping) and isinstance(security.get("checks"), list):
+            return [
+                {k: str(c.get(k, "")) for k in ("name", "status", "reason")}
+                for c in security["checks"]
+                if isinstance(c, Mapping)
+            ]
+    return []
+
+
 def load_findings(record: Mapping[str, Any], run_dir: Path | None) -> list[dict[str, str]] | None:
     """Security findings from a tier record or ``findings.json``; ``None`` if no scan left any."""
     raw: object = None
@@ -192,6 +209,7 @@ def load_findings(record: Mapping[str, Any], run_dir: Path | None) -> list[dict[
                 "location": str(item.get("location", "")),
                 "tool": str(item.get("tool", "")),
                 "detail": str(item.get("detail", "")),
+                "accepted": str(item.get("suppressed_by") or ""),
             }
         )
     findings.sort(key=lambda f: (SEVERITIES.index(f["severity"]), f["id"]))

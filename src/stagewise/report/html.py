@@ -28,7 +28,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from stagewise.report.artifacts import SEVERITIES, load_findings, load_performance
+from stagewise.report.artifacts import SEVERITIES, load_findings, load_performance, load_security_checks
 from stagewise.tiers.junit import CaseResult, read_cases
 
 PAGE_FILE = "index.html"
@@ -121,7 +121,8 @@ def render_page(record: Mapping[str, Any], run_dir: Path, history: Sequence[Mapp
         _slowest(cases),
         _coverage(record, run_dir),
         _performance(load_performance(record, run_dir), run_dir),
-        _findings(load_findings(record, run_dir)),
+        _findings(load_findings(record, run_dir), load_security_checks(record)),
+        _resilience(tiers),
         _trends(history),
         _provenance(record),
     ]
@@ -450,6 +451,51 @@ def _performance(performance: Mapping[str, Any] | None, run_dir: Path) -> str:
     )
 
 
+def _resilience(tiers: Sequence[Mapping[str, Any]]) -> str:
+    """The resilience tier's headline figures and its failover timeline (fault and recovery marked)."""
+    tier = next((t for t in tiers if isinstance(t.get("resilience"), Mapping)), None)
+    if tier is None:
+        return ""
+    data: Mapping[str, Any] = tier["resilience"]
+    summary = _read_summary(data.get("summary"))
+    cards = "".join(
+        f"<div class='card'><span class='muted'>{_e(k)}</span><b>{_e(_fmt(float(v)))}</b></div>"
+        for k, v in (data.get("figures") or {}).items()
+        if isinstance(v, int | float) and not isinstance(v, bool)
+    )
+    failover = next((p for p in summary.get("probes") or () if p.get("probe") == "failover"), None)
+    timeline = failover.get("timeline") if isinstance(failover, Mapping) else None
+    charts, marks = "", ""
+    if timeline:
+        ok = tuple((p["t"], 100.0 * p["ok"] / p["attempts"]) for p in timeline if p.get("attempts"))
+        p95 = tuple((p["t"], p["p95_ms"]) for p in timeline)
+        charts = _line_chart(
+            "availability-chart", "Write success per second", [_Series("success", "#1a7f37", ok)], " %"
+        )
+        charts += _line_chart(
+            "failover-latency-chart", "Write p95 per second", [_Series("p95", "#bc4c00", p95)], " ms"
+        )
+        fault = [p["t"] for p in timeline if p.get("fault")]
+        back = [p["t"] for p in timeline if p.get("recovered")]
+        marks = f"<p>fault at {_e(fault[0] if fault else '?')} s · recovered at {_e(back[0] if back else 'no failure seen')}"
+        marks += " s</p>" if back else "</p>"
+    return (
+        f"<section id='resilience'><h2>Resilience <span class='muted'>scenario {_e(data.get('scenario', ''))}</span></h2>"
+        + (f"<div class='cards'>{cards}</div>" if cards else "")
+        + marks
+        + (f"<div class='charts' style='margin-top:10px'>{charts}</div>" if charts else "")
+        + "</section>"
+    )
+
+
+def _read_summary(path: object) -> Mapping[str, Any]:
+    try:
+        data = json.loads(Path(str(path)).read_text(encoding="utf-8")) if path else {}
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, Mapping) else {}
+
+
 def _endpoints(endpoints: object) -> str:
     if not isinstance(endpoints, list) or not endpoints:
         return ""
@@ -470,10 +516,10 @@ def _endpoints(endpoints: object) -> str:
     )
 
 
-def _findings(findings: Sequence[Mapping[str, str]] | None) -> str:
+def _findings(findings: Sequence[Mapping[str, str]] | None, checks: Sequence[Mapping[str, str]] = ()) -> str:
     if findings is None:
         return ""
-    counts = {s: sum(1 for f in findings if f["severity"] == s) for s in SEVERITIES}
+    counts = {s: sum(1 for f in findings if f["severity"] == s and not f.get("accepted")) for s in SEVERITIES}
     chips = "".join(
         f"<div class='card' data-severity='{s}'><span class='muted'>{s}</span>"
         f"<b style='color:{_SEVERITY_COLOR[s]}'>{counts[s]}</b></div>"
@@ -482,7 +528,8 @@ def _findings(findings: Sequence[Mapping[str, str]] | None) -> str:
     rows = [
         f"<tr><td>{_badge(f['severity'], _SEVERITY_COLOR)}</td><td><code>{_e(f['id'])}</code></td>"
         f"<td>{_e(f['title'])}"
-        f"{'<br><span class=muted>' + _e(f['detail']) + '</span>' if f['detail'] else ''}</td>"
+        f"{'<br><span class=muted>' + _e(f['detail']) + '</span>' if f['detail'] else ''}"
+        f"{'<br><i>accepted: ' + _e(f['accepted']) + '</i>' if f.get('accepted') else ''}</td>"
         f"<td><code>{_e(f['location'])}</code></td></tr>"
         for f in findings
     ]
@@ -492,8 +539,16 @@ def _findings(findings: Sequence[Mapping[str, str]] | None) -> str:
         if rows
         else "<p class='muted'>No findings.</p>"
     )
+    # A check that did not run is said out loud: an empty table must not read as "all clear".
+    statuses = "".join(
+        f"<li data-check='{_e(c['name'])}' data-status='{_e(c['status'])}'><b>{_e(c['name'])}</b>: "
+        f"{_e(c['status'])}{' (' + _e(c['reason']) + ')' if c['reason'] else ''}</li>"
+        for c in checks
+    )
+    status_list = f"<ul id='security-checks'>{statuses}</ul>" if statuses else ""
     return (
-        f"<section id='findings'><h2>Security findings</h2><div class='cards'>{chips}</div>{table}</section>"
+        f"<section id='findings'><h2>Security findings</h2><div class='cards'>{chips}</div>"
+        f"{status_list}{table}</section>"
     )
 
 

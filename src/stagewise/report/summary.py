@@ -21,6 +21,9 @@ Added in version 1 (issue 7, reports)::
     tiers[].passed                     # excludes flaky: tests = passed+failed+errors+skipped+flaky
     tiers[].performance, tiers[].findings   # only when the tier put them in TierResult.extra
                                        # (shapes in stagewise.report.artifacts)
+    tiers[].security                   # the security tier: {findings_json, sarif, counts, fail_on,
+                                       #   checks: [{name, status, reason, findings, duration_s, ...}]}
+    tiers[].resilience                 # the resilience tier: {summary, scenario, figures: {rto_s, ...}}
     git: {commit, branch, dirty} | null
     tool_versions: {python, pytest, ..., stagewise}
 
@@ -62,7 +65,11 @@ def tier_record(tier: TierResult) -> dict[str, Any]:
         "flaky": len(flaky_tests(tier)),
         "flaky_tests": [{"name": f.name, "reruns": f.reruns} for f in flaky_tests(tier)],
         "reruns": tier.extra.get("reruns", 0),
-        **{key: tier.extra[key] for key in ("performance", "findings") if key in tier.extra},
+        **{
+            key: tier.extra[key]
+            for key in ("performance", "findings", "security", "resilience")
+            if key in tier.extra
+        },
     }
 
 

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from stagewise.backends.base import DeployError, Environment
+from stagewise.backends.compose import ComposeBackend, compose_command
 from tests.conftest import ProjectFactory
 from tests.helpers import SHOP, cli_env, free_port, run_cli
 
@@ -335,3 +337,86 @@ def test_shop_dev_on_the_compose_backend(tmp_path: Path) -> None:
         ["docker", "volume", "ls", "-q"], capture_output=True, text=True, check=True
     ).stdout
     assert f"{prefix}-dev_appdata" not in volumes
+
+
+def remove_project(project: str) -> None:
+    """Whatever a test left of a compose project (one-off containers included), with its volumes."""
+    for container in containers(project, running_only=False):
+        subprocess.run(["docker", "rm", "-f", "-v", container], capture_output=True, check=False)
+
+
+def test_a_one_shot_service_that_exits_0_is_done_not_broken(make_project: ProjectFactory) -> None:
+    port = free_port()
+    services = (
+        "  migrate:\n    image: stagewise/base:bookworm\n"
+        '    command: ["python3", "-c", "print(1)"]\n'
+        "  web:\n    image: stagewise/base:bookworm\n"
+        '    command: ["python3", "-m", "http.server", "8000"]\n'
+        f'    ports: ["127.0.0.1:{port}:8000"]\n'
+    )
+    root, project = compose_project(make_project, services)
+    try:
+        done = run_cli("deploy", "dev", "up", "-d", cwd=root)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "migrate | completed (exit 0)" in done.stdout
+        assert "dev is up" in done.stdout
+        assert port_open(port)
+        status = run_cli("deploy", "dev", "status", "--json", cwd=root)
+        states = {s["name"]: (s["state"], s["exit_code"]) for s in json.loads(status.stdout)["services"]}
+        assert states == {"migrate": ("exited", 0), "web": ("running", None)}
+    finally:
+        down = run_cli("deploy", "dev", "down", "--volumes", cwd=root)
+        remove_project(project)
+    assert down.returncode == 0, down.stderr
+
+
+def test_a_failed_one_off_run_container_does_not_count_as_a_service(make_project: ProjectFactory) -> None:
+    service = (
+        '  web:\n    image: stagewise/base:bookworm\n    command: ["python3", "-m", "http.server", "8000"]\n'
+    )
+    root, project = compose_project(make_project, service)
+    compose = [*compose_command(), "-f", str(root / "docker-compose.dev.yml"), "-p", project]
+    try:
+        one_off = subprocess.run(
+            [*compose, "run", "web", "python3", "-c", "import sys; sys.exit(3)"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert one_off.returncode == 3, one_off.stdout + one_off.stderr
+        assert containers(project, running_only=False), "the one-off container is kept (no --rm)"
+        done = run_cli("deploy", "dev", "up", "-d", cwd=root)
+        assert done.returncode == 0, done.stdout + done.stderr
+        status = run_cli("deploy", "dev", "status", "--json", cwd=root)
+        services = json.loads(status.stdout)["services"]
+        assert [(s["name"], s["state"]) for s in services] == [("web", "running")]
+    finally:
+        run_cli("deploy", "dev", "down", "--volumes", cwd=root)
+        remove_project(project)
+    assert not containers(project, running_only=False)
+
+
+def test_a_compose_command_that_hangs_is_a_deploy_error_naming_it(make_project: ProjectFactory) -> None:
+    """``logs -f`` never ends by itself: a real hang, met by the bounded ``_run`` (900 s in use)."""
+    service = (
+        '  web:\n    image: stagewise/base:bookworm\n    command: ["python3", "-m", "http.server", "8000"]\n'
+    )
+    root, project = compose_project(make_project, service)
+    backend = ComposeBackend(
+        Environment(stage="dev", project_name="x", root=root, env=cli_env()),
+        "docker-compose.dev.yml",
+        prefix=project.removesuffix("-dev"),
+    )
+    try:
+        assert run_cli("deploy", "dev", "up", "-d", cwd=root).returncode == 0
+        with pytest.raises(DeployError) as caught:
+            backend._run("logs", "-f", "web", timeout=2)
+        message = str(caught.value)
+        assert "logs -f web` did not finish within 2 s" in message
+        assert f"-p {project}" in message
+    finally:
+        run_cli("deploy", "dev", "down", "--volumes", cwd=root)
+        remove_project(project)
+    assert not containers(project, running_only=False)

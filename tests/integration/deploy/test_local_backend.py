@@ -7,6 +7,7 @@ itself, on free ports; every test checks that nothing it started survives.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -259,3 +260,62 @@ def test_grammar_errors(make_project: ProjectFactory) -> None:
     flag = run_cli("deploy", "dev", "up", "--bogus", cwd=root)
     assert flag.returncode == 2
     assert "stagewise deploy dev up -h" in flag.stderr
+
+
+def test_a_secret_in_the_log_tail_of_an_error_is_masked(make_project: ProjectFactory) -> None:
+    token = "tok-" + os.urandom(8).hex()
+    script = "import os, sys; print('using token', os.environ['SHOP_API_TOKEN'], flush=True); sys.exit(3)"
+    root = make_project(
+        {
+            "stagewise.toml": f'[services.leaky]\ncommand = ["{{python}}", "-c", "{script}"]\nhealth = {{ tcp = 9, timeout = 10 }}\n',
+            ".env.dev": f"SHOP_API_TOKEN={token}\n",
+        }
+    )
+    done = run_cli("deploy", "dev", "up", "-d", cwd=root)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "service leaky exited during start-up" in done.stderr
+    assert "using token ***" in done.stderr, done.stderr
+    assert token not in done.stderr + done.stdout
+    assert token in (root / ".stagewise" / "dev" / "leaky.log").read_text(), "the service did print it"
+
+
+def test_ctrl_d_at_the_confirmation_prompt_is_not_confirmed(make_project: ProjectFactory) -> None:
+    """On a terminal the prompt asks for the stage name; Ctrl+D (EOF) confirms nothing."""
+    import pty
+    import select
+
+    port = free_port()
+    toml = http_service_toml(port).replace("[stages.dev]", "[stages.prod]")
+    root = make_project({"stagewise.toml": toml, "data/keep.txt": "precious"})
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "stagewise", "deploy", "prod", "down", "--volumes"],
+        cwd=root,
+        env=cli_env(),
+        stdin=terminal,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    os.close(terminal)
+    try:
+        assert process.stdout is not None
+        prompt = b""
+        deadline = time.monotonic() + 30
+        while b"Type 'prod'" not in prompt:
+            assert time.monotonic() < deadline, prompt
+            ready, _, _ = select.select([process.stdout], [], [], 1)
+            if ready:
+                chunk = os.read(process.stdout.fileno(), 1024)
+                assert chunk, f"exited before prompting: {process.communicate()}"
+                prompt += chunk
+        os.write(controller, b"\x04")  # Ctrl+D: end of input at the start of a line
+        _, err = process.communicate(timeout=30)
+    finally:
+        os.close(controller)
+        if process.poll() is None:
+            process.kill()
+    text = err.decode()
+    assert process.returncode == 2, text
+    assert "not confirmed: nothing done on prod" in text
+    assert "Traceback" not in text
+    assert (root / "data" / "keep.txt").read_text() == "precious"

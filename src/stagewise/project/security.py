@@ -1,0 +1,268 @@
+"""The ``[security]`` table of the project file: which checks run, the gate, and each check's options.
+
+Validated once by the loader (every error is a :class:`~stagewise.errors.ConfigError`
+naming the file and the key path, exit 3). Nothing here imports bandit,
+pip-audit, schemathesis or the ZAP client: the project model must load in
+milliseconds for ``stagewise --help``.
+
+Example::
+
+    [security]
+    fail_on = "high"                      # critical, high, medium, low or info
+    allowlist = ".stagewise/security-allowlist.toml"
+    checks = ["bandit", "dependencies", "fuzz", "passive", "zap"]
+
+    [security.bandit]
+    paths = ["shop"]                      # default: project.source, else the project root
+
+    [security.dependencies]
+    requirements = ["requirements.txt"]   # default: requirements*.txt at the root, else the
+                                          # packages installed in the project's interpreter
+    service = "pypi"                      # or "osv"; osv_url = "http://mirror/v1/query"
+
+    [security.fuzz]
+    openapi = "/openapi.json"
+    max_examples = 25
+    auth_env = "SHOP_API_TOKEN"           # a bearer token for fuzzing behind the login
+    public = ["POST /login"]              # writes that are meant to need no token
+    exclude = ["GET /export"]             # operations never fuzzed (event streams are left out anyway)
+
+    [security.zap]
+    url = "http://127.0.0.1:8090"         # a running ZAP daemon; no url, no ZAP
+    api_key_env = "ZAP_API_KEY"
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from stagewise.project.loader import _Table
+
+#: Most severe first; a gate fails on findings at or above its level.
+SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low", "info")
+#: The checks in the order they run: offline ones first, so a dead target still yields their findings.
+CHECK_NAMES: tuple[str, ...] = ("bandit", "dependencies", "fuzz", "passive", "zap")
+DEFAULT_ALLOWLIST = ".stagewise/security-allowlist.toml"
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ENDPOINT = re.compile(r"^[A-Z]+ /\S*$")
+_URL = re.compile(r"^https?://[^\s/]+(/\S*)?$")
+
+
+@dataclass(frozen=True)
+class BanditConfig:
+    """Static analysis: what to scan (relative paths) and what to leave out."""
+
+    paths: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ("tests", ".venv", "venv", "node_modules", "build", "dist", ".git")
+
+
+@dataclass(frozen=True)
+class DependencyConfig:
+    """The dependency audit: which requirement files, which vulnerability service."""
+
+    requirements: tuple[str, ...] = ()
+    service: str = "pypi"
+    osv_url: str | None = None
+    timeout: float = 15.0
+
+
+@dataclass(frozen=True)
+class FuzzConfig:
+    """API fuzzing from the service's OpenAPI document."""
+
+    openapi: str = "/openapi.json"
+    max_examples: int = 25
+    seed: int = 20240601
+    auth_env: str | None = None
+    public: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PassiveConfig:
+    """Extra paths the passive HTTP checks look at besides the root and the API's GET routes."""
+
+    paths: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ZapConfig:
+    """A running OWASP ZAP daemon (never started by stagewise); ``url=None`` means "no ZAP"."""
+
+    url: str | None = None
+    api_key_env: str | None = None
+    spider_seconds: float = 120.0
+    active_seconds: float = 600.0
+
+
+@dataclass(frozen=True)
+class SecurityConfig:
+    """Everything the security tier reads from the project file."""
+
+    fail_on: str = "high"
+    allowlist: str = DEFAULT_ALLOWLIST
+    checks: tuple[str, ...] = CHECK_NAMES
+    bandit: BanditConfig = BanditConfig()
+    dependencies: DependencyConfig = DependencyConfig()
+    fuzz: FuzzConfig = FuzzConfig()
+    passive: PassiveConfig = PassiveConfig()
+    zap: ZapConfig = field(default_factory=ZapConfig)
+
+
+def _relative(table: _Table, key: str, values: tuple[str, ...]) -> tuple[str, ...]:
+    for value in values:
+        path = PurePosixPath(value)
+        if path.is_absolute() or ".." in path.parts:
+            raise table.error(key, f"{value!r} must be a relative path inside the project")
+    return values
+
+
+def _env_name(table: _Table, key: str) -> str | None:
+    name = table.string(key)
+    if name is not None and not _ENV_NAME.match(name):
+        raise table.error(key, f"{name!r} is not a valid environment variable name")
+    return name
+
+
+def _whole(table: _Table, key: str, low: int, high: int, default: int) -> int:
+    value = table.number(key, low, high)
+    if value is None:
+        return default
+    if value != int(value):
+        raise table.error(key, f"must be a whole number from {low} to {high}")
+    return int(value)
+
+
+def read_security(top: _Table) -> SecurityConfig:
+    """Validate ``[security]`` (absent: every default)."""
+    base = SecurityConfig()
+    security_t = top.table("security")
+    if security_t is None:
+        return base
+    fail_on = security_t.string("fail_on", base.fail_on) or base.fail_on
+    if fail_on not in SEVERITIES:
+        raise security_t.error("fail_on", f"must be one of {', '.join(SEVERITIES)}")
+    allowlist = security_t.string("allowlist", base.allowlist) or base.allowlist
+    _relative(security_t, "allowlist", (allowlist,))
+    checks = security_t.strings("checks", base.checks)
+    for name in checks:
+        if name not in CHECK_NAMES:
+            raise security_t.error("checks", f"unknown check {name!r} (checks: {', '.join(CHECK_NAMES)})")
+    config = SecurityConfig(
+        fail_on=fail_on,
+        allowlist=allowlist,
+        checks=tuple(c for c in CHECK_NAMES if c in checks),
+        bandit=_bandit(security_t.table("bandit")),
+        dependencies=_dependencies(security_t.table("dependencies")),
+        fuzz=_fuzz(security_t.table("fuzz")),
+        passive=_passive(security_t.table("passive")),
+        zap=_zap(security_t.table("zap")),
+    )
+    security_t.check_unknown()
+    return config
+
+
+def _bandit(table: _Table | None) -> BanditConfig:
+    base = BanditConfig()
+    if table is None:
+        return base
+    config = BanditConfig(
+        paths=_relative(table, "paths", table.strings("paths", base.paths)),
+        exclude=_relative(table, "exclude", table.strings("exclude", base.exclude)),
+    )
+    table.check_unknown()
+    return config
+
+
+def _dependencies(table: _Table | None) -> DependencyConfig:
+    base = DependencyConfig()
+    if table is None:
+        return base
+    service = table.string("service", base.service) or base.service
+    if service not in ("pypi", "osv"):
+        raise table.error("service", "must be one of pypi, osv")
+    osv_url = table.string("osv_url")
+    if osv_url is not None and not _URL.match(osv_url):
+        raise table.error("osv_url", f"{osv_url!r} is not an http(s) URL")
+    timeout = table.number("timeout", 1, 600)
+    config = DependencyConfig(
+        requirements=_relative(table, "requirements", table.strings("requirements", base.requirements)),
+        service=service,
+        osv_url=osv_url,
+        timeout=base.timeout if timeout is None else timeout,
+    )
+    table.check_unknown()
+    return config
+
+
+def _fuzz(table: _Table | None) -> FuzzConfig:
+    base = FuzzConfig()
+    if table is None:
+        return base
+    openapi = table.string("openapi", base.openapi) or base.openapi
+    if not openapi.startswith("/") and not _URL.match(openapi):
+        raise table.error("openapi", "must be a path on the target ('/openapi.json') or an http(s) URL")
+    public = table.strings("public", base.public)
+    exclude = table.strings("exclude", base.exclude)
+    for key, endpoints in (("public", public), ("exclude", exclude)):
+        for endpoint in endpoints:
+            if not _ENDPOINT.match(endpoint):
+                raise table.error(key, f"{endpoint!r} must look like 'POST /path' (as in the OpenAPI)")
+    config = FuzzConfig(
+        openapi=openapi,
+        max_examples=_whole(table, "max_examples", 1, 100_000, base.max_examples),
+        seed=_whole(table, "seed", 0, 2**31 - 1, base.seed),
+        auth_env=_env_name(table, "auth_env"),
+        public=public,
+        exclude=exclude,
+    )
+    table.check_unknown()
+    return config
+
+
+def _passive(table: _Table | None) -> PassiveConfig:
+    if table is None:
+        return PassiveConfig()
+    paths = table.strings("paths", ())
+    for path in paths:
+        if not path.startswith("/"):
+            raise table.error("paths", f"{path!r} must start with '/'")
+    table.check_unknown()
+    return PassiveConfig(paths=paths)
+
+
+def _zap(table: _Table | None) -> ZapConfig:
+    base = ZapConfig()
+    if table is None:
+        return base
+    url = table.string("url")
+    if url is not None and not _URL.match(url):
+        raise table.error("url", f"{url!r} is not an http(s) URL")
+    spider = table.number("spider_seconds", 1, 24 * 3600)
+    active = table.number("active_seconds", 1, 7 * 24 * 3600)
+    config = ZapConfig(
+        url=url,
+        api_key_env=_env_name(table, "api_key_env"),
+        spider_seconds=base.spider_seconds if spider is None else spider,
+        active_seconds=base.active_seconds if active is None else active,
+    )
+    table.check_unknown()
+    return config
+
+
+__all__ = [
+    "CHECK_NAMES",
+    "DEFAULT_ALLOWLIST",
+    "SEVERITIES",
+    "BanditConfig",
+    "DependencyConfig",
+    "FuzzConfig",
+    "PassiveConfig",
+    "SecurityConfig",
+    "ZapConfig",
+    "read_security",
+]

@@ -1,0 +1,1 @@
+"""The resilience tier: regions, replication, failover and routing, measured on real parts."""

@@ -1,0 +1,347 @@
+"""The deployment the probes run against: the local topology built here, or remote regions.
+
+A :class:`Deployment` is what every probe reads: each region's service URL,
+database DSN, role, weight and location, and the entry URL (the router).
+:func:`build_local` builds one on this machine, every piece journalled:
+
+    us-east                                   eu-west
+    region service :A ── reads ── primary     region service :B ── reads ── replica
+                      \\                         |   ^ streaming replication
+                       writes (read-write DSN)  link proxy (latency, jitter, reset)
+    router :R (weights, X-Client-Region, health checks)   failover manager (pg_promote)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from stagewise.errors import MissingError
+from stagewise.project.resilience import ResilienceConfig
+from stagewise.tiers.resilience.failover import FailoverManager
+from stagewise.tiers.resilience.journal import Journal, kill_process, process_start_time
+from stagewise.tiers.resilience.linkproxy import LinkProxy
+from stagewise.tiers.resilience.netns import Netns
+from stagewise.tiers.resilience.postgres import (
+    Cluster,
+    connect,
+    create_primary,
+    create_replica,
+    free_port,
+    make_synchronous,
+    run_as,
+)
+
+
+@dataclass
+class RegionEndpoint:
+    """A region as the probes see it at run time."""
+
+    name: str
+    role: str
+    weight: float
+    location: str
+    url: str
+    dsn: str
+
+
+@dataclass
+class Started:
+    """A child process the run started (a region service or the router)."""
+
+    name: str
+    argv: list[str]
+    log: Path
+    entry: int
+    process: subprocess.Popen[bytes] | None = None
+
+
+@dataclass
+class Deployment:
+    """Regions + entry URL, and for the local topology the parts faults act on."""
+
+    regions: dict[str, RegionEndpoint]
+    entry_url: str
+    journal: Journal
+    local: bool = False
+    clusters: dict[str, Cluster] = field(default_factory=dict)
+    services: dict[str, Started] = field(default_factory=dict)
+    link: LinkProxy | None = None
+    failover: FailoverManager | None = None
+    write_dsn: str = ""
+    state_dir: Path | None = None
+    netns: Netns | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def primary_name(self) -> str:
+        return next(r.name for r in self.regions.values() if r.role == "primary")
+
+    def writable_dsn(self) -> str | None:
+        """The DSN of whichever region's database accepts writes now (after a failover, the new one)."""
+        for region in self.regions.values():
+            with contextlib.suppress(Exception), connect(region.dsn, timeout=1) as db:
+                if not db.execute("SELECT pg_is_in_recovery()").fetchone()[0]:
+                    return region.dsn
+        return None
+
+    def close(self) -> None:
+        """Stop everything this deployment started and undo the journal."""
+        if self.failover is not None:
+            self.failover.stop()
+        if self.link is not None:
+            self.link.stop()
+        self.journal.undo_all()
+        for started in self.services.values():
+            if started.process is not None:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    started.process.wait(5)  # reap it: the journal killed it by PID
+
+
+def remote_deployment(config: ResilienceConfig, journal: Journal) -> Deployment:
+    """The configured remote regions, as they are (nothing is started)."""
+    regions = {
+        r.name: RegionEndpoint(r.name, r.role, r.weight, r.where, str(r.url), str(r.dsn))
+        for r in config.regions.values()
+    }
+    return Deployment(regions, str(config.entry_url), journal)
+
+
+def spawn(deployment: Deployment, name: str, argv: list[str], log: Path) -> Started:
+    """Start a child in its own session (Ctrl+C reaches only us), journalled before it exists."""
+    entry = deployment.journal.record("process", f"{name} process", pid=0, start=None)
+    with log.open("ab") as out:
+        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    deployment.journal.update(entry, pid=process.pid, start=process_start_time(process.pid))
+    started = Started(name, argv, log, entry, process)
+    deployment.services[name] = started
+    return started
+
+
+def restart(deployment: Deployment, name: str) -> Started:
+    """Start a killed child again with the same arguments (a fault's revert)."""
+    old = deployment.services[name]
+    return spawn(deployment, name, old.argv, old.log)
+
+
+def kill(deployment: Deployment, name: str) -> None:
+    """SIGKILL a child: what a region whose host dies looks like to everyone else."""
+    started = deployment.services[name]
+    if started.process is not None:
+        kill_process(started.process.pid, process_start_time(started.process.pid))
+        started.process.wait(5)
+    deployment.journal.undo(started.entry)
+
+
+def http_json(
+    method: str,
+    url: str,
+    body: object | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 2.0,
+) -> tuple[int, dict[str, object], dict[str, str]]:
+    """One HTTP request with a JSON body; (status, JSON answer, headers). Raises OSError when unreachable."""
+    parts = urlsplit(url)
+    connection_type = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    connection = connection_type(parts.hostname or "127.0.0.1", parts.port, timeout=timeout)
+    try:
+        data = json.dumps(body).encode() if body is not None else None
+        sent = {"Content-Type": "application/json", **(headers or {})}
+        connection.request(method, parts.path or "/", body=data, headers=sent)
+        response = connection.getresponse()
+        raw = response.read()
+        try:
+            payload = json.loads(raw) if raw else {}
+        except ValueError:
+            payload = {"text": raw[:200].decode(errors="replace")}
+        return response.status, payload if isinstance(payload, dict) else {}, dict(response.getheaders())
+    except http.client.HTTPException as exc:
+        raise OSError(str(exc)) from exc
+    finally:
+        connection.close()
+
+
+def wait_healthy(url: str, what: str, timeout: float = 20.0) -> None:
+    """Wait for ``url/health`` to answer 200; exit 4 naming ``what`` if it never does."""
+    deadline = time.monotonic() + timeout
+    problem = "no answer"
+    while time.monotonic() < deadline:
+        try:
+            status, payload, _ = http_json("GET", url.rstrip("/") + "/health", timeout=1)
+            if status == 200:
+                return
+            problem = f"HTTP {status} {payload.get('error', '')}".strip()
+        except OSError as exc:
+            problem = str(exc) or type(exc).__name__
+        time.sleep(0.1)
+    raise MissingError(f"{what} at {url} is not healthy after {timeout:g} s: {problem}")
+
+
+def _multi_host(servers: Sequence[Cluster], attrs: str) -> str:
+    """A libpq DSN over several servers: the first that answers (and is writable, for read-write) wins."""
+    return (
+        f"host={','.join(c.host for c in servers)} port={','.join(str(c.port) for c in servers)} "
+        f"user=postgres dbname=postgres target_session_attrs={attrs} connect_timeout=1"
+    )
+
+
+def build_local(
+    config: ResilienceConfig,
+    journal: Journal,
+    state_dir: Path,
+    python: str = sys.executable,
+    on_note: Callable[[str], None] = lambda _line: None,
+) -> Deployment:
+    """Build the two-region topology on this machine; undo everything on failure.
+
+    With ``[resilience.local] network = "netns"`` each region's database and
+    service run in its own network namespace on a bridge (see
+    :mod:`~stagewise.tiers.resilience.netns`); otherwise all on 127.0.0.1.
+    Raises :class:`~stagewise.errors.MissingError` (exit 4) when PostgreSQL's
+    server binaries, psycopg, root or ``ip``/``iptables``/``tc`` are missing or
+    a part does not come up.
+    """
+    local = config.local
+    primary_region = config.primary
+    replica_region = next(r for r in config.regions.values() if r.role != "primary")
+    user = run_as()
+    deployment = Deployment({}, "", journal, local=True, state_dir=state_dir)
+    try:
+        started = time.monotonic()
+        hosts = {primary_region.name: "127.0.0.1", replica_region.name: "127.0.0.1"}
+        prefixes: dict[str, tuple[str, ...]] = {primary_region.name: (), replica_region.name: ()}
+        link_host = "127.0.0.1"
+        if local.network == "netns":
+            network = Netns(journal)
+            deployment.netns = network
+            network.build([primary_region.name, replica_region.name])
+            hosts = dict(network.addresses)
+            prefixes = {name: tuple(network.prefix(name)) for name in hosts}
+            link_host = network.host_address
+        base = Path(tempfile.mkdtemp(prefix="stagewise-resilience-"))
+        journal.record("path", f"cluster directory {base}", path=str(base))
+        os.chmod(base, 0o755)  # noqa: S103 - the clusters run as 'postgres' and must reach their directories
+        primary = create_primary(
+            base / "pg", journal, user, host=hosts[primary_region.name], prefix=prefixes[primary_region.name]
+        )
+        link = LinkProxy(primary.port, primary.host, link_host).start()
+        link.set(latency_ms=local.link_latency_ms)
+        deployment.link = link
+        replica = create_replica(
+            base / "pg",
+            primary,
+            journal,
+            user,
+            upstream=(link_host, link.port),
+            name=replica_region.name,
+            host=hosts[replica_region.name],
+            prefix=prefixes[replica_region.name],
+        )
+        if local.replication == "sync":
+            make_synchronous(primary, replica_region.name)
+        clusters = {primary_region.name: primary, replica_region.name: replica}
+        deployment.clusters = clusters
+        deployment.notes.append(
+            f"PostgreSQL primary + streaming replica ready in {time.monotonic() - started:.1f} s"
+            + (f" (namespaces on bridge {deployment.netns.bridge})" if deployment.netns else "")
+        )
+        deployment.write_dsn = _multi_host([primary, replica], "read-write")
+        logs = state_dir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        for region in (primary_region, replica_region):
+            other = replica_region if region is primary_region else primary_region
+            port = free_port()
+            argv = [
+                *prefixes[region.name],
+                python,
+                "-m",
+                "stagewise.tiers.resilience.region_app",
+                "--name",
+                region.name,
+                "--host",
+                hosts[region.name],
+                "--port",
+                str(port),
+                "--read-dsn",
+                _multi_host([clusters[region.name], clusters[other.name]], "any"),
+                "--write-dsn",
+                deployment.write_dsn,
+            ]
+            spawn(deployment, region.name, argv, logs / f"region-{region.name}.log")
+            deployment.regions[region.name] = RegionEndpoint(
+                region.name,
+                region.role,
+                region.weight,
+                region.where,
+                f"http://{hosts[region.name]}:{port}",
+                clusters[region.name].url,
+            )
+        deployment.entry_url = start_router(deployment, local.health_check, python, logs)
+        for endpoint in deployment.regions.values():
+            wait_healthy(endpoint.url, f"region {endpoint.name}'s service")
+        wait_healthy(deployment.entry_url, "the router")
+        deployment.failover = FailoverManager(primary.url, replica.url, local.promote_after).start()
+        on_note(
+            f"resilience: local topology up in {time.monotonic() - started:.1f} s: "
+            + ", ".join(f"{r.name} ({r.role}) {r.url}" for r in deployment.regions.values())
+            + f"; router {deployment.entry_url}"
+        )
+    except BaseException:
+        deployment.close()
+        raise
+    return deployment
+
+
+def start_router(
+    deployment: Deployment,
+    health_check: bool,
+    python: str,
+    logs: Path,
+    *,
+    weights: dict[str, float] | None = None,
+    geo: bool = True,
+) -> str:
+    """Start the router in front of the deployment's regions; returns its URL.
+
+    ``weights`` overrides the regions' own and ``geo=False`` makes it ignore
+    client locations: both plant a misconfigured router for the routing gates.
+    """
+    port = free_port()
+    backends = [
+        {
+            "name": r.name,
+            "url": r.url,
+            "weight": (weights or {}).get(r.name, r.weight),
+            "location": r.location,
+        }
+        for r in deployment.regions.values()
+    ]
+    router_config = json.dumps({"backends": backends, "health_check": health_check, "geo": geo})
+    argv = [python, "-m", "stagewise.tiers.resilience.router", "--port", str(port), "--config", router_config]
+    name = "router" if "router" not in deployment.services else f"router-{port}"
+    spawn(deployment, name, argv, logs / f"{name}.log")
+    return f"http://127.0.0.1:{port}"
+
+
+__all__ = [
+    "Deployment",
+    "RegionEndpoint",
+    "build_local",
+    "http_json",
+    "kill",
+    "remote_deployment",
+    "restart",
+    "spawn",
+    "start_router",
+    "wait_healthy",
+]

@@ -1,0 +1,127 @@
+"""The ``[resilience]`` table: defaults from the spec, validation naming file and key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from stagewise.errors import ConfigError
+from stagewise.project.resilience import ResilienceGates, parse_resilience
+
+
+def parse(data: dict[str, Any]) -> Any:
+    return parse_resilience("stagewise.toml", "resilience", data)
+
+
+def error(data: dict[str, Any]) -> str:
+    with pytest.raises(ConfigError) as caught:
+        parse(data)
+    return str(caught.value)
+
+
+def test_the_defaults_are_the_specs_promises() -> None:
+    config = parse({})
+    gates = config.gates
+    assert gates.lag_p99_ms == 100
+    assert gates.rto_s == 120
+    assert gates.rpo_s == 1
+    assert gates.availability == 99
+    assert gates.routing_accuracy == 95
+    assert gates.weight_deviation == 5
+    assert gates.p95_ms == 200
+    assert gates.error_rate == 1
+    assert config.topology == "local"
+    assert [r.role for r in config.regions.values()] == ["primary", "replica"]
+    assert config.scenario == "default"
+    assert {"default", "primary-down", "region-down", "replication-latency", "blackhole"} <= set(
+        config.scenarios
+    )
+
+
+def test_gates_layer_project_then_scenario_and_false_turns_one_off() -> None:
+    config = parse(
+        {
+            "gates": {"rto_s": 30, "p95_ms": False},
+            "scenarios": {"quick": {"probes": ["failover"], "gates": {"rto_s": 5}}},
+        }
+    )
+    assert config.gates.rto_s == 30
+    assert config.gates.p95_ms is None
+    scenario_gates = config.gates_for(config.scenarios["quick"])
+    assert scenario_gates.rto_s == 5
+    assert scenario_gates.lag_p99_ms == ResilienceGates().lag_p99_ms
+    assert config.gates_for(config.scenarios["default"]).rto_s == 30
+
+
+def test_remote_regions_need_url_dsn_and_an_entry_url() -> None:
+    regions = {
+        "us-east": {
+            "url": "https://us.example.com",
+            "dsn": "postgresql://u@db-us/x",
+            "role": "primary",
+            "weight": 80,
+        },
+        "eu-west": {"url": "https://eu.example.com", "dsn": "postgresql://u@db-eu/x", "weight": 20},
+    }
+    config = parse({"topology": "remote", "entry_url": "https://api.example.com", "regions": regions})
+    assert config.primary.name == "us-east"
+    assert config.regions["eu-west"].weight == 20
+    assert config.regions["eu-west"].where == "eu-west"
+    assert "resilience.entry_url: is required with topology = 'remote'" in error(
+        {"topology": "remote", "regions": regions}
+    )
+    del regions["eu-west"]["dsn"]
+    message = error({"topology": "remote", "entry_url": "https://api.example.com", "regions": regions})
+    assert message == "stagewise.toml: resilience.regions.eu-west.dsn: is required with topology = 'remote'"
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({"gates": {"lag_p99": 5}}, "resilience.gates.lag_p99: unknown key"),
+        ({"gates": {"availability": 120}}, "resilience.gates.availability: must be a number from 0 to 100"),
+        ({"topology": "cloud"}, "resilience.topology: must be one of local, remote"),
+        ({"scenario": "nope"}, "resilience.scenario: unknown scenario 'nope'"),
+        ({"scenarios": {"x": {"fault": "meteor"}}}, "resilience.scenarios.x.fault: must be one of"),
+        (
+            {"scenarios": {"x": {"probes": ["lag", "vibes"]}}},
+            "resilience.scenarios.x.probes: unknown probe 'vibes'",
+        ),
+        ({"scenarios": {"x": {"target": "mars"}}}, "resilience.scenarios.x.target: unknown region 'mars'"),
+        (
+            {"scenarios": {"x": {"fault": "command"}}},
+            "resilience.scenarios.x.command: names the [resilience.faults]",
+        ),
+        (
+            {"scenarios": {"x": {"duration": 5, "fault_at": 6}}},
+            "resilience.scenarios.x.fault_at: must be before",
+        ),
+        (
+            {"faults": {"f": {"apply": "rm -rf /", "revert": ["true"]}}},
+            "resilience.faults.f.apply: must be an argument list",
+        ),
+        (
+            {"faults": {"f": {"apply": ["true"]}}},
+            "resilience.faults.f.revert: is required: every fault is reversible",
+        ),
+        ({"local": {"replication": "semi"}}, "resilience.local.replication: must be one of async, sync"),
+        ({"local": {"promote_after": -1}}, "resilience.local.promote_after: must be a number from 0 to 3600"),
+        (
+            {"regions": {"a": {"role": "primary"}, "b": {"role": "primary"}}},
+            "exactly one region must have role = 'primary' (found 2)",
+        ),
+        ({"regions": {"a": {"role": "primary"}}}, "resilience.regions: must name at least two regions"),
+        ({"regions": {"Bad_Name": {}}}, "resilience.regions.Bad_Name: region names are lower-case"),
+        ({"state_dir": "/etc"}, "resilience.state_dir: must be a relative path inside the project"),
+    ],
+)
+def test_an_invalid_value_names_the_file_and_the_key(data: dict[str, Any], expected: str) -> None:
+    message = error(data)
+    assert message.startswith("stagewise.toml: ")
+    assert expected in message
+
+
+def test_a_local_topology_builds_exactly_two_regions() -> None:
+    regions = {"a": {"role": "primary"}, "b": {}, "c": {}}
+    assert "the local topology builds exactly two regions" in error({"regions": regions})
