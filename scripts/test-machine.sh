@@ -2,7 +2,7 @@
 # Everything `make test` needs besides the venv, installed and started only when
 # missing: PostgreSQL on 127.0.0.1:5432 (started if installed and down),
 # Debian's Chromium and Xvfb (e2e tier), the Docker engine with compose v1 and
-# debootstrap, iproute2 and iptables, a running dockerd, and the registry-free base images (built once,
+# debootstrap, iproute2 and iptables, HAProxy, a running dockerd, and the registry-free base images (built once,
 # rebuilt only when their recipe changes). Installs need root and apt-get.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +41,12 @@ fi
 if ! command -v ip >/dev/null || ! command -v iptables >/dev/null || ! command -v tc >/dev/null; then
   need_root "iproute2 or iptables" "iproute2 iptables"
   apt_install iproute2 iptables
+fi
+
+# The resilience tier's global router (the local topology's entry URL).
+if ! command -v haproxy >/dev/null && [ ! -x /usr/sbin/haproxy ]; then
+  need_root "HAProxy" "haproxy"
+  apt_install haproxy
 fi
 
 if ! docker info >/dev/null 2>&1; then

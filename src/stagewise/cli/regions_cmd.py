@@ -81,6 +81,8 @@ def _up(project: Any, journal: Any, as_json: bool) -> int:
             project.root / project.resilience.state_dir,
             on_note=lambda line: print(line, file=sys.stderr),
         )
+        for note in deployment.notes:
+            print(f"resilience: {note}", file=sys.stderr)
         regions = {
             r.name: {"role": r.role, "url": r.url, "dsn": r.dsn, "weight": r.weight, "location": r.location}
             for r in deployment.regions.values()

@@ -46,6 +46,7 @@ Role = Literal["primary", "replica"]
 Topology = Literal["local", "remote"]
 Replication = Literal["async", "sync"]
 Network = Literal["loopback", "netns"]
+RouterKind = Literal["haproxy", "builtin"]
 
 #: Probes in the order a scenario runs them.
 PROBES: tuple[str, ...] = ("lag", "routing", "conflict", "flow", "failover", "consistency")
@@ -71,6 +72,7 @@ FAULTS: tuple[str, ...] = (
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 _URL = re.compile(r"^https?://[^\s/]+(/\S*)?$")
+_LOCATION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,62}$")
 _DSN = re.compile(r"^postgres(ql)?://\S+$")
 
 
@@ -158,6 +160,9 @@ class LocalTopology:
     ``network = "netns"`` puts each region in its own network namespace on a
     bridge (root, ``ip``, ``iptables``, ``tc``), which the ``partition`` and
     ``bandwidth`` faults need; ``loopback`` runs everything on 127.0.0.1.
+    ``router = "haproxy"`` (the default) makes Debian's HAProxy the global
+    router (stagewise's builtin router stands in, with a note, when it is not
+    installed); ``builtin`` always uses stagewise's own small proxy.
     """
 
     replication: Replication = "async"
@@ -165,6 +170,7 @@ class LocalTopology:
     health_check: bool = True
     link_latency_ms: float = 0.0
     network: Network = "loopback"
+    router: RouterKind = "haproxy"
 
 
 def default_regions() -> dict[str, Region]:
@@ -369,6 +375,11 @@ def _regions(top: _Reader, topology: str) -> dict[str, Region]:
             raise region_t.error("url" if url is None else "dsn", "is required with topology = 'remote'")
         weight = region_t.number("weight", 0, 1000)
         location = region_t.string("location") or name
+        if not _LOCATION.match(location):
+            raise region_t.error(
+                "location",
+                "must be letters, digits and '.', '_', ':', '/', '-' (max 63; it is a header value)",
+            )
         region_t.check_unknown()
         regions[name] = Region(
             name,
@@ -498,6 +509,7 @@ def _local(table: _Reader | None) -> LocalTopology:
     health_check = table.boolean("health_check")
     link_latency = table.number("link_latency_ms", 0, 60_000)
     network = table.string("network", ("loopback", "netns")) or base.network
+    router = table.string("router", ("haproxy", "builtin")) or base.router
     table.check_unknown()
     return LocalTopology(
         replication="sync" if replication == "sync" else "async",
@@ -505,6 +517,7 @@ def _local(table: _Reader | None) -> LocalTopology:
         health_check=base.health_check if health_check is None else health_check,
         link_latency_ms=base.link_latency_ms if link_latency is None else link_latency,
         network="netns" if network == "netns" else "loopback",
+        router="builtin" if router == "builtin" else "haproxy",
     )
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from stagewise.tiers.resilience.haproxy import haproxy_binary
 from tests.conftest import ProjectFactory
 from tests.helpers import cli_env, run_cli
 from tests.integration.resilience.conftest import IS_ROOT, leftovers, needs_iptables, needs_netns, needs_pg
@@ -93,6 +94,8 @@ def test_a_crashed_run_is_reverted_from_the_journal_by_the_next_start(
     left = leftovers()
     assert any("region_app" in item for item in left), left
     assert any("postgres" in item for item in left), left
+    if haproxy_binary() is not None:
+        assert any("haproxy" in item for item in left), left  # the router, removed by `regions down` below
     status = run_cli("regions", "status", cwd=root, timeout=30)
     assert "may still exist" in status.stdout, status.stdout + status.stderr
     done = run_cli("test", "--resilience", "--no-progress", "--scenario", "nope", cwd=root, timeout=30)

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from stagewise.tiers.resilience.haproxy import haproxy_binary
 from tests.conftest import ProjectFactory
 from tests.helpers import run_cli
 from tests.integration.resilience.conftest import needs_iptables, needs_netns, needs_pg
@@ -251,8 +252,12 @@ def test_regions_in_network_namespaces_pass_the_default_scenario(
     code, out, run_dir = resilience(root, tmp_path)
     assert code == 0, out
     assert "namespaces on bridge swbr-" in out
+    assert re.search(r"; router http://127\.0\.0\.1:\d+ \((haproxy|builtin)\)", out), out
     regions = summary(run_dir)["regions"]
     assert all(re.match(r"http://10\.231\.\d+\.\d:\d+$", r["url"]) for r in regions.values()), regions
+    if haproxy_binary() is not None:  # HAProxy on the host reaches the namespaces over the bridge
+        router = (root / ".stagewise" / "resilience" / "stagewise-resilience-router.cfg").read_text()
+        assert re.search(r"server us-east 10\.231\.\d+\.\d:\d+ weight 1 check", router), router
 
 
 @needs_netns

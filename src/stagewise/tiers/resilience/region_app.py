@@ -21,6 +21,7 @@ the probes offers the same endpoints; every answer carries ``X-Region``:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.server
 import json
 import threading
@@ -187,8 +188,10 @@ def make_server(
             self.send_header("Content-Length", str(len(data)))
             self.send_header("X-Region", service.name)
             self.send_header("Connection", "close")
-            self.end_headers()
-            self.wfile.write(data)
+            # A client may hang up once it has the status line: HAProxy's health checks do.
+            with contextlib.suppress(ConnectionResetError, BrokenPipeError):
+                self.end_headers()
+                self.wfile.write(data)
 
         def do_GET(self) -> None:
             self._answer("GET")

@@ -8,7 +8,8 @@ database DSN, role, weight and location, and the entry URL (the router).
     region service :A ── reads ── primary     region service :B ── reads ── replica
                       \\                         |   ^ streaming replication
                        writes (read-write DSN)  link proxy (latency, jitter, reset)
-    router :R (weights, X-Client-Region, health checks)   failover manager (pg_promote)
+    router :R (HAProxy, or the builtin one: weights, X-Client-Region, health checks)
+    failover manager (pg_promote)
 """
 
 from __future__ import annotations
@@ -29,6 +30,13 @@ from urllib.parse import urlsplit
 from stagewise.errors import MissingError
 from stagewise.project.resilience import ResilienceConfig
 from stagewise.tiers.resilience.failover import FailoverManager
+from stagewise.tiers.resilience.haproxy import (
+    Server,
+    check_config,
+    fetch_states,
+    haproxy_binary,
+    render_config,
+)
 from stagewise.tiers.resilience.journal import Journal, kill_process, process_start_time
 from stagewise.tiers.resilience.linkproxy import LinkProxy
 from stagewise.tiers.resilience.netns import Netns
@@ -286,15 +294,15 @@ def build_local(
                 f"http://{hosts[region.name]}:{port}",
                 clusters[region.name].url,
             )
-        deployment.entry_url = start_router(deployment, local.health_check, python, logs)
         for endpoint in deployment.regions.values():
             wait_healthy(endpoint.url, f"region {endpoint.name}'s service")
+        deployment.entry_url = start_router(deployment, local.health_check, python, logs, router=local.router)
         wait_healthy(deployment.entry_url, "the router")
         deployment.failover = FailoverManager(primary.url, replica.url, local.promote_after).start()
         on_note(
             f"resilience: local topology up in {time.monotonic() - started:.1f} s: "
             + ", ".join(f"{r.name} ({r.role}) {r.url}" for r in deployment.regions.values())
-            + f"; router {deployment.entry_url}"
+            + f"; router {deployment.entry_url} ({router_kind(deployment)})"
         )
     except BaseException:
         deployment.close()
@@ -310,11 +318,17 @@ def start_router(
     *,
     weights: dict[str, float] | None = None,
     geo: bool = True,
+    router: str = "haproxy",
 ) -> str:
     """Start the router in front of the deployment's regions; returns its URL.
 
-    ``weights`` overrides the regions' own and ``geo=False`` makes it ignore
-    client locations: both plant a misconfigured router for the routing gates.
+    ``router = "haproxy"`` runs HAProxy (see
+    :mod:`~stagewise.tiers.resilience.haproxy`) and waits until it sees every
+    region up; when ``haproxy`` is not installed, stagewise's builtin router
+    (:mod:`~stagewise.tiers.resilience.router`) stands in, with a note saying
+    so. ``weights`` overrides the regions' own and ``geo=False`` makes it
+    ignore client locations: both plant a misconfigured router for the
+    routing gates.
     """
     port = free_port()
     backends = [
@@ -326,11 +340,69 @@ def start_router(
         }
         for r in deployment.regions.values()
     ]
-    router_config = json.dumps({"backends": backends, "health_check": health_check, "geo": geo})
-    argv = [python, "-m", "stagewise.tiers.resilience.router", "--port", str(port), "--config", router_config]
     name = "router" if "router" not in deployment.services else f"router-{port}"
-    spawn(deployment, name, argv, logs / f"{name}.log")
-    return f"http://127.0.0.1:{port}"
+    binary = haproxy_binary() if router == "haproxy" else None
+    if router == "haproxy" and binary is None:
+        deployment.notes.append(
+            "router: haproxy is not installed (apt-get install haproxy); "
+            "using stagewise's builtin router instead"
+        )
+    if binary is None:
+        router_config = json.dumps({"backends": backends, "health_check": health_check, "geo": geo})
+        argv = [
+            python,
+            "-m",
+            "stagewise.tiers.resilience.router",
+            "--port",
+            str(port),
+            "--config",
+            router_config,
+        ]
+        spawn(deployment, name, argv, logs / f"{name}.log")
+        return f"http://127.0.0.1:{port}"
+    servers = [
+        Server(r.name, r.url, (weights or {}).get(r.name, r.weight), r.location)
+        for r in deployment.regions.values()
+    ]
+    # The name carries "stagewise-resilience-" so a leftover haproxy is recognisable as ours.
+    config_path = (deployment.state_dir or logs) / f"stagewise-resilience-{name}.cfg"
+    config_path.parent.mkdir(parents=True, exist_ok=True)
+    config_path.write_text(render_config(port, servers, health_check=health_check, geo=geo), encoding="utf-8")
+    problem = check_config(binary, str(config_path))
+    if problem is not None:
+        raise MissingError(f"haproxy rejected the router configuration {config_path}: {problem}")
+    started = spawn(deployment, name, [binary, "-db", "-f", str(config_path)], logs / f"{name}.log")
+    url = f"http://127.0.0.1:{port}"
+    _wait_haproxy(started, url, [s.name for s in servers])
+    return url
+
+
+def router_kind(deployment: Deployment) -> str:
+    """Which router the deployment started: ``haproxy`` or ``builtin`` (``none`` for remote regions)."""
+    started = deployment.services.get("router")
+    if started is None:
+        return "none"
+    return "haproxy" if Path(started.argv[0]).name == "haproxy" else "builtin"
+
+
+def _wait_haproxy(started: Started, url: str, regions: list[str], timeout: float = 20.0) -> None:
+    """Wait until HAProxy answers and counts every region up; exit 4 with its log if it never does."""
+    deadline = time.monotonic() + timeout
+    states: dict[str, str] = {}
+    while time.monotonic() < deadline:
+        if started.process is not None and started.process.poll() is not None:
+            tail = started.log.read_text(encoding="utf-8", errors="replace")[-600:].strip()
+            raise MissingError(f"haproxy exited with code {started.process.returncode}: {tail}")
+        with contextlib.suppress(OSError):
+            states = fetch_states(url)
+            if states and all(states.get(r) in ("UP", "no check") for r in regions):
+                return
+        time.sleep(0.05)
+    raise MissingError(
+        f"haproxy at {url} does not see every region up after {timeout:g} s: "
+        + (", ".join(f"{k} {v}" for k, v in states.items()) or "no answer")
+        + f" (log: {started.log})"
+    )
 
 
 __all__ = [
@@ -341,6 +413,7 @@ __all__ = [
     "kill",
     "remote_deployment",
     "restart",
+    "router_kind",
     "spawn",
     "start_router",
     "wait_healthy",

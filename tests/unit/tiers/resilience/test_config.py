@@ -106,6 +106,11 @@ def test_remote_regions_need_url_dsn_and_an_entry_url() -> None:
             "resilience.faults.f.revert: is required: every fault is reversible",
         ),
         ({"local": {"replication": "semi"}}, "resilience.local.replication: must be one of async, sync"),
+        ({"local": {"router": "nginx"}}, "resilience.local.router: must be one of haproxy, builtin"),
+        (
+            {"regions": {"a": {"role": "primary", "location": "us east"}, "b": {}}},
+            "resilience.regions.a.location: must be letters, digits",
+        ),
         ({"local": {"promote_after": -1}}, "resilience.local.promote_after: must be a number from 0 to 3600"),
         (
             {"regions": {"a": {"role": "primary"}, "b": {"role": "primary"}}},
@@ -125,3 +130,8 @@ def test_an_invalid_value_names_the_file_and_the_key(data: dict[str, Any], expec
 def test_a_local_topology_builds_exactly_two_regions() -> None:
     regions = {"a": {"role": "primary"}, "b": {}, "c": {}}
     assert "the local topology builds exactly two regions" in error({"regions": regions})
+
+
+def test_the_local_router_is_haproxy_unless_builtin_is_asked_for() -> None:
+    assert parse({}).local.router == "haproxy"
+    assert parse({"local": {"router": "builtin"}}).local.router == "builtin"
