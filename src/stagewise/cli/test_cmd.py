@@ -206,7 +206,6 @@ def _confirmed_at_prompt(project: Any, args: argparse.Namespace) -> bool:
 def _load_request(args: argparse.Namespace) -> LoadRequest | None:
     """The performance flags, or a usage error when they come without --performance."""
     from stagewise.errors import UsageError
-    from stagewise.tiers.performance.scenarios import LoadRequest
 
     given = [
         flag
@@ -222,6 +221,10 @@ def _load_request(args: argparse.Namespace) -> LoadRequest | None:
     ]
     if given and not (args.performance or args.all or args.stage):
         raise UsageError(f"{given[0]} applies to the performance tier: add --performance")
+    if not given:
+        return None  # the tier's defaults; and no Locust-side import for runs without it
+    from stagewise.tiers.performance.scenarios import LoadRequest
+
     return LoadRequest(
         scenario=_performance_scenario(args),
         users=args.users,

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stagewise.errors import InterruptedRun, MissingError, UsageError
 from stagewise.pipeline.provision import provisioned
@@ -30,17 +31,13 @@ from stagewise.report.run_info import collect_run_info
 from stagewise.report.summary import write_run_record
 from stagewise.tiers import tools
 from stagewise.tiers.browser import find_browser, require_display
-from stagewise.tiers.performance import (
-    LOCUST,
-    LoadRequest,
-    PerformanceRun,
-    resolve_scenario,
-    run_performance_tier,
-)
 from stagewise.tiers.pytest_tier import BrowserRun, CoverageRun, PytestRun, run_pytest_tier
 from stagewise.tiers.result import TierResult, TierStatus
-from stagewise.tiers.security.allowlist import AllowList
 from stagewise.tiers.target import check_reachable, validate_url
+
+if TYPE_CHECKING:  # the heavier tiers are imported only when a run uses them (startup time)
+    from stagewise.tiers.performance import LoadRequest
+    from stagewise.tiers.security.allowlist import AllowList
 
 
 @dataclass(frozen=True)
@@ -109,6 +106,8 @@ def plan_run(project: Project, request: TestRequest) -> RunPlan:
 
         resilience_scenario(project.resilience, request.resilience_scenario)  # usage errors first
     if "performance" in chosen:
+        from stagewise.tiers.performance import LoadRequest, resolve_scenario
+
         resolve_scenario(
             project.performance, request.load or LoadRequest()
         )  # usage errors before anything runs
@@ -146,6 +145,8 @@ def preflight(plan: RunPlan, request: TestRequest) -> None:
     """Check every tool the plan needs before any tier runs (fail fast, exit 4)."""
     needed = [tools.PYTEST] if any(t.name not in ("performance", "resilience") for t in plan.tiers) else []
     if any(t.name == "performance" for t in plan.tiers):
+        from stagewise.tiers.performance import LOCUST
+
         needed.append(LOCUST)
     if any(t.coverage for t in plan.tiers):
         needed.append(tools.PYTEST_COV)
@@ -307,6 +308,8 @@ class _TierLoop:
 
     def _run_performance(self, tier: TierPlan) -> TierResult:
         """Locust instead of pytest: the tier's paths are its locustfile(s)."""
+        from stagewise.tiers.performance import LoadRequest, PerformanceRun, run_performance_tier
+
         run = PerformanceRun(
             python=self.plan.python,
             cwd=self.project.root,
