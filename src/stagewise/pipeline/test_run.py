@@ -12,6 +12,7 @@ import os
 import sys
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,9 +26,7 @@ from stagewise.project.env import resolve_env
 from stagewise.project.model import DEFAULT_BASE_URL, Project, StageConfig
 from stagewise.project.policy import combine_markers, select_tiers, stage_named
 from stagewise.report.history import read_history
-from stagewise.report.html import TREND_RUNS, write_page
 from stagewise.report.run_dir import new_run_id, prepare_run_dir
-from stagewise.report.run_info import collect_run_info
 from stagewise.report.summary import write_run_record
 from stagewise.tiers import tools
 from stagewise.tiers.browser import find_browser, require_display
@@ -197,6 +196,11 @@ def run_tests(
     )
     reporter.run_started(run_id, plan.stage.name, plan.target, [t.name for t in plan.tiers])
     started = time.monotonic()
+    # The report's provenance (git, tool versions) and page renderer are made ready
+    # while the tiers run, not after: they would otherwise add to every run's time.
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-prep")
+    run_info = pool.submit(_prepare_report, project.root, plan.python)
+    pool.shutdown(wait=False)
     try:
         secrets = tuple(resolved.secret_values())
         with provisioned(project, plan, request, child_env, reporter):
@@ -206,16 +210,23 @@ def run_tests(
         raise
     finally:
         result.duration = time.monotonic() - started
-        _write_report(project, plan, result, reports_root, run_dir, reporter=reporter)
+        _write_report(result, reports_root, run_dir, run_info.result(), reporter=reporter)
     return result
 
 
+def _prepare_report(root: Path, python: str) -> dict[str, object]:
+    """Runs in a thread beside the tiers: provenance, and the page module imported."""
+    import stagewise.report.html  # noqa: F401 - imported now, used by _write_report
+    from stagewise.report.run_info import collect_run_info
+
+    return collect_run_info(root, python)
+
+
 def _write_report(
-    project: Project,
-    plan: RunPlan,
     result: RunResult,
     reports_root: Path,
     run_dir: Path,
+    run_info: dict[str, object],
     *,
     reporter: Reporter,
 ) -> None:
@@ -224,7 +235,9 @@ def _write_report(
     A page that cannot be rendered is noted, never allowed to replace the
     run's verdict with a crash.
     """
-    summary = write_run_record(result, reports_root, run_dir, collect_run_info(project.root, plan.python))
+    from stagewise.report.html import TREND_RUNS, write_page
+
+    summary = write_run_record(result, reports_root, run_dir, run_info)
     try:
         record = json.loads(summary.read_text(encoding="utf-8"))
         write_page(run_dir, record, read_history(reports_root, last=TREND_RUNS))
