@@ -19,7 +19,14 @@ from pathlib import Path
 
 from stagewise import __version__
 from stagewise.backends.base import Backend, DeployError
-from stagewise.dataops.manifest import CorruptBackupError, Manifest, check_intact, sha256_of, write_manifest
+from stagewise.dataops.manifest import (
+    CorruptBackupError,
+    Manifest,
+    check_intact,
+    read_manifest,
+    sha256_of,
+    write_manifest,
+)
 from stagewise.dataops.migrate import Alembic, migrate_args
 from stagewise.dataops.stores import Store, store_for
 from stagewise.errors import MissingError, UsageError
@@ -137,11 +144,32 @@ def _backup(data: DataEnv, say: Say, keep: int | None) -> Path:
     write_manifest(path, manifest)
     say(f"backup {path.name}: {manifest.size} bytes, {sum(counts.values())} rows in {len(counts)} tables")
     if keep is not None:
-        for old in list_backups(data)[keep:]:
-            old.unlink(missing_ok=True)
-            old.with_name(old.name + ".json").unlink(missing_ok=True)
-            say(f"removed {old.name} (keeping {keep})")
+        _prune(data, keep, say)
     return path
+
+
+def _prune(data: DataEnv, keep: int, say: Say) -> None:
+    """Keep the ``keep`` newest backups that look whole; older ones go.
+
+    A backup whose manifest is missing or whose size disagrees with it does
+    not count towards ``keep`` (it could not be restored), so a run of broken
+    backups never pushes the last good ones out. Broken ones are left for a
+    person to look at. (Size, not sha256: hashing every backup on every run
+    would cost more than the backup.)
+    """
+    whole = 0
+    for candidate in list_backups(data):
+        try:
+            looks_whole = read_manifest(candidate).size == candidate.stat().st_size
+        except (CorruptBackupError, OSError):
+            looks_whole = False
+        if not looks_whole:
+            continue
+        whole += 1
+        if whole > keep:
+            candidate.unlink(missing_ok=True)
+            candidate.with_name(candidate.name + ".json").unlink(missing_ok=True)
+            say(f"removed {candidate.name} (keeping {keep})")
 
 
 def verify(data: DataEnv, path: Path, say: Say) -> Manifest:

@@ -357,3 +357,25 @@ def test_verify_without_pg_restore_creates_no_scratch_database(
         assert not admin.execute(
             "SELECT datname FROM pg_database WHERE datname LIKE %s", (f"{name}_restore_%",)
         ).fetchall()
+
+
+def test_retention_never_counts_broken_backups(make_project: ProjectFactory, tmp_path: Path) -> None:
+    live = tmp_path / "dev.db"
+    with sqlite3.connect(live) as db:
+        db.execute("CREATE TABLE t (v INTEGER)")
+    root = project_for(make_project, {"dev": f"sqlite:///{live}"})
+    good = Path(run_cli("deploy", "dev", "backup", cwd=root).stdout.strip().splitlines()[-1])
+    broken = []
+    for _ in range(2):
+        made = Path(run_cli("deploy", "dev", "backup", cwd=root).stdout.strip().splitlines()[-1])
+        made.write_bytes(made.read_bytes()[:100])  # truncated: it could never be restored
+        broken.append(made)
+    done = run_cli("deploy", "dev", "backup", "--keep", "2", cwd=root)
+    assert done.returncode == 0, done.stderr
+    newest = Path(done.stdout.strip().splitlines()[-1])
+    assert good.exists(), "the older good backup is one of the 2 whole ones and must stay"
+    assert newest.exists()
+    assert all(b.exists() for b in broken), "broken backups are left for a person to look at"
+    done = run_cli("deploy", "dev", "backup", "--keep", "1", cwd=root)
+    assert not good.exists()
+    assert "removed" in done.stdout + done.stderr
