@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -54,3 +55,30 @@ def static_site(tmp_path: Path) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+def running_in_ci() -> bool:
+    """``CI=true`` (or 1/yes), as CI systems set it."""
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def requires(available: bool, reason: str) -> pytest.MarkDecorator:
+    """Mark a test that needs something the machine may lack (a binary, root, a service).
+
+    Off CI it skips with ``reason``; with ``CI=true`` it fails instead, because
+    CI installs everything the suite needs and a silent skip there would hide
+    a broken set-up (scripts/test-machine.sh).
+    """
+    return pytest.mark.requires(available=available, reason=reason)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for mark in item.iter_markers("requires"):
+        if mark.kwargs["available"]:
+            continue
+        reason = mark.kwargs["reason"]
+        if running_in_ci():
+            pytest.fail(
+                f"{reason}; CI=true, where it must be present: failing instead of skipping", pytrace=False
+            )
+        pytest.skip(reason)

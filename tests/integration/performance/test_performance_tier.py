@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from stagewise.tiers.junit import read_junit
-from tests.conftest import ProjectFactory
+from tests.conftest import ProjectFactory, requires
 from tests.helpers import free_port, run_cli
 from tests.integration.performance.conftest import LoadApp
 
@@ -321,12 +321,11 @@ def test_performance_flags_need_the_performance_tier(make_project: ProjectFactor
     assert "add --performance" in done.stderr
 
 
+@requires(Path("/usr/bin/python3").exists(), "needs a system Python without Locust at /usr/bin/python3")
 def test_locust_missing_from_the_test_interpreter_is_exit_4(
     make_project: ProjectFactory, tmp_path: Path, load_app: LoadApp
 ) -> None:
     bare = Path("/usr/bin/python3")
-    if not bare.exists():
-        pytest.skip("needs a system Python without Locust at /usr/bin/python3")
     root = make_project(
         {
             "tests/performance/locustfile.py": locustfile("/fast"),

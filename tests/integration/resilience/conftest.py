@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from stagewise.tiers.resilience.postgres import PG_BIN_DIRS
+from tests.conftest import requires
 
 HAS_PG = any((Path(d) / "initdb").exists() for d in PG_BIN_DIRS) or shutil.which("initdb") is not None
 try:
@@ -25,17 +26,17 @@ try:
 except ImportError:  # pragma: no cover - the dev extra installs it
     HAS_PSYCOPG = False
 
-needs_pg = pytest.mark.skipif(
-    not (HAS_PG and HAS_PSYCOPG),
-    reason="needs the PostgreSQL server binaries (initdb, pg_ctl, pg_basebackup) and psycopg",
+needs_pg = requires(
+    HAS_PG and HAS_PSYCOPG,
+    "needs the PostgreSQL server binaries (initdb, pg_ctl, pg_basebackup) and psycopg",
 )
 IS_ROOT = os.geteuid() == 0
-needs_iptables = pytest.mark.skipif(
-    not (IS_ROOT and shutil.which("iptables")), reason="the blackhole fault needs root and iptables"
+needs_iptables = requires(
+    IS_ROOT and shutil.which("iptables") is not None, "the blackhole fault needs root and iptables"
 )
-needs_netns = pytest.mark.skipif(
-    not (IS_ROOT and all(shutil.which(t) for t in ("ip", "iptables", "tc"))),
-    reason="regions in network namespaces need root, ip (iproute2), iptables and tc",
+needs_netns = requires(
+    IS_ROOT and all(shutil.which(t) for t in ("ip", "iptables", "tc")),
+    "regions in network namespaces need root, ip (iproute2), iptables and tc",
 )
 
 

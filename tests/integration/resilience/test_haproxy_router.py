@@ -28,9 +28,10 @@ from stagewise.tiers.resilience.topology import (
     start_router,
     wait_healthy,
 )
+from tests.conftest import requires
 from tests.integration.resilience.conftest import needs_pg
 
-needs_haproxy = pytest.mark.skipif(haproxy_binary() is None, reason="needs haproxy (apt-get install haproxy)")
+needs_haproxy = requires(haproxy_binary() is not None, "needs haproxy (apt-get install haproxy)")
 
 pytestmark = [
     needs_pg,
