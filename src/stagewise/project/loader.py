@@ -27,6 +27,7 @@ from stagewise.project.performance import parse_performance
 from stagewise.project.resilience import parse_resilience
 from stagewise.project.security import read_security
 from stagewise.project.services_loader import BACKENDS, read_compose, read_services
+from stagewise.project.table import TomlTable
 
 PROJECT_FILE = "stagewise.toml"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
@@ -34,74 +35,14 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _URL = re.compile(r"^https?://[^\s/]+(/\S*)?$")
 
 
-class _Table:
-    """A TOML table being read, remembering its key path for error messages."""
+class _Table(TomlTable):
+    """A table of the project file itself; an out-of-range number also shows the value given."""
 
-    def __init__(self, file: Path, path: str, data: Mapping[str, object]) -> None:
-        self.file = file
-        self.path = path
-        self.data = data
-        self.seen: set[str] = set()
-
-    def key(self, name: str) -> str:
-        return f"{self.path}.{name}" if self.path else name
-
-    def error(self, name: str, problem: str) -> ConfigError:
-        return ConfigError(str(self.file), self.key(name), problem)
-
-    def raw(self, name: str) -> object | None:
-        self.seen.add(name)
-        return self.data.get(name)
-
-    def string(self, name: str, default: str | None = None) -> str | None:
-        value = self.raw(name)
-        if value is None:
-            return default
-        if not isinstance(value, str) or not value.strip():
-            raise self.error(name, "must be a non-empty string")
-        return value
-
-    def boolean(self, name: str, default: bool) -> bool:
-        value = self.raw(name)
-        if value is None:
-            return default
-        if not isinstance(value, bool):
-            raise self.error(name, "must be true or false")
-        return value
-
-    def number(self, name: str, low: float, high: float) -> float | None:
-        value = self.raw(name)
-        if value is None:
-            return None
+    def _range_problem(self, value: object, low: float, high: float) -> str:
+        problem = super()._range_problem(value, low, high)
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.error(name, f"must be a number from {low:g} to {high:g}")
-        if not low <= float(value) <= high:
-            raise self.error(name, f"must be a number from {low:g} to {high:g}, got {value}")
-        return float(value)
-
-    def strings(self, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
-        value = self.raw(name)
-        if value is None:
-            return default
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            raise self.error(name, "must be a list of non-empty strings")
-        return tuple(value)
-
-    def table(self, name: str) -> _Table | None:
-        value = self.raw(name)
-        if value is None:
-            return None
-        if not isinstance(value, dict):
-            raise self.error(name, "must be a table")
-        return _Table(self.file, self.key(name), value)
-
-    def check_unknown(self) -> None:
-        unknown = sorted(set(self.data) - self.seen)
-        if unknown:
-            allowed = ", ".join(sorted(self.seen))
-            raise self.error(unknown[0], f"unknown key (allowed here: {allowed})")
+            return problem
+        return f"{problem}, got {value}"
 
 
 def find_project_root(start: Path) -> tuple[Path, Path | None]:
@@ -177,7 +118,7 @@ def _build(root: Path, file: Path | None, data: Mapping[str, object], prefix: st
     stages = _stages(top, tiers)
     if default_stage not in stages:
         raise ConfigError(
-            str(top.file),
+            top.file,
             top.key("project.default_stage"),
             f"unknown stage {default_stage!r} (stages: {', '.join(stages)})",
         )
@@ -188,12 +129,12 @@ def _build(root: Path, file: Path | None, data: Mapping[str, object], prefix: st
     data_config = read_data(top, stages)
     performance_t = top.table("performance")
     performance = parse_performance(
-        str(top.file), top.key("performance"), performance_t.data if performance_t is not None else {}
+        top.file, top.key("performance"), performance_t.data if performance_t is not None else {}
     )
     security = read_security(top)
     resilience_t = top.table("resilience")
     resilience = parse_resilience(
-        str(top.file), top.key("resilience"), resilience_t.data if resilience_t is not None else {}
+        top.file, top.key("resilience"), resilience_t.data if resilience_t is not None else {}
     )
     top.check_unknown()
     return Project(

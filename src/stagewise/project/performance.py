@@ -22,13 +22,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Literal
 
-from stagewise.errors import ConfigError
+from stagewise.project.table import TomlTable, parse_seconds
 
 ScenarioKind = Literal["constant", "shape", "stress", "endurance"]
 KINDS: tuple[ScenarioKind, ...] = ("constant", "shape", "stress", "endurance")
 MAX_USERS = 100_000
-MAX_SECONDS = 7 * 24 * 3600
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$")
 _ENDPOINT = re.compile(r"^[A-Z]+ \S+$")
 _SCENARIO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 
@@ -180,89 +178,9 @@ class PerformanceConfig:
         return self.gates.over(scenario.gates)
 
 
-class _Reader:
-    """One TOML table being validated; remembers its key path and the keys it read."""
-
-    def __init__(self, file: str, path: str, data: Mapping[str, object]) -> None:
-        self.file = file
-        self.path = path
-        self.data = data
-        self.seen: set[str] = set()
-
-    def key(self, name: str) -> str:
-        return f"{self.path}.{name}" if self.path else name
-
-    def error(self, name: str, problem: str) -> ConfigError:
-        return ConfigError(self.file, self.key(name), problem)
-
-    def raw(self, name: str) -> object | None:
-        self.seen.add(name)
-        return self.data.get(name)
-
-    def table(self, name: str) -> _Reader | None:
-        value = self.raw(name)
-        if value is None:
-            return None
-        if not isinstance(value, dict):
-            raise self.error(name, "must be a table")
-        return _Reader(self.file, self.key(name), value)
-
-    def string(self, name: str) -> str | None:
-        value = self.raw(name)
-        if value is None:
-            return None
-        if not isinstance(value, str) or not value.strip():
-            raise self.error(name, "must be a non-empty string")
-        return value
-
-    def number(self, name: str, low: float, high: float) -> float | None:
-        value = self.raw(name)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-            raise self.error(name, f"must be a number from {low:g} to {high:g}")
-        return float(value)
-
-    def whole(self, name: str, low: int, high: int) -> int | None:
-        value = self.raw(name)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise self.error(name, f"must be a whole number from {low} to {high}")
-        return value
-
-    def seconds(self, name: str) -> float | None:
-        value = self.raw(name)
-        if value is None:
-            return None
-        seconds = parse_seconds(value)
-        if seconds is None or not 0 < seconds <= MAX_SECONDS:
-            raise self.error(name, "must be seconds (a number) or a duration like '90s', '5m', '2h'")
-        return seconds
-
-    def check_unknown(self) -> None:
-        unknown = sorted(set(self.data) - self.seen)
-        if unknown:
-            raise self.error(unknown[0], f"unknown key (allowed here: {', '.join(sorted(self.seen))})")
-
-
-def parse_seconds(value: object) -> float | None:
-    """Seconds from ``90``, ``90.5``, ``"90s"``, ``"5m"`` or ``"2h"``; ``None`` if not one."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        match = _DURATION.match(value)
-        if match:
-            factor = {"s": 1, None: 1, "m": 60, "h": 3600}[match.group(2)]
-            return float(match.group(1)) * factor
-    return None
-
-
 def parse_performance(file: str, path: str, data: Mapping[str, object]) -> PerformanceConfig:
     """Validate the ``[performance]`` table (``data`` may be empty: all defaults)."""
-    top = _Reader(file, path, data)
+    top = TomlTable(file, path, data)
     base = PerformanceConfig()
     gates_t = top.table("gates")
     gates = base.gates.over(_gates(gates_t)) if gates_t is not None else base.gates
@@ -295,7 +213,7 @@ def parse_performance(file: str, path: str, data: Mapping[str, object]) -> Perfo
     )
 
 
-def _limits(table: _Reader) -> GateLimits:
+def _limits(table: TomlTable) -> GateLimits:
     return GateLimits(
         p50_ms=table.number("p50_ms", 0, 3_600_000),
         p95_ms=table.number("p95_ms", 0, 3_600_000),
@@ -305,7 +223,7 @@ def _limits(table: _Reader) -> GateLimits:
     )
 
 
-def _gates(table: _Reader) -> Gates:
+def _gates(table: TomlTable) -> Gates:
     default = _limits(table)
     endpoints: dict[str, GateLimits] = {}
     endpoints_t = table.table("endpoints")
@@ -325,7 +243,7 @@ def _gates(table: _Reader) -> Gates:
     return Gates(default, endpoints)
 
 
-def _tolerance(table: _Reader | None) -> Tolerance:
+def _tolerance(table: TomlTable | None) -> Tolerance:
     base = Tolerance()
     if table is None:
         return base
@@ -346,7 +264,7 @@ def _tolerance(table: _Reader | None) -> Tolerance:
     return tolerance
 
 
-def _scenario(table: _Reader, name: str, builtin: Scenario | None) -> Scenario:
+def _scenario(table: TomlTable, name: str, builtin: Scenario | None) -> Scenario:
     base = builtin or Scenario(name)
     kind_value = table.string("kind")
     if kind_value is not None and kind_value not in KINDS:
@@ -403,7 +321,7 @@ def _scenario(table: _Reader, name: str, builtin: Scenario | None) -> Scenario:
     return scenario
 
 
-def _stages(table: _Reader) -> tuple[ShapeStage, ...]:
+def _stages(table: TomlTable) -> tuple[ShapeStage, ...]:
     value = table.raw("stages")
     if not isinstance(value, list) or not value:
         raise table.error("stages", "must be a non-empty list of {duration, users, spawn_rate} tables")
@@ -411,7 +329,7 @@ def _stages(table: _Reader) -> tuple[ShapeStage, ...]:
     for index, item in enumerate(value):
         if not isinstance(item, dict):
             raise table.error(f"stages[{index}]", "must be a table {duration, users, spawn_rate}")
-        stage_t = _Reader(table.file, table.key(f"stages[{index}]"), item)
+        stage_t = TomlTable(table.file, table.key(f"stages[{index}]"), item)
         duration = stage_t.seconds("duration")
         users = stage_t.whole("users", 0, MAX_USERS)
         if duration is None or users is None:

@@ -40,7 +40,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from stagewise.errors import ConfigError
+from stagewise.project.table import TomlTable
 
 Role = Literal["primary", "replica"]
 Topology = Literal["local", "remote"]
@@ -239,78 +239,11 @@ GATE_RANGES: dict[str, tuple[float, float]] = {
 }
 
 
-class _Reader:
-    """One TOML table being validated; remembers its key path and the keys it read."""
-
-    def __init__(self, file: str, path: str, data: Mapping[str, object]) -> None:
-        self.file = file
-        self.path = path
-        self.data = data
-        self.seen: set[str] = set()
-
-    def key(self, name: str) -> str:
-        return f"{self.path}.{name}" if self.path else name
-
-    def error(self, name: str, problem: str) -> ConfigError:
-        return ConfigError(self.file, self.key(name), problem)
-
-    def raw(self, name: str) -> object | None:
-        self.seen.add(name)
-        return self.data.get(name)
-
-    def table(self, name: str) -> _Reader | None:
-        value = self.raw(name)
-        if value is None:
-            return None
-        if not isinstance(value, dict):
-            raise self.error(name, "must be a table")
-        return _Reader(self.file, self.key(name), value)
-
-    def string(self, name: str, choices: tuple[str, ...] = ()) -> str | None:
-        value = self.raw(name)
-        if value is None:
-            return None
-        if not isinstance(value, str) or not value.strip():
-            raise self.error(name, "must be a non-empty string")
-        if choices and value not in choices:
-            raise self.error(name, f"must be one of {', '.join(choices)}")
-        return value
-
-    def boolean(self, name: str) -> bool | None:
-        value = self.raw(name)
-        if value is None:
-            return None
-        if not isinstance(value, bool):
-            raise self.error(name, "must be true or false")
-        return value
-
-    def number(self, name: str, low: float, high: float) -> float | None:
-        value = self.raw(name)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-            raise self.error(name, f"must be a number from {low:g} to {high:g}")
-        return float(value)
-
-    def argv(self, name: str) -> tuple[str, ...] | None:
-        value = self.raw(name)
-        if value is None:
-            return None
-        if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
-            raise self.error(name, "must be an argument list of non-empty strings (never a shell string)")
-        return tuple(value)
-
-    def check_unknown(self) -> None:
-        unknown = sorted(set(self.data) - self.seen)
-        if unknown:
-            raise self.error(unknown[0], f"unknown key (allowed here: {', '.join(sorted(self.seen))})")
-
-
 def parse_resilience(file: str, path: str, data: Mapping[str, object]) -> ResilienceConfig:
     """Validate the ``[resilience]`` table (``data`` may be empty: all defaults)."""
-    top = _Reader(file, path, data)
+    top = TomlTable(file, path, data)
     base = ResilienceConfig()
-    topology = top.string("topology", ("local", "remote")) or base.topology
+    topology = top.string("topology", choices=("local", "remote")) or base.topology
     entry_url = top.string("entry_url")
     if entry_url is not None and not _URL.match(entry_url):
         raise top.error("entry_url", f"{entry_url!r} is not an http(s) URL")
@@ -353,7 +286,7 @@ def parse_resilience(file: str, path: str, data: Mapping[str, object]) -> Resili
     )
 
 
-def _regions(top: _Reader, topology: str) -> dict[str, Region]:
+def _regions(top: TomlTable, topology: str) -> dict[str, Region]:
     regions_t = top.table("regions")
     if regions_t is None or not regions_t.data:
         raise top.error("regions", "must name at least two regions")
@@ -364,7 +297,7 @@ def _regions(top: _Reader, topology: str) -> dict[str, Region]:
             continue
         if not _NAME.match(name):
             raise regions_t.error(name, "region names are lower-case letters, digits and '-' (max 31)")
-        role = region_t.string("role", ("primary", "replica")) or "replica"
+        role = region_t.string("role", choices=("primary", "replica")) or "replica"
         url = region_t.string("url")
         if url is not None and not _URL.match(url):
             raise region_t.error("url", f"{url!r} is not an http(s) URL")
@@ -401,7 +334,7 @@ def _regions(top: _Reader, topology: str) -> dict[str, Region]:
     return regions
 
 
-def _gate_values(table: _Reader | None, base: ResilienceGates) -> dict[str, float | None]:
+def _gate_values(table: TomlTable | None, base: ResilienceGates) -> dict[str, float | None]:
     values: dict[str, float | None] = {k: getattr(base, k) for k in GATE_RANGES}
     if table is None:
         return values
@@ -416,7 +349,7 @@ def _gate_values(table: _Reader | None, base: ResilienceGates) -> dict[str, floa
     return values
 
 
-def _faults(table: _Reader | None) -> dict[str, CommandFault]:
+def _faults(table: TomlTable | None) -> dict[str, CommandFault]:
     faults: dict[str, CommandFault] = {}
     if table is None:
         return faults
@@ -438,7 +371,7 @@ def _faults(table: _Reader | None) -> dict[str, CommandFault]:
 
 
 def _scenario(
-    table: _Reader,
+    table: TomlTable,
     name: str,
     builtin: Scenario | None,
     regions: Mapping[str, Region],
@@ -454,7 +387,7 @@ def _scenario(
             if probe not in PROBES:
                 raise table.error("probes", f"unknown probe {probe!r} (probes: {', '.join(PROBES)})")
         probes = tuple(p for p in PROBES if p in probes_raw)
-    fault = table.string("fault", FAULTS) or base.fault
+    fault = table.string("fault", choices=FAULTS) or base.fault
     target = table.string("target") or base.target
     if target is not None and target not in regions:
         raise table.error("target", f"unknown region {target!r} (regions: {', '.join(regions)})")
@@ -500,16 +433,16 @@ def _scenario(
     return scenario
 
 
-def _local(table: _Reader | None) -> LocalTopology:
+def _local(table: TomlTable | None) -> LocalTopology:
     base = LocalTopology()
     if table is None:
         return base
-    replication = table.string("replication", ("async", "sync")) or base.replication
+    replication = table.string("replication", choices=("async", "sync")) or base.replication
     promote_after = table.number("promote_after", 0, 3600)
     health_check = table.boolean("health_check")
     link_latency = table.number("link_latency_ms", 0, 60_000)
-    network = table.string("network", ("loopback", "netns")) or base.network
-    router = table.string("router", ("haproxy", "builtin")) or base.router
+    network = table.string("network", choices=("loopback", "netns")) or base.network
+    router = table.string("router", choices=("haproxy", "builtin")) or base.router
     table.check_unknown()
     return LocalTopology(
         replication="sync" if replication == "sync" else "async",

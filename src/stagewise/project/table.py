@@ -1,0 +1,137 @@
+"""One TOML table being validated: typed reads that name the file and key path on error.
+
+Every part of the project file (stages, tiers, ``[data]``, ``[services]``,
+``[performance]``, ``[security]``, ``[resilience]``) reads through this one
+class, so a bad value reads the same everywhere
+(``stagewise.toml: performance.gates.p95_ms: must be a number from 0 to ...``,
+exit 3) and an unknown key lists what is allowed at that level.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Self, overload
+
+from stagewise.errors import ConfigError
+
+MAX_SECONDS = 7 * 24 * 3600
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$")
+
+
+def parse_seconds(value: object) -> float | None:
+    """Seconds from ``90``, ``90.5``, ``"90s"``, ``"5m"`` or ``"2h"``; ``None`` if not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if match:
+            factor = {"s": 1, None: 1, "m": 60, "h": 3600}[match.group(2)]
+            return float(match.group(1)) * factor
+    return None
+
+
+class TomlTable:
+    """A TOML table being read; remembers its key path and the keys it read."""
+
+    def __init__(self, file: str | Path, path: str, data: Mapping[str, object]) -> None:
+        self.file = str(file)
+        self.path = path
+        self.data = data
+        self.seen: set[str] = set()
+
+    def key(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+    def error(self, name: str, problem: str) -> ConfigError:
+        return ConfigError(self.file, self.key(name), problem)
+
+    def raw(self, name: str) -> object | None:
+        self.seen.add(name)
+        return self.data.get(name)
+
+    def table(self, name: str) -> Self | None:
+        value = self.raw(name)
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise self.error(name, "must be a table")
+        return type(self)(self.file, self.key(name), value)
+
+    def string(self, name: str, default: str | None = None, *, choices: tuple[str, ...] = ()) -> str | None:
+        value = self.raw(name)
+        if value is None:
+            return default
+        if not isinstance(value, str) or not value.strip():
+            raise self.error(name, "must be a non-empty string")
+        if choices and value not in choices:
+            raise self.error(name, f"must be one of {', '.join(choices)}")
+        return value
+
+    @overload
+    def boolean(self, name: str, default: bool) -> bool: ...
+    @overload
+    def boolean(self, name: str, default: None = None) -> bool | None: ...
+    def boolean(self, name: str, default: bool | None = None) -> bool | None:
+        value = self.raw(name)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise self.error(name, "must be true or false")
+        return value
+
+    def number(self, name: str, low: float, high: float) -> float | None:
+        value = self.raw(name)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+            raise self.error(name, self._range_problem(value, low, high))
+        return float(value)
+
+    def _range_problem(self, value: object, low: float, high: float) -> str:
+        """How a bad number is described; the project file's own tables also echo the value."""
+        del value
+        return f"must be a number from {low:g} to {high:g}"
+
+    def whole(self, name: str, low: int, high: int) -> int | None:
+        value = self.raw(name)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise self.error(name, f"must be a whole number from {low} to {high}")
+        return value
+
+    def seconds(self, name: str) -> float | None:
+        value = self.raw(name)
+        if value is None:
+            return None
+        seconds = parse_seconds(value)
+        if seconds is None or not 0 < seconds <= MAX_SECONDS:
+            raise self.error(name, "must be seconds (a number) or a duration like '90s', '5m', '2h'")
+        return seconds
+
+    def strings(self, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        value = self.raw(name)
+        if value is None:
+            return default
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise self.error(name, "must be a list of non-empty strings")
+        return tuple(value)
+
+    def argv(self, name: str) -> tuple[str, ...] | None:
+        value = self.raw(name)
+        if value is None:
+            return None
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+            raise self.error(name, "must be an argument list of non-empty strings (never a shell string)")
+        return tuple(value)
+
+    def check_unknown(self) -> None:
+        unknown = sorted(set(self.data) - self.seen)
+        if unknown:
+            raise self.error(unknown[0], f"unknown key (allowed here: {', '.join(sorted(self.seen))})")
