@@ -44,12 +44,25 @@ def manifest_path(backup: Path) -> Path:
 
 
 def sha256_of(path: Path) -> str:
-    """The file's sha256, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    """The file's sha256, read in 1 MiB chunks.
+
+    Remembered per (file, size, mtime) for the life of the process: a backup
+    is hashed when written and checked again by the verify or restore that
+    follows (and ``restore`` checks the file ``choose_backup`` just checked);
+    a multi-gigabyte dump should be read once, not three times.
+    """
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _DIGESTS:
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+        _DIGESTS[key] = digest.hexdigest()
+    return _DIGESTS[key]
+
+
+_DIGESTS: dict[tuple[str, int, int], str] = {}
 
 
 def write_manifest(backup: Path, manifest: Manifest) -> Path:

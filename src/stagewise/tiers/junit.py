@@ -1,8 +1,12 @@
-"""Read pytest's JUnit XML into counts, the list of failing tests, and per-case records."""
+"""JUnit XML: read pytest's into counts, failing tests and per-case records; write the
+non-pytest tiers' own (performance gates, resilience probes, security checks).
+"""
 
 from __future__ import annotations
 
+import os
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,3 +92,37 @@ def read_cases(path: Path) -> tuple[CaseResult, ...]:
             duration += previous.duration
         cases.append(CaseResult(name, outcome, duration, message[:2000], details[:20000], attempts))
     return tuple(cases)
+
+
+def gate_suite(
+    parent: ET.Element, name: str, gates: Sequence[tuple[str, bool, str]], duration: float
+) -> None:
+    """A ``<testsuite>`` of gates under ``parent``: each (name, passed, message) is a test case.
+
+    A failed gate is a ``<failure>`` carrying its message; a passed one keeps
+    the message as ``<system-out>``, so CI shows the measured value either way.
+    """
+    suite = ET.SubElement(
+        parent,
+        "testsuite",
+        name=name,
+        tests=str(len(gates)),
+        failures=str(sum(1 for _, passed, _ in gates if not passed)),
+        errors="0",
+        skipped="0",
+        time=f"{duration:.3f}",
+    )
+    for case_name, passed, message in gates:
+        case = ET.SubElement(suite, "testcase", classname=name, name=case_name, time="0")
+        if passed:
+            ET.SubElement(case, "system-out").text = message
+        else:
+            ET.SubElement(case, "failure", message=message, type="gate").text = message
+
+
+def write_xml(path: Path, root: ET.Element) -> None:
+    """Write a JUnit document atomically (a temporary file, then a rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    ET.ElementTree(root).write(temporary, encoding="utf-8", xml_declaration=True)
+    os.replace(temporary, path)

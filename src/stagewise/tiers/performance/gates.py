@@ -10,7 +10,7 @@ says the gate, the endpoint, the measured value and the limit, e.g.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from stagewise.project.performance import GateLimits, Gates
 from stagewise.tiers.performance.stats import ALL_REQUESTS, EndpointStats, LoadStats
@@ -30,14 +30,7 @@ class GateCheck:
     message: str
 
     def as_dict(self) -> dict[str, object]:
-        return {
-            "gate": self.gate,
-            "endpoint": self.endpoint,
-            "measured": self.measured,
-            "limit": self.limit,
-            "passed": self.passed,
-            "message": self.message,
-        }
+        return asdict(self)
 
 
 def latency_check(gate: str, endpoint: str, measured: float, limit: float) -> GateCheck:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
 
+from stagewise.tiers.junit import gate_suite, write_xml
 from stagewise.tiers.resilience.probes.base import ProbeResult
 
 
@@ -14,26 +14,8 @@ def write_junit(path: Path, scenario: str, probes: Sequence[ProbeResult], proble
     """Write ``junit-resilience.xml``; a failed gate is a ``<failure>``, a probe that could not run an ``<error>``."""
     root = ET.Element("testsuites")
     for probe in probes:
-        failures = [c for c in probe.checks if not c.passed]
-        suite = ET.SubElement(
-            root,
-            "testsuite",
-            name=f"resilience.{scenario}.{probe.probe}",
-            tests=str(len(probe.checks)),
-            failures=str(len(failures)),
-            errors="0",
-            skipped="0",
-            time=f"{probe.duration:.3f}",
-        )
-        for check in probe.checks:
-            case = ET.SubElement(
-                suite, "testcase", classname=f"resilience.{scenario}.{probe.probe}", name=check.gate, time="0"
-            )
-            if check.passed:
-                ET.SubElement(case, "system-out").text = check.message
-            else:
-                failure = ET.SubElement(case, "failure", message=check.message, type="gate")
-                failure.text = check.message
+        gates = [(c.gate, c.passed, c.message) for c in probe.checks]
+        gate_suite(root, f"resilience.{scenario}.{probe.probe}", gates, probe.duration)
     if problems:
         suite = ET.SubElement(
             root,
@@ -54,10 +36,7 @@ def write_junit(path: Path, scenario: str, probes: Sequence[ProbeResult], proble
                 time="0",
             )
             ET.SubElement(case, "error", message=problem, type="environment").text = problem
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".xml.tmp")
-    ET.ElementTree(root).write(temporary, encoding="utf-8", xml_declaration=True)
-    os.replace(temporary, path)
+    write_xml(path, root)
 
 
 __all__ = ["write_junit"]

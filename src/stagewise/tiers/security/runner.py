@@ -175,7 +175,9 @@ def _run_checks(run: SecurityRun, log: _Log) -> list[CheckOutcome]:
     outcomes = []
     for name in run.config.checks:
         log.show(f"{name}: running")
+        started = time.monotonic()
         outcome = REGISTRY[name]().run(context)
+        outcome.duration = time.monotonic() - started  # timed here, once for every check
         log.show(f"  {outcome.describe()}")
         outcomes.append(outcome)
     if run.tests is not None:

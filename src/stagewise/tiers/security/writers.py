@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from stagewise.project.security import SEVERITIES
+from stagewise.tiers.junit import write_xml
 from stagewise.tiers.security.findings import CheckOutcome, CheckStatus, Finding, at_or_above, severity_rank
 
 SCHEMA_VERSION = 1
@@ -212,10 +213,7 @@ def write_junit(path: Path, outcomes: Sequence[CheckOutcome], fail_on: str, dura
     suite.set("skipped", str(skipped))
     root = ET.Element("testsuites")
     root.append(suite)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    ET.ElementTree(root).write(temporary, encoding="utf-8", xml_declaration=True)
-    os.replace(temporary, path)
+    write_xml(path, root)
 
 
 __all__ = [

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
@@ -25,14 +25,7 @@ class GateCheck:
     message: str
 
     def as_dict(self) -> dict[str, object]:
-        return {
-            "probe": self.probe,
-            "gate": self.gate,
-            "measured": self.measured,
-            "limit": self.limit,
-            "passed": self.passed,
-            "message": self.message,
-        }
+        return asdict(self)
 
 
 @dataclass

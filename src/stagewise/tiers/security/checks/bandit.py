@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +118,6 @@ class BanditCheck:
     name = "bandit"
 
     def run(self, context: CheckContext) -> CheckOutcome:
-        started = time.monotonic()
         report = context.out_dir / "bandit.json"
         report.unlink(missing_ok=True)
         command = build_command(context, report)
@@ -127,7 +125,6 @@ class BanditCheck:
         code = context.run_tool(command, "bandit (security tier)")
         outcome = self._judge(context, report, code)
         outcome.command = tuple(command)
-        outcome.duration = time.monotonic() - started
         return outcome
 
     def _judge(self, context: CheckContext, report: Path, code: int) -> CheckOutcome:

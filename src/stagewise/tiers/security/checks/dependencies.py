@@ -26,7 +26,6 @@ fix is usually an upgrade. Accept one deliberately with an allow-list entry.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -136,12 +135,6 @@ class DependencyCheck:
     name = "dependencies"
 
     def run(self, context: CheckContext) -> CheckOutcome:
-        started = time.monotonic()
-        outcome = self._run(context)
-        outcome.duration = time.monotonic() - started
-        return outcome
-
-    def _run(self, context: CheckContext) -> CheckOutcome:
         files = requirement_files(context)
         if files:
             missing = [f for f in files if not (context.root / f).is_file()]

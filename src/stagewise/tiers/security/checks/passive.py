@@ -26,7 +26,6 @@ SW-BANNER-VERSION           low       Server/X-Powered-By naming a version
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterable
 
 from stagewise.tiers.security.checks.base import CheckContext
@@ -246,15 +245,10 @@ class PassiveCheck:
     name = "passive"
 
     def run(self, context: CheckContext) -> CheckOutcome:
-        started = time.monotonic()
         try:
-            outcome = self._run(context)
+            return self._run(context)
         except Unreachable as exc:
-            outcome = CheckOutcome(
-                self.name, CheckStatus.ERROR, reason=f"the target stopped answering: {exc}"
-            )
-        outcome.duration = time.monotonic() - started
-        return outcome
+            return CheckOutcome(self.name, CheckStatus.ERROR, reason=f"the target stopped answering: {exc}")
 
     def _gets(self, context: CheckContext) -> list[str]:
         paths = ["/", *context.config.passive.paths]

@@ -47,12 +47,6 @@ class ZapCheck:
     name = "zap"
 
     def run(self, context: CheckContext) -> CheckOutcome:
-        started = time.monotonic()
-        outcome = self._run(context)
-        outcome.duration = time.monotonic() - started
-        return outcome
-
-    def _run(self, context: CheckContext) -> CheckOutcome:
         settings = context.config.zap
         if settings.url is None:
             return CheckOutcome(
