@@ -47,6 +47,7 @@ Topology = Literal["local", "remote"]
 Replication = Literal["async", "sync"]
 Network = Literal["loopback", "netns"]
 RouterKind = Literal["haproxy", "builtin"]
+FailoverKind = Literal["patroni", "stagewise"]
 
 #: Probes in the order a scenario runs them.
 PROBES: tuple[str, ...] = ("lag", "routing", "conflict", "flow", "failover", "consistency")
@@ -130,7 +131,9 @@ class Scenario:
     ``kill-region``, ``command``) or for the whole scenario (``latency``,
     ``reset``); ``blackhole`` is the routing probe's health check.
     ``duration`` bounds the failover client loop; ``fault_at`` is when, in
-    that loop, the fault lands.
+    that loop, the fault lands; ``client_deadline`` is how long a client
+    retries one write before it gives up (an SDK's retry budget): a write
+    that succeeds within it counts as available.
     """
 
     name: str
@@ -142,8 +145,9 @@ class Scenario:
     jitter_ms: float = 0.0
     rate_kbit: int = 256
     marker_bytes: int = 0
-    duration: float = 8.0
+    duration: float = 15.0
     fault_at: float = 2.0
+    client_deadline: float = 10.0
     markers: int = 100
     requests: int = 200
     gates: Mapping[str, float | None] = field(default_factory=dict)
@@ -153,8 +157,12 @@ class Scenario:
 class LocalTopology:
     """How the embedded local topology is built.
 
-    ``promote_after`` is how long the failover manager waits with the primary
-    unreachable before it promotes the replica; ``health_check`` gives the
+    ``failover = "patroni"`` (the default) runs Patroni with etcd beside each
+    database and lets it do the promotion; ``promote_after`` is then its
+    leader lease (``ttl``, whole seconds, at least 5): how long a silent
+    primary keeps the lead. ``failover = "stagewise"`` (for machines without
+    Patroni) promotes with ``pg_promote()`` once the primary has not answered
+    for ``promote_after`` seconds; ``health_check`` gives the
     router active health checks (HAProxy's ``check``); ``link_latency_ms`` is
     a steady one-way delay on the replication link between the regions;
     ``network = "netns"`` puts each region in its own network namespace on a
@@ -166,7 +174,8 @@ class LocalTopology:
     """
 
     replication: Replication = "async"
-    promote_after: float = 1.0
+    failover: FailoverKind = "patroni"
+    promote_after: float = 5.0
     health_check: bool = True
     link_latency_ms: float = 0.0
     network: Network = "loopback"
@@ -421,6 +430,7 @@ def _scenario(
         marker_bytes=int(number("marker_bytes", base.marker_bytes, 0, 1_000_000)),
         duration=number("duration", base.duration, 1, 3600),
         fault_at=number("fault_at", base.fault_at, 0, 3600),
+        client_deadline=number("client_deadline", base.client_deadline, 0.1, 3600),
         markers=int(number("markers", base.markers, 1, 100_000)),
         requests=int(number("requests", base.requests, 10, 1_000_000)),
         gates=gates,
@@ -443,6 +453,7 @@ def _local(table: TomlTable | None) -> LocalTopology:
     link_latency = table.number("link_latency_ms", 0, 60_000)
     network = table.string("network", choices=("loopback", "netns")) or base.network
     router = table.string("router", choices=("haproxy", "builtin")) or base.router
+    failover = table.string("failover", choices=("patroni", "stagewise")) or base.failover
     table.check_unknown()
     return LocalTopology(
         replication="sync" if replication == "sync" else "async",
@@ -451,6 +462,7 @@ def _local(table: TomlTable | None) -> LocalTopology:
         link_latency_ms=base.link_latency_ms if link_latency is None else link_latency,
         network="netns" if network == "netns" else "loopback",
         router="builtin" if router == "builtin" else "haproxy",
+        failover="stagewise" if failover == "stagewise" else "patroni",
     )
 
 

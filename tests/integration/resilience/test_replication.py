@@ -1,11 +1,17 @@
 """Asynchronous replication loses what the replica had not received; synchronous loses nothing.
 
-Both tests cut the replication link (every connection reset, new ones
-refused) and then crash the primary while the client loop writes. With
-asynchronous replication the primary keeps acknowledging writes the replica
-never gets, and the failover probe reports them as lost (its real RPO); with
-``synchronous_commit = remote_apply`` no write is acknowledged until the
-replica applied it, so nothing acknowledged is lost.
+Patroni (with etcd) is the failover manager in both. The asynchronous test
+cuts the replication link (every connection reset, new ones refused) and
+then kills the primary's host while the client loop writes: the primary
+keeps acknowledging writes the replica never gets, Patroni promotes the
+replica once the old lease runs out, and the failover probe reports those
+writes as lost (its real RPO). The synchronous test kills the primary's host
+under the same loop with Patroni's synchronous mode and ``remote_apply``:
+no write is acknowledged until the replica applied it, so the replica
+Patroni promotes holds every acknowledged write. (Had the link been cut
+first, Patroni would have dropped the standby from synchronous replication
+and, for that very reason, refused to promote it: no loss either, but no
+failover.)
 """
 
 from __future__ import annotations
@@ -30,12 +36,13 @@ pytestmark = [
     pytest.mark.xdist_group("resilience"),
 ]  # one topology at a time: the leftovers check is machine-wide
 
-SCENARIO = Scenario("cut-then-crash", probes=("failover",), fault="stop-primary", duration=5.0, fault_at=1.5)
+# Patroni's lease is 5 s: the replica leads ~5-6 s after the crash; the loop runs on past that.
+SCENARIO = Scenario("crash", probes=("failover",), fault="stop-primary", duration=11.0, fault_at=1.5)
 
 
 @pytest.fixture
 def topology(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[ResilienceConfig, Deployment]]:
-    config = ResilienceConfig(local=LocalTopology(replication=request.param, promote_after=0.5))
+    config = ResilienceConfig(local=LocalTopology(replication=request.param))
     deployment = build_local(config, Journal(tmp_path / "state"), tmp_path / "state")
     try:
         yield config, deployment
@@ -43,15 +50,17 @@ def topology(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[R
         deployment.close()
 
 
-def cut_link_then_crash_primary(config: ResilienceConfig, deployment: Deployment) -> ProbeResult:
-    assert deployment.link is not None
-    deployment.link.set(reset=True)
+def crash_primary(config: ResilienceConfig, deployment: Deployment, *, cut_link_first: bool) -> ProbeResult:
+    """Kill the primary's host under a write loop (after cutting the replication link, if asked)."""
+    for link in deployment.links:
+        link.set(reset=cut_link_first)
     fault = make_fault(config, SCENARIO, deployment)
     assert fault is not None
     try:
         return probe_failover(deployment, config.gates, SCENARIO, fault)
     finally:
-        deployment.link.clear()
+        for link in deployment.links:
+            link.clear()
         fault.revert()
 
 
@@ -60,9 +69,9 @@ def test_asynchronous_replication_reports_the_writes_it_lost(
     topology: tuple[ResilienceConfig, Deployment],
 ) -> None:
     config, deployment = topology
-    result = cut_link_then_crash_primary(config, deployment)
+    result = crash_primary(config, deployment, cut_link_first=True)
     figures = result.figures
-    assert figures["promoted"] is True
+    assert figures["promoted"] is True  # by Patroni, once the old primary's lease ran out
     assert figures["acknowledged"] > 10
     # Everything acknowledged between the cut and the crash (~1.5 s of writes) is gone.
     assert figures["rpo_rows"] > 5
@@ -85,10 +94,11 @@ def test_synchronous_remote_apply_loses_no_acknowledged_write(
     with connect(deployment.regions["us-east"].dsn) as db:
         assert db.execute("SHOW synchronous_commit").fetchone()[0] == "remote_apply"
         assert db.execute("SELECT sync_state FROM pg_stat_replication").fetchone()[0] == "sync"
-    result = cut_link_then_crash_primary(config, deployment)
+    # Patroni's synchronous mode: the replica it promotes holds every acknowledged write.
+    result = crash_primary(config, deployment, cut_link_first=False)
     figures = result.figures
     assert figures["promoted"] is True
-    assert figures["acknowledged"] > 10  # writes before the cut and after the promotion
+    assert figures["acknowledged"] > 10  # writes before the crash and after the promotion
     assert figures["rpo_rows"] == 0
     assert figures["rpo_s"] == 0.0
     assert next(c for c in result.checks if c.gate == "rpo_s").passed

@@ -1,11 +1,16 @@
-"""The local topology's failover manager: it watches the primary and promotes the replica.
+"""Watching the promotion, and stagewise's own small failover manager.
 
-It does what pg_auto_failover's monitor or Patroni does, in the smallest
-form: poll the primary every ``interval`` seconds; once it has not answered
-for ``promote_after`` seconds, promote the replica with ``pg_promote()``.
-The promotion is PostgreSQL's own (the replica leaves recovery and starts a
-new timeline); stagewise measures what clients see of it, it does not fake
-it. It promotes at most once per run: no automatic fail-back.
+:class:`PromotionWatch` only watches: it polls the replica and notes when it
+left recovery, whoever promoted it (Patroni, the default manager of the local
+topology — see :mod:`~stagewise.tiers.resilience.patroni`). The failover
+probe reports that moment beside the RTO the clients saw.
+
+:class:`FailoverManager` (``[resilience.local] failover = "stagewise"``, for
+machines without Patroni) also promotes: poll the primary every ``interval``
+seconds; once it has not answered for ``promote_after`` seconds, promote the
+replica with ``pg_promote()``. The promotion is PostgreSQL's own (the replica
+leaves recovery and starts a new timeline). It promotes at most once per run:
+no automatic fail-back.
 """
 
 from __future__ import annotations
@@ -16,29 +21,47 @@ import time
 from stagewise.tiers.resilience.postgres import connect
 
 
-class FailoverManager:
-    """A monitor thread for one primary/replica pair."""
+class PromotionWatch:
+    """A thread that notes when the replica at ``replica_url`` stops being a standby."""
 
-    def __init__(
-        self, primary_url: str, replica_url: str, promote_after: float, interval: float = 0.1
-    ) -> None:
-        self.primary_url = primary_url
+    def __init__(self, replica_url: str, interval: float = 0.1) -> None:
         self.replica_url = replica_url
-        self.promote_after = promote_after
         self.interval = interval
-        self.down_since: float | None = None
         self.promoted_at: float | None = None
         self.error: str | None = None
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="failover-manager", daemon=True)
+        self._thread = threading.Thread(target=self._watch, name="promotion-watch", daemon=True)
 
-    def start(self) -> FailoverManager:
+    def start(self) -> PromotionWatch:
         self._thread.start()
         return self
 
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(5)
+
+    def _watch(self) -> None:
+        while not self._stop.is_set() and self.promoted_at is None:
+            try:
+                with connect(self.replica_url, timeout=1) as db:
+                    if not db.execute("SELECT pg_is_in_recovery()").fetchone()[0]:
+                        self.promoted_at = time.monotonic()
+            except Exception:  # noqa: S110 - a replica that does not answer has not been promoted
+                pass
+            self._stop.wait(self.interval)
+
+
+class FailoverManager(PromotionWatch):
+    """A monitor thread for one primary/replica pair that promotes the replica itself."""
+
+    def __init__(
+        self, primary_url: str, replica_url: str, promote_after: float, interval: float = 0.1
+    ) -> None:
+        super().__init__(replica_url, interval)
+        self.primary_url = primary_url
+        self.promote_after = promote_after
+        self.down_since: float | None = None
+        self._thread = threading.Thread(target=self._run, name="failover-manager", daemon=True)
 
     def _primary_answers(self) -> bool:
         try:
@@ -68,4 +91,4 @@ class FailoverManager:
             self.error = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-__all__ = ["FailoverManager"]
+__all__ = ["FailoverManager", "PromotionWatch"]

@@ -1,16 +1,20 @@
 """Faults: each one reversible, journalled before it is applied, reverted even after Ctrl+C.
 
 =================  ==========================================================
-``stop-primary``   crash-stop the database primary (``pg_ctl -m immediate``);
-                   revert: start it again, or, once the failover manager has
-                   promoted the replica, re-seed it as the new primary's standby
+``stop-primary``   the primary's database host dies: its Patroni is killed
+                   and its PostgreSQL crash-stopped (``pg_ctl -m immediate``),
+                   so Patroni on the replica takes the lead once the lease
+                   runs out; revert: start that Patroni again, which rejoins
+                   as the new leader's standby (with ``failover =
+                   "stagewise"``: start the database again, or re-seed it as
+                   the promoted replica's standby)
 ``kill-region``    SIGKILL a region's service; revert: start it again
 ``blackhole``      iptables DROP of every packet to a region's service port;
                    revert: delete exactly that rule (it carries a comment)
-``latency``        delay (+/- jitter) on the replication link's fault proxy
+``latency``        delay (+/- jitter) on the replication link's fault proxies
 ``reset``          reset the replication link's connections, refuse new ones
 ``partition``      iptables DROP both ways between two regions' namespaces
-                   (and the replica's path to the replication link proxy)
+                   (and their paths to the replication link proxies)
 ``bandwidth``      ``tc tbf`` on the bridge port into a region
 ``command``        configured argument lists (remote regions: a cloud CLI)
 =================  ==========================================================
@@ -32,8 +36,15 @@ from stagewise.errors import MissingError, UsageError
 from stagewise.project.resilience import CommandFault, ResilienceConfig, Scenario
 from stagewise.tiers.resilience.journal import run_quiet
 from stagewise.tiers.resilience.netns import Netns
+from stagewise.tiers.resilience.patroni import wait_role
 from stagewise.tiers.resilience.postgres import follow, wait_streaming
-from stagewise.tiers.resilience.topology import Deployment, kill, restart, wait_healthy
+from stagewise.tiers.resilience.topology import (
+    Deployment,
+    kill,
+    patroni_roles,
+    restart,
+    wait_healthy,
+)
 
 LOCAL_ONLY = ("stop-primary", "kill-region", "blackhole", "latency", "reset", "partition", "bandwidth")
 NETNS_ONLY = ("partition", "bandwidth")
@@ -84,7 +95,9 @@ def make_fault(config: ResilienceConfig, scenario: Scenario, deployment: Deploym
         )
     replica = next(r.name for r in deployment.regions.values() if r.role != "primary")
     builders: dict[str, Callable[[], Fault]] = {
-        "stop-primary": lambda: _stop_primary(deployment),
+        "stop-primary": lambda: (
+            _stop_patroni_primary(deployment) if deployment.patroni_api else _stop_primary(deployment)
+        ),
         "kill-region": lambda: _kill_region(deployment, scenario.target or deployment.primary_name),
         "blackhole": lambda: _blackhole(deployment, scenario.target or replica),
         "latency": lambda: _link(deployment, config, scenario.latency_ms, scenario.jitter_ms, reset=False),
@@ -113,7 +126,7 @@ def _stop_primary(deployment: Deployment) -> Fault:
         new = deployment.clusters[replica_name]
         if new.in_recovery() is False:
             # Promoted: the old primary comes back as the new primary's standby, through the link proxy.
-            link = deployment.link
+            link = deployment.links[0] if deployment.links else None
             if link is not None:
                 link.retarget(new.port, new.host)
             follow(cluster, new, (link.listen_host, link.port) if link is not None else (new.host, new.port))
@@ -125,6 +138,40 @@ def _stop_primary(deployment: Deployment) -> Fault:
             cluster.start(deployment.journal)
 
     return Fault("stop-primary", f"stop the database primary in {old}", deployment, apply, revert, old)
+
+
+def _stop_patroni_primary(deployment: Deployment) -> Fault:
+    """The primary's host dies: Patroni first (else it restarts PostgreSQL), then PostgreSQL."""
+    old = deployment.primary_name
+    cluster = deployment.clusters[old]
+    node = f"patroni-{old}"
+
+    def apply() -> None:
+        kill(deployment, node)
+        cluster.stop_immediately()
+
+    def revert() -> None:
+        restart(deployment, node)
+        # Back as the leader (its lease had not run out) or as the new leader's standby.
+        wait_role(deployment.patroni_api[old], old, ("master", "primary", "replica"), timeout=90)
+        roles = patroni_roles(deployment)
+        leader = next((name for name, role in roles.items() if role == "primary"), None)
+        if leader is None:
+            raise MissingError(f"no Patroni node leads after {old} came back: {roles}")
+        for name in roles:
+            deployment.regions[name].role = "primary" if name == leader else "replica"
+        for name in roles:
+            if name != leader:
+                wait_streaming(deployment.clusters[leader], name, timeout=60)
+
+    return Fault(
+        "stop-primary",
+        f"the database host of {old} dies (Patroni killed, PostgreSQL crash-stopped)",
+        deployment,
+        apply,
+        revert,
+        old,
+    )
 
 
 def _kill_region(deployment: Deployment, name: str) -> Fault:
@@ -178,8 +225,8 @@ def _blackhole(deployment: Deployment, name: str) -> Fault:
 def _link(
     deployment: Deployment, config: ResilienceConfig, latency: float, jitter: float, reset: bool
 ) -> Fault:
-    link = deployment.link
-    if link is None:  # pragma: no cover - the local topology always has one
+    links = deployment.links
+    if not links:  # pragma: no cover - the local topology always has one
         raise MissingError("the local topology has no replication link proxy")
     steady = config.local.link_latency_ms
     what = (
@@ -187,11 +234,13 @@ def _link(
     )
 
     def apply() -> None:
-        deployment.journal.record("noop", what + " (the link proxy lives in the run's process)")
-        link.set(latency_ms=latency, jitter_ms=jitter, reset=reset)
+        deployment.journal.record("noop", what + " (the link proxies live in the run's process)")
+        for link in links:
+            link.set(latency_ms=latency, jitter_ms=jitter, reset=reset)
 
     def revert() -> None:
-        link.set(latency_ms=steady)
+        for link in links:
+            link.set(latency_ms=steady)
 
     return Fault("reset" if reset else "latency", what, deployment, apply, revert)
 
@@ -205,10 +254,10 @@ def _network(deployment: Deployment) -> Netns:
 def _partition(deployment: Deployment, a: str, b: str) -> Fault:
     network = _network(deployment)
     entries: list[int] = []
-    link = (deployment.link.listen_host, deployment.link.port) if deployment.link is not None else None
+    links = [(link.listen_host, link.port) for link in deployment.links]
 
     def apply() -> None:
-        entries.extend(network.partition(a, b, link))
+        entries.extend(network.partition(a, b, links))
 
     def revert() -> None:
         for entry in reversed(entries):

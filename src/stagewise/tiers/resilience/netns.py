@@ -134,18 +134,21 @@ class Netns:
             if f"dev {self.bridge}" not in route:
                 raise MissingError(f"{address} ({region}) would not go over {self.bridge}: {route.strip()}")
 
-    def partition(self, a: str, b: str, link: tuple[str, int] | None) -> list[int]:
-        """DROP everything between regions ``a`` and ``b`` (and ``b``'s replication link); journal ids."""
+    def partition(self, a: str, b: str, links: Sequence[tuple[str, int]]) -> list[int]:
+        """DROP everything between regions ``a`` and ``b``, and their paths to the link proxies; journal ids."""
         iptables = self.tools[1]
         entries = []
         rules: list[tuple[str, list[str]]] = []
         for here, there in ((a, b), (b, a)):
             rules.append((here, ["INPUT", "-s", self.addresses[there], "-j", "DROP"]))
             rules.append((here, ["OUTPUT", "-d", self.addresses[there], "-j", "DROP"]))
-        if link is not None:  # b's replication runs through the host's link proxy: cut that path too
-            host, port = link
-            rules.append((b, ["OUTPUT", "-d", host, "-p", "tcp", "--dport", str(port), "-j", "DROP"]))
-            rules.append((b, ["INPUT", "-s", host, "-p", "tcp", "--sport", str(port), "-j", "DROP"]))
+        # Replication crosses the host's link proxies: neither side may reach them while cut apart.
+        for host, port in links:
+            for region in (a, b):
+                rules.append(
+                    (region, ["OUTPUT", "-d", host, "-p", "tcp", "--dport", str(port), "-j", "DROP"])
+                )
+                rules.append((region, ["INPUT", "-s", host, "-p", "tcp", "--sport", str(port), "-j", "DROP"]))
         for region, rule in rules:
             tagged = [
                 *rule[:-2],

@@ -276,7 +276,12 @@ def make_synchronous(primary: Cluster, standby: str) -> None:
         db.execute(f"ALTER SYSTEM SET synchronous_standby_names = '\"{standby}\"'")
         db.execute("ALTER SYSTEM SET synchronous_commit = 'remote_apply'")
         db.execute("SELECT pg_reload_conf()")
-    deadline = time.monotonic() + 10
+    wait_synchronous(primary, standby)
+
+
+def wait_synchronous(primary: Cluster, standby: str, timeout: float = 10.0) -> None:
+    """Wait until ``primary`` reports ``standby`` as its synchronous standby (exit 4 if never)."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with connect(primary.url, timeout=2) as db:
             row = db.execute(
@@ -285,7 +290,7 @@ def make_synchronous(primary: Cluster, standby: str) -> None:
             if row and row[0] == "sync":
                 return
         time.sleep(0.05)
-    raise MissingError(f"the replica {standby} did not become a synchronous standby within 10 s")
+    raise MissingError(f"the replica {standby} did not become a synchronous standby within {timeout:g} s")
 
 
 def wait_streaming(primary: Cluster, name: str, timeout: float = 15.0) -> None:
@@ -314,5 +319,7 @@ __all__ = [
     "free_port",
     "make_synchronous",
     "pg_bin",
+    "pg_command",
     "wait_streaming",
+    "wait_synchronous",
 ]

@@ -7,9 +7,12 @@ database DSN, role, weight and location, and the entry URL (the router).
     us-east                                   eu-west
     region service :A ── reads ── primary     region service :B ── reads ── replica
                       \\                         |   ^ streaming replication
-                       writes (read-write DSN)  link proxy (latency, jitter, reset)
+                       writes (read-write DSN)  link proxies (latency, jitter, reset)
+    Patroni beside each database, etcd holding the leader lease (the failover manager)
     router :R (HAProxy, or the builtin one: weights, X-Client-Region, health checks)
-    failover manager (pg_promote)
+
+Replication crosses the link proxies whichever node leads: each Patroni
+node's ``connect_address`` is the proxy in front of it.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import contextlib
 import http.client
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -29,7 +33,8 @@ from urllib.parse import urlsplit
 
 from stagewise.errors import MissingError
 from stagewise.project.resilience import ResilienceConfig
-from stagewise.tiers.resilience.failover import FailoverManager
+from stagewise.tiers.resilience import patroni
+from stagewise.tiers.resilience.failover import FailoverManager, PromotionWatch
 from stagewise.tiers.resilience.haproxy import (
     Server,
     check_config,
@@ -41,13 +46,17 @@ from stagewise.tiers.resilience.journal import Journal, kill_process, process_st
 from stagewise.tiers.resilience.linkproxy import LinkProxy
 from stagewise.tiers.resilience.netns import Netns
 from stagewise.tiers.resilience.postgres import (
+    SCHEMA,
     Cluster,
     connect,
     create_primary,
     create_replica,
     free_port,
     make_synchronous,
+    pg_bin,
     run_as,
+    wait_streaming,
+    wait_synchronous,
 )
 
 
@@ -84,8 +93,9 @@ class Deployment:
     local: bool = False
     clusters: dict[str, Cluster] = field(default_factory=dict)
     services: dict[str, Started] = field(default_factory=dict)
-    link: LinkProxy | None = None
-    failover: FailoverManager | None = None
+    links: list[LinkProxy] = field(default_factory=list)
+    failover: PromotionWatch | None = None
+    patroni_api: dict[str, str] = field(default_factory=dict)  # region -> its Patroni REST API
     write_dsn: str = ""
     state_dir: Path | None = None
     netns: Netns | None = None
@@ -107,13 +117,24 @@ class Deployment:
         """Stop everything this deployment started and undo the journal."""
         if self.failover is not None:
             self.failover.stop()
-        if self.link is not None:
-            self.link.stop()
+        for link in self.links:
+            link.stop()
         self.journal.undo_all()
         for started in self.services.values():
             if started.process is not None:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     started.process.wait(5)  # reap it: the journal killed it by PID
+
+
+@dataclass(frozen=True)
+class Sites:
+    """Where the local topology's parts run: each region's address and namespace prefix, the host side."""
+
+    base: Path  # the clusters' directory
+    hosts: dict[str, str]
+    prefixes: dict[str, tuple[str, ...]]
+    link_host: str  # where the link proxies (and etcd) listen: reachable from every region
+    user: str | None  # the user PostgreSQL runs as
 
 
 def remote_deployment(config: ResilienceConfig, journal: Journal) -> Deployment:
@@ -239,28 +260,16 @@ def build_local(
         base = Path(tempfile.mkdtemp(prefix="stagewise-resilience-"))
         journal.record("path", f"cluster directory {base}", path=str(base))
         os.chmod(base, 0o755)  # noqa: S103 - the clusters run as 'postgres' and must reach their directories
-        primary = create_primary(
-            base / "pg", journal, user, host=hosts[primary_region.name], prefix=prefixes[primary_region.name]
-        )
-        link = LinkProxy(primary.port, primary.host, link_host).start()
-        link.set(latency_ms=local.link_latency_ms)
-        deployment.link = link
-        replica = create_replica(
-            base / "pg",
-            primary,
-            journal,
-            user,
-            upstream=(link_host, link.port),
-            name=replica_region.name,
-            host=hosts[replica_region.name],
-            prefix=prefixes[replica_region.name],
-        )
-        if local.replication == "sync":
-            make_synchronous(primary, replica_region.name)
+        sites = Sites(base, hosts, prefixes, link_host, user)
+        if local.failover == "patroni":
+            primary, replica = _patroni_pair(deployment, config, sites, state_dir / "logs")
+        else:
+            primary, replica = _promoted_pair(deployment, config, sites)
         clusters = {primary_region.name: primary, replica_region.name: replica}
         deployment.clusters = clusters
         deployment.notes.append(
             f"PostgreSQL primary + streaming replica ready in {time.monotonic() - started:.1f} s"
+            + (" under Patroni" if local.failover == "patroni" else "")
             + (f" (namespaces on bridge {deployment.netns.bridge})" if deployment.netns else "")
         )
         deployment.write_dsn = _multi_host([primary, replica], "read-write")
@@ -298,7 +307,10 @@ def build_local(
             wait_healthy(endpoint.url, f"region {endpoint.name}'s service")
         deployment.entry_url = start_router(deployment, local.health_check, python, logs, router=local.router)
         wait_healthy(deployment.entry_url, "the router")
-        deployment.failover = FailoverManager(primary.url, replica.url, local.promote_after).start()
+        if local.failover == "patroni":
+            deployment.failover = PromotionWatch(replica.url).start()
+        else:
+            deployment.failover = FailoverManager(primary.url, replica.url, local.promote_after).start()
         on_note(
             f"resilience: local topology up in {time.monotonic() - started:.1f} s: "
             + ", ".join(f"{r.name} ({r.role}) {r.url}" for r in deployment.regions.values())
@@ -308,6 +320,162 @@ def build_local(
         deployment.close()
         raise
     return deployment
+
+
+def _promoted_pair(
+    deployment: Deployment,
+    config: ResilienceConfig,
+    sites: Sites,
+) -> tuple[Cluster, Cluster]:
+    """Primary + pg_basebackup replica streaming through one link proxy (``failover = "stagewise"``)."""
+    base, hosts, prefixes, link_host, user = (
+        sites.base,
+        sites.hosts,
+        sites.prefixes,
+        sites.link_host,
+        sites.user,
+    )
+    primary_region = config.primary
+    replica_region = next(r for r in config.regions.values() if r.role != "primary")
+    primary = create_primary(
+        base / "pg",
+        deployment.journal,
+        user,
+        host=hosts[primary_region.name],
+        prefix=prefixes[primary_region.name],
+    )
+    link = LinkProxy(primary.port, primary.host, link_host).start()
+    link.set(latency_ms=config.local.link_latency_ms)
+    deployment.links.append(link)
+    replica = create_replica(
+        base / "pg",
+        primary,
+        deployment.journal,
+        user,
+        upstream=(link_host, link.port),
+        name=replica_region.name,
+        host=hosts[replica_region.name],
+        prefix=prefixes[replica_region.name],
+    )
+    if config.local.replication == "sync":
+        make_synchronous(primary, replica_region.name)
+    return primary, replica
+
+
+def _patroni_pair(
+    deployment: Deployment,
+    config: ResilienceConfig,
+    sites: Sites,
+    logs: Path,
+) -> tuple[Cluster, Cluster]:
+    """etcd, then a Patroni node per region: the primary region's leads, the other streams from it.
+
+    Each node's ``connect_address`` is a link proxy in front of it, so the
+    replication (and the ``pg_basebackup`` that seeds the replica) crosses
+    the link whichever node leads.
+    """
+    base, hosts, prefixes, link_host, user = (
+        sites.base,
+        sites.hosts,
+        sites.prefixes,
+        sites.link_host,
+        sites.user,
+    )
+    patroni_bin, etcd_bin = patroni.binaries()
+    logs.mkdir(parents=True, exist_ok=True)
+    primary_region = config.primary
+    replica_region = next(r for r in config.regions.values() if r.role != "primary")
+    etcd_port = free_port()
+    spawn(
+        deployment,
+        "etcd",
+        patroni.etcd_argv(etcd_bin, base / "etcd", link_host, etcd_port, free_port()),
+        logs / "etcd.log",
+    )
+    scope = f"stagewise-{os.getpid()}-{int(time.time())}"
+    trusted = sorted({"127.0.0.1/32", *(h.rsplit(".", 1)[0] + ".0/24" for h in hosts.values())})
+    clusters: dict[str, Cluster] = {}
+    for region in (primary_region, replica_region):
+        directory = base / "pg" / region.name
+        directory.mkdir(parents=True, exist_ok=True)
+        if user is not None:
+            shutil.chown(directory, user, user)
+            shutil.chown(directory.parent, user, user)
+        directory.chmod(0o700)
+        cluster = Cluster(
+            region.name, directory / "data", free_port(), user, hosts[region.name], prefixes[region.name]
+        )
+        link = LinkProxy(cluster.port, cluster.host, link_host).start()
+        link.set(latency_ms=config.local.link_latency_ms)
+        deployment.links.append(link)
+        node = patroni.NodeSpec(
+            region.name, cluster.host, cluster.port, (link_host, link.port), free_port(), directory
+        )
+        settings = patroni.node_config(
+            node,
+            scope=scope,
+            etcd=(link_host, etcd_port),
+            bin_dir=pg_bin(),
+            trusted=trusted,
+            promote_after=config.local.promote_after,
+            synchronous=config.local.replication == "sync",
+        )
+        config_path = directory / "patroni.json"
+        patroni.write_config(config_path, settings)
+        if user is not None:
+            shutil.chown(config_path, user, user)
+        # Recorded before the node starts, so it is undone after the node is killed (undo runs newest first).
+        deployment.journal.record(
+            "pg",
+            f"PostgreSQL {region.name} (Patroni) on port {cluster.port}",
+            datadir=str(cluster.datadir),
+            user=user,
+        )
+        argv = [*prefixes[region.name], *_as_user([patroni_bin, str(config_path)], user)]
+        spawn(deployment, f"patroni-{region.name}", argv, logs / f"patroni-{region.name}.log")
+        api = f"http://{cluster.host}:{node.api_port}"
+        deployment.patroni_api[region.name] = api
+        clusters[region.name] = cluster
+        if region is primary_region:
+            _wait_node(deployment, region.name, ("master", "primary"))
+            with connect(cluster.url, timeout=5) as db:
+                db.execute(SCHEMA)
+    primary, replica = clusters[primary_region.name], clusters[replica_region.name]
+    _wait_node(deployment, replica_region.name, ("replica",))
+    wait_streaming(primary, replica.name, timeout=30)
+    if config.local.replication == "sync":
+        wait_synchronous(primary, replica.name, timeout=30)
+    return primary, replica
+
+
+def _as_user(argv: list[str], user: str | None) -> list[str]:
+    """``argv`` run as ``user`` (root drops to 'postgres': PostgreSQL refuses to run as root)."""
+    if user is None:
+        return argv
+    runuser = shutil.which("runuser")
+    if runuser is None:
+        raise MissingError("running Patroni as root needs runuser (util-linux) to drop to 'postgres'")
+    return [runuser, "-u", user, "--", *argv]
+
+
+def _wait_node(deployment: Deployment, region: str, roles: tuple[str, ...]) -> None:
+    """Wait for a Patroni node's role; exit 4 with the tail of its log when it dies or never gets there."""
+    started = deployment.services[f"patroni-{region}"]
+    try:
+        patroni.wait_role(deployment.patroni_api[region], region, roles)
+    except MissingError as exc:
+        tail = started.log.read_text(encoding="utf-8", errors="replace")[-500:].strip()
+        raise MissingError(f"{exc}; its log ({started.log}) ends: {tail}") from exc
+
+
+def patroni_roles(deployment: Deployment) -> dict[str, str]:
+    """Each region's role as Patroni reports it now (``primary``/``replica``; ``down`` when silent)."""
+    roles = {}
+    for region, api in deployment.patroni_api.items():
+        state = patroni.member_state(api)
+        role = str(state.get("role")) if state else "down"
+        roles[region] = "primary" if role in ("master", "primary") else role
+    return roles
 
 
 def start_router(
@@ -411,6 +579,7 @@ __all__ = [
     "build_local",
     "http_json",
     "kill",
+    "patroni_roles",
     "remote_deployment",
     "restart",
     "router_kind",

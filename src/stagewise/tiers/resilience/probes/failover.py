@@ -1,7 +1,8 @@
 """Failover: a bounded client loop writes through the router while a fault lands.
 
 Every operation writes one new key (``PUT /kv/KEY``) and retries until the
-client's deadline (``OP_DEADLINE_S``, what an SDK with retries gives a user);
+client's deadline (the scenario's ``client_deadline``, what an SDK with
+retries gives a user);
 every attempt is recorded. From that record:
 
 - **RTO**: from the fault landing to the end of the first successful write
@@ -32,7 +33,6 @@ from stagewise.tiers.resilience.postgres import connect
 from stagewise.tiers.resilience.probes.base import ProbeResult, percentile
 from stagewise.tiers.resilience.topology import Deployment, http_json
 
-OP_DEADLINE_S = 5.0
 ATTEMPT_TIMEOUT_S = 2.0
 PAUSE_S = 0.02
 MAX_OPS = 5000
@@ -74,7 +74,7 @@ def _write(url: str, key: str, value: str) -> bool:
     return status == 200 and bool(payload.get("winner"))
 
 
-def _client_loop(entry_url: str, loop: Loop, end: float) -> None:
+def _client_loop(entry_url: str, loop: Loop, end: float, deadline: float) -> None:
     """Write new keys through ``entry_url`` until ``end``; each retried until acknowledged or its deadline."""
     run = uuid.uuid4().hex[:8]
     while time.monotonic() < end and len(loop.operations) < MAX_OPS:
@@ -87,7 +87,7 @@ def _client_loop(entry_url: str, loop: Loop, end: float) -> None:
             if ok:
                 op.acked_at = time.monotonic()
                 break
-            if time.monotonic() - op.started >= OP_DEADLINE_S or time.monotonic() >= end:
+            if time.monotonic() - op.started >= deadline or time.monotonic() >= end:
                 break
             time.sleep(PAUSE_S)
         time.sleep(PAUSE_S)
@@ -113,7 +113,7 @@ def probe_failover(
     planter.daemon = True
     planter.start()
     try:
-        _client_loop(deployment.entry_url, loop, loop.started + scenario.duration)
+        _client_loop(deployment.entry_url, loop, loop.started + scenario.duration, scenario.client_deadline)
     finally:
         planter.cancel()
         planter.join(30)
