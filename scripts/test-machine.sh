@@ -49,6 +49,12 @@ if ! command -v haproxy >/dev/null && [ ! -x /usr/sbin/haproxy ]; then
   apt_install haproxy
 fi
 
+# The resilience tier's failover manager: Patroni beside each database, etcd holding the lease.
+if ! command -v patroni >/dev/null || ! command -v etcd >/dev/null; then
+  need_root "Patroni or etcd" "patroni etcd-server"
+  apt_install patroni etcd-server
+fi
+
 if ! docker info >/dev/null 2>&1; then
   need_root "a running Docker daemon" "docker.io, then start dockerd"
   (dockerd >/tmp/stagewise-dockerd.log 2>&1 &)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -12,7 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
-from shop import __version__, api, domain, events, services, storefront
+from shop import __version__, api, domain, events, regional, services, storefront
 from shop.db import make_engine, make_session_factory, ping
 from shop.deps import Unauthorized
 from shop.headers import SecurityHeaders
@@ -70,6 +71,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build an app bound to one database; creating the engine does not connect yet."""
     settings = settings or load_settings()
     engine = make_engine(settings.database_url)
+    # A region reads from its own database (a replica) and writes to the primary.
+    read_engine = make_engine(settings.read_database_url) if settings.read_database_url else engine
     metrics = ShopMetrics()
 
     @asynccontextmanager
@@ -81,10 +84,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await run_in_threadpool(upgrade, settings.database_url)
         yield
         engine.dispose()
+        read_engine.dispose()
 
     app = FastAPI(title="shop", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
+    app.state.read_engine = read_engine
     app.state.session_factory = make_session_factory(engine)
     app.state.metrics = metrics
     app.middleware("http")(metrics_middleware(metrics))
@@ -94,7 +99,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/health", tags=["ops"])
     async def health() -> JSONResponse:
         try:
-            await run_in_threadpool(ping, engine)
+            # Healthy = can serve reads here: a region whose replica answers stays in rotation.
+            await run_in_threadpool(ping, read_engine)
         except (SQLAlchemyError, OSError) as exc:
             log.warning("health check failed: %s", exc)
             return JSONResponse({"status": "error", "database": "error"}, status_code=503)
@@ -107,7 +113,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(events.router)
     app.include_router(storefront.router)
+    if settings.region is not None:
+        _serve_region(app, settings.region)
     return app
+
+
+def _serve_region(app: FastAPI, region: str) -> None:
+    """Mount the region contract and name the region on every answer (``X-Region``)."""
+    app.include_router(regional.router)
+
+    @app.middleware("http")
+    async def region_header(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        response.headers["X-Region"] = region
+        return response
 
 
 app = create_app()

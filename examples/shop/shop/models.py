@@ -8,6 +8,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Integer,
     String,
@@ -120,3 +121,34 @@ class OrderEvent(Base):
     created_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=utcnow, server_default=func.now()
     )
+
+
+# The region contract's tables (shop/regional.py; served only with SHOP_REGION set).
+
+
+class RegionKv(Base):
+    """A last-write-wins store: a write with an older ``ts`` never replaces a newer one."""
+
+    __tablename__ = "region_kv"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, nullable=False)
+    ts: Mapped[float] = mapped_column(Float, nullable=False)
+    region: Mapped[str] = mapped_column(String(64), nullable=False)
+
+
+class RegionCustomer(Base):
+    __tablename__ = "region_customers"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    region: Mapped[str] = mapped_column(String(64), nullable=False)
+
+
+class RegionOrder(Base):
+    __tablename__ = "region_orders"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("region_customers.id"), nullable=False)
+    item: Mapped[str] = mapped_column(String(200), nullable=False)
+    region: Mapped[str] = mapped_column(String(64), nullable=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -10,6 +11,7 @@ DEFAULT_DATABASE_URL = "sqlite:///./shop.db"
 DEFAULT_API_TOKEN = "dev-token"  # noqa: S105 - documented development default
 DEFAULT_HEARTBEAT_SECONDS = 15.0
 
+_REGION = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -22,6 +24,9 @@ class Settings:
     api_token: str = DEFAULT_API_TOKEN
     sse_heartbeat_seconds: float = DEFAULT_HEARTBEAT_SECONDS
     auto_migrate: bool = False
+    # Multi-region: reads from the region's own database, and the region contract mounted.
+    read_database_url: str | None = None
+    region: str | None = None
 
 
 def parse_bool(value: str) -> bool:
@@ -55,9 +60,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         else parse_positive_float("SHOP_SSE_HEARTBEAT_SECONDS", heartbeat_raw)
     )
     token = source.get("SHOP_API_TOKEN") or DEFAULT_API_TOKEN
+    region = source.get("SHOP_REGION") or None
+    if region is not None and not _REGION.match(region):
+        raise ValueError(f"SHOP_REGION must be a region name like eu-west, got {region!r}")
     return Settings(
         database_url=source.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
         api_token=token,
         sse_heartbeat_seconds=heartbeat,
         auto_migrate=parse_bool(source.get("SHOP_AUTO_MIGRATE", "0")),
+        read_database_url=source.get("DATABASE_READ_URL") or None,
+        region=region,
     )

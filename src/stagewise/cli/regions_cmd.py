@@ -80,6 +80,7 @@ def _up(project: Any, journal: Any, as_json: bool) -> int:
             journal,
             project.root / project.resilience.state_dir,
             on_note=lambda line: print(line, file=sys.stderr),
+            root=project.root,
         )
         for note in deployment.notes:
             print(f"resilience: {note}", file=sys.stderr)

@@ -75,6 +75,7 @@ _NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 _URL = re.compile(r"^https?://[^\s/]+(/\S*)?$")
 _LOCATION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,62}$")
 _DSN = re.compile(r"^postgres(ql)?://\S+$")
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,39 @@ class Scenario:
     gates: Mapping[str, float | None] = field(default_factory=dict)
 
 
+#: What a region service's command, env and prestart may name (filled in per region at run time).
+SERVICE_PLACEHOLDERS: tuple[str, ...] = (
+    "python",
+    "root",
+    "region",
+    "host",
+    "port",
+    "read_url",
+    "write_url",
+    "token",
+)
+
+
+@dataclass(frozen=True)
+class RegionServiceSpec:
+    """How the local topology runs the project's own service in each region.
+
+    ``command`` starts one instance (it must listen on ``{host}:{port}`` and
+    offer the region contract, see
+    :mod:`~stagewise.tiers.resilience.region_app`); ``env`` is added to its
+    environment; ``prestart`` runs once, before the first region starts,
+    against the primary (migrations). ``{read_url}`` is the region's own
+    database first, then the other; ``{write_url}`` follows whichever
+    database accepts writes (multi-host, ``target_session_attrs``); ``{token}``
+    is a fresh bearer token the probes send with every write.
+    """
+
+    command: tuple[str, ...]
+    env: Mapping[str, str] = field(default_factory=dict)
+    prestart: tuple[tuple[str, ...], ...] = ()
+    startup_timeout: float = 60.0
+
+
 @dataclass(frozen=True)
 class LocalTopology:
     """How the embedded local topology is built.
@@ -176,6 +210,7 @@ class LocalTopology:
     replication: Replication = "async"
     failover: FailoverKind = "patroni"
     promote_after: float = 5.0
+    service: RegionServiceSpec | None = None
     health_check: bool = True
     link_latency_ms: float = 0.0
     network: Network = "loopback"
@@ -222,6 +257,8 @@ class ResilienceConfig:
     faults: Mapping[str, CommandFault] = field(default_factory=dict)
     local: LocalTopology = LocalTopology()
     state_dir: str = ".stagewise/resilience"
+    #: The table where the service keeps ``PUT /kv`` (columns ``key``, ``value``): the RPO check reads it.
+    kv_table: str = "stagewise_kv"
 
     @property
     def primary(self) -> Region:
@@ -281,6 +318,9 @@ def parse_resilience(file: str, path: str, data: Mapping[str, object]) -> Resili
     state_dir = top.string("state_dir") or base.state_dir
     if state_dir.startswith("/") or ".." in state_dir.split("/"):
         raise top.error("state_dir", "must be a relative path inside the project")
+    kv_table = top.string("kv_table") or base.kv_table
+    if not _IDENTIFIER.match(kv_table):
+        raise top.error("kv_table", f"{kv_table!r} is not a plain table name (letters, digits, '_')")
     top.check_unknown()
     return ResilienceConfig(
         topology="remote" if topology == "remote" else "local",
@@ -292,6 +332,7 @@ def parse_resilience(file: str, path: str, data: Mapping[str, object]) -> Resili
         faults=faults,
         local=local,
         state_dir=state_dir,
+        kv_table=kv_table,
     )
 
 
@@ -454,6 +495,8 @@ def _local(table: TomlTable | None) -> LocalTopology:
     network = table.string("network", choices=("loopback", "netns")) or base.network
     router = table.string("router", choices=("haproxy", "builtin")) or base.router
     failover = table.string("failover", choices=("patroni", "stagewise")) or base.failover
+    service_t = table.table("service")
+    service = _service(service_t) if service_t is not None else None
     table.check_unknown()
     return LocalTopology(
         replication="sync" if replication == "sync" else "async",
@@ -463,7 +506,47 @@ def _local(table: TomlTable | None) -> LocalTopology:
         network="netns" if network == "netns" else "loopback",
         router="builtin" if router == "builtin" else "haproxy",
         failover="stagewise" if failover == "stagewise" else "patroni",
+        service=service,
     )
+
+
+_PLACEHOLDER = re.compile(r"{([a-z_]+)}")
+
+
+def _placeholders_known(table: TomlTable, key: str, values: tuple[str, ...]) -> None:
+    for value in values:
+        for name in _PLACEHOLDER.findall(value):
+            if name not in SERVICE_PLACEHOLDERS:
+                raise table.error(
+                    key, f"unknown placeholder {{{name}}} (known: {', '.join(SERVICE_PLACEHOLDERS)})"
+                )
+
+
+def _service(table: TomlTable) -> RegionServiceSpec:
+    command = table.argv("command")
+    if command is None:
+        raise table.error("command", "is required: the argument list that starts one region's service")
+    _placeholders_known(table, "command", command)
+    env_raw = table.raw("env") or {}
+    if not isinstance(env_raw, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in env_raw.items()
+    ):
+        raise table.error("env", "must be a table of strings")
+    env = {str(k): str(v) for k, v in env_raw.items()}
+    _placeholders_known(table, "env", tuple(env.values()))
+    prestart_raw = table.raw("prestart") or []
+    if not isinstance(prestart_raw, list) or not all(
+        isinstance(step, list) and step and all(isinstance(a, str) for a in step) for step in prestart_raw
+    ):
+        raise table.error(
+            "prestart", 'must be a list of argument lists, e.g. [["{python}", "-m", "app.migrate"]]'
+        )
+    prestart = tuple(tuple(str(a) for a in step) for step in prestart_raw)
+    for step in prestart:
+        _placeholders_known(table, "prestart", step)
+    timeout = table.seconds("startup_timeout")
+    table.check_unknown()
+    return RegionServiceSpec(command, env, prestart, 60.0 if timeout is None else timeout)
 
 
 __all__ = [
@@ -472,6 +555,7 @@ __all__ = [
     "CommandFault",
     "LocalTopology",
     "Region",
+    "RegionServiceSpec",
     "ResilienceConfig",
     "ResilienceGates",
     "Scenario",

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from stagewise.tiers.resilience.postgres import PG_BIN_DIRS
+from stagewise.tiers.resilience.topology import CHILD_MARKER
 from tests.conftest import requires
 
 HAS_PG = any((Path(d) / "initdb").exists() for d in PG_BIN_DIRS) or shutil.which("initdb") is not None
@@ -50,7 +51,12 @@ def leftovers() -> list[str]:
             cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if "stagewise.tiers.resilience" in cmdline or "stagewise-resilience-" in cmdline:
+        try:
+            environ = (proc / "environ").read_bytes()
+        except OSError:
+            environ = b""
+        marked = f"{CHILD_MARKER}=1".encode() in environ.split(b"\0")
+        if marked or "stagewise.tiers.resilience" in cmdline or "stagewise-resilience-" in cmdline:
             found.append(f"process {proc.name}: {cmdline.strip()[:120]}")
     found += [f"directory {p}" for p in Path("/tmp").glob("stagewise-resilience-*")]
     if IS_ROOT and shutil.which("iptables"):

@@ -54,10 +54,16 @@ def _seed(engine: Engine) -> None:
 def test_upgrade_downgrade_upgrade_keeps_data(empty_db_url: str, engine: Engine) -> None:
     upgrade(empty_db_url)
     assert _tables(engine) == {
-        "customers", "products", "orders", "order_items", "order_events", "payments"
+        "customers", "products", "orders", "order_items", "order_events", "payments",
+        "region_kv", "region_customers", "region_orders",
     }  # fmt: skip
-    assert _scalar(engine, "SELECT version_num FROM alembic_version") == "0002"
+    assert _scalar(engine, "SELECT version_num FROM alembic_version") == "0003"
     _seed(engine)
+
+    downgrade(empty_db_url, "-1")
+    engine.dispose()
+    assert _scalar(engine, "SELECT version_num FROM alembic_version") == "0002"
+    assert "region_kv" not in _tables(engine)
 
     downgrade(empty_db_url, "-1")
     engine.dispose()  # drop cached reflection / pooled connections after DDL

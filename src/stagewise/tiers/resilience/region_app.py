@@ -12,10 +12,15 @@ the probes offers the same endpoints; every answer carries ``X-Region``:
 ``PUT /kv/KEY``             ``{"value", "ts"}``: last-write-wins on ``ts``;
                             answers ``{"winner": bool}`` (is ours the value now)
 ``GET /kv/KEY``             ``{"value", "ts", "region"}`` read in this region
-``POST /customers``         ``{"id", "name"}``
-``POST /orders``            ``{"id", "customer_id", "item"}``
-``GET /orders/ID``          the order as this region reads it, 404 if unseen
+``POST /flow/customers``    ``{"id", "name"}``
+``POST /flow/orders``       ``{"id", "customer_id", "item"}``
+``GET /flow/orders/ID``     the order as this region reads it, 404 if unseen
 ==========================  ===================================================
+
+Writes carry ``Authorization: Bearer TOKEN`` when the deployment has one (a
+project's own service checks it; this one does not need to). examples/shop
+serves the same contract (``shop/regional.py``) and runs in each region of
+its local topology instead of this service.
 """
 
 from __future__ import annotations
@@ -143,18 +148,19 @@ class RegionService:
         }
 
     def dispatch(self, method: str, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        """Route one request: ``(method, first path segment, segment count)`` picks the handler."""
+        """Route one request: the method and the path's segments (the last one a key or ID) pick the handler."""
         parts = [p for p in path.split("?", maxsplit=1)[0].split("/") if p]
         last = parts[-1] if parts else ""
-        routes: dict[tuple[str, str, int], Callable[[], tuple[int, dict[str, Any]]]] = {
-            ("GET", "health", 1): self.health,
-            ("PUT", "kv", 2): lambda: self.put_kv(last, body),
-            ("GET", "kv", 2): lambda: self.get_kv(last),
-            ("POST", "customers", 1): lambda: self.post_customer(body),
-            ("POST", "orders", 1): lambda: self.post_order(body),
-            ("GET", "orders", 2): lambda: self.get_order(last),
+        routes: dict[tuple[str, ...], Callable[[], tuple[int, dict[str, Any]]]] = {
+            ("GET", "health"): self.health,
+            ("PUT", "kv", "*"): lambda: self.put_kv(last, body),
+            ("GET", "kv", "*"): lambda: self.get_kv(last),
+            ("POST", "flow", "customers"): lambda: self.post_customer(body),
+            ("POST", "flow", "orders"): lambda: self.post_order(body),
+            ("GET", "flow", "orders", "*"): lambda: self.get_order(last),
         }
-        handler = routes.get((method, parts[0] if parts else "", len(parts)))
+        shape = (method, *parts)
+        handler = routes.get(shape) or routes.get((*shape[:-1], "*")) if parts else None
         if handler is None:
             return 404, {"error": f"no route {method} {path}", "region": self.name}
         return handler()

@@ -177,7 +177,9 @@ def _deploy(run: ResilienceRun, journal: Journal, log: Callable[[str], None]) ->
         if run.entry_url:
             deployment.entry_url = run.entry_url
         return deployment
-    deployment = build_local(run.config, journal, run.project_root / run.config.state_dir, run.python, log)
+    deployment = build_local(
+        run.config, journal, run.project_root / run.config.state_dir, run.python, log, root=run.project_root
+    )
     for note in deployment.notes:
         log(f"resilience: {note}")
     return deployment

@@ -21,6 +21,7 @@ import contextlib
 import http.client
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -60,6 +61,10 @@ from stagewise.tiers.resilience.postgres import (
 )
 
 
+#: Set in the environment of every process the local topology starts.
+CHILD_MARKER = "STAGEWISE_RESILIENCE_CHILD"
+
+
 @dataclass
 class RegionEndpoint:
     """A region as the probes see it at run time."""
@@ -81,6 +86,8 @@ class Started:
     log: Path
     entry: int
     process: subprocess.Popen[bytes] | None = None
+    cwd: Path | None = None
+    env: dict[str, str] | None = None
 
 
 @dataclass
@@ -96,6 +103,8 @@ class Deployment:
     links: list[LinkProxy] = field(default_factory=list)
     failover: PromotionWatch | None = None
     patroni_api: dict[str, str] = field(default_factory=dict)  # region -> its Patroni REST API
+    write_headers: dict[str, str] = field(default_factory=dict)  # sent with every write (the token)
+    kv_table: str = "stagewise_kv"  # where the service keeps PUT /kv (the RPO check reads it)
     write_dsn: str = ""
     state_dir: Path | None = None
     netns: Netns | None = None
@@ -143,16 +152,36 @@ def remote_deployment(config: ResilienceConfig, journal: Journal) -> Deployment:
         r.name: RegionEndpoint(r.name, r.role, r.weight, r.where, str(r.url), str(r.dsn))
         for r in config.regions.values()
     }
-    return Deployment(regions, str(config.entry_url), journal)
+    return Deployment(regions, str(config.entry_url), journal, kv_table=config.kv_table)
 
 
-def spawn(deployment: Deployment, name: str, argv: list[str], log: Path) -> Started:
-    """Start a child in its own session (Ctrl+C reaches only us), journalled before it exists."""
+def spawn(
+    deployment: Deployment,
+    name: str,
+    argv: list[str],
+    log: Path,
+    *,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> Started:
+    """Start a child in its own session (Ctrl+C reaches only us), journalled before it exists.
+
+    ``cwd`` matters for a child that drops to another user: it must be able
+    to enter its working directory.
+    """
     entry = deployment.journal.record("process", f"{name} process", pid=0, start=None)
     with log.open("ab") as out:
-        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            argv,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=cwd,
+            # The marker lets a check find every child of a run, whatever its command line says.
+            env={**os.environ, CHILD_MARKER: "1", **(env or {})},
+        )
     deployment.journal.update(entry, pid=process.pid, start=process_start_time(process.pid))
-    started = Started(name, argv, log, entry, process)
+    started = Started(name, argv, log, entry, process, cwd, env)
     deployment.services[name] = started
     return started
 
@@ -160,7 +189,7 @@ def spawn(deployment: Deployment, name: str, argv: list[str], log: Path) -> Star
 def restart(deployment: Deployment, name: str) -> Started:
     """Start a killed child again with the same arguments (a fault's revert)."""
     old = deployment.services[name]
-    return spawn(deployment, name, old.argv, old.log)
+    return spawn(deployment, name, old.argv, old.log, cwd=old.cwd, env=old.env)
 
 
 def kill(deployment: Deployment, name: str) -> None:
@@ -230,8 +259,14 @@ def build_local(
     state_dir: Path,
     python: str = sys.executable,
     on_note: Callable[[str], None] = lambda _line: None,
+    *,
+    root: Path | None = None,
 ) -> Deployment:
     """Build the two-region topology on this machine; undo everything on failure.
+
+    Each region runs the project's own service when ``[resilience.local.service]``
+    says how (from ``root``, the project directory), else stagewise's region
+    service (:mod:`~stagewise.tiers.resilience.region_app`).
 
     With ``[resilience.local] network = "netns"`` each region's database and
     service run in its own network namespace on a bridge (see
@@ -244,7 +279,7 @@ def build_local(
     primary_region = config.primary
     replica_region = next(r for r in config.regions.values() if r.role != "primary")
     user = run_as()
-    deployment = Deployment({}, "", journal, local=True, state_dir=state_dir)
+    deployment = Deployment({}, "", journal, local=True, state_dir=state_dir, kv_table=config.kv_table)
     try:
         started = time.monotonic()
         hosts = {primary_region.name: "127.0.0.1", replica_region.name: "127.0.0.1"}
@@ -275,36 +310,14 @@ def build_local(
         deployment.write_dsn = _multi_host([primary, replica], "read-write")
         logs = state_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        for region in (primary_region, replica_region):
-            other = replica_region if region is primary_region else primary_region
-            port = free_port()
-            argv = [
-                *prefixes[region.name],
-                python,
-                "-m",
-                "stagewise.tiers.resilience.region_app",
-                "--name",
-                region.name,
-                "--host",
-                hosts[region.name],
-                "--port",
-                str(port),
-                "--read-dsn",
-                _multi_host([clusters[region.name], clusters[other.name]], "any"),
-                "--write-dsn",
-                deployment.write_dsn,
-            ]
-            spawn(deployment, region.name, argv, logs / f"region-{region.name}.log")
-            deployment.regions[region.name] = RegionEndpoint(
-                region.name,
-                region.role,
-                region.weight,
-                region.where,
-                f"http://{hosts[region.name]}:{port}",
-                clusters[region.name].url,
-            )
+        _start_region_services(deployment, config, sites, python=python, root=root, logs=logs)
+        service = config.local.service
         for endpoint in deployment.regions.values():
-            wait_healthy(endpoint.url, f"region {endpoint.name}'s service")
+            wait_healthy(
+                endpoint.url,
+                f"region {endpoint.name}'s service",
+                timeout=service.startup_timeout if service is not None else 20.0,
+            )
         deployment.entry_url = start_router(deployment, local.health_check, python, logs, router=local.router)
         wait_healthy(deployment.entry_url, "the router")
         if local.failover == "patroni":
@@ -432,7 +445,7 @@ def _patroni_pair(
             user=user,
         )
         argv = [*prefixes[region.name], *_as_user([patroni_bin, str(config_path)], user)]
-        spawn(deployment, f"patroni-{region.name}", argv, logs / f"patroni-{region.name}.log")
+        spawn(deployment, f"patroni-{region.name}", argv, logs / f"patroni-{region.name}.log", cwd=directory)
         api = f"http://{cluster.host}:{node.api_port}"
         deployment.patroni_api[region.name] = api
         clusters[region.name] = cluster
@@ -476,6 +489,115 @@ def patroni_roles(deployment: Deployment) -> dict[str, str]:
         role = str(state.get("role")) if state else "down"
         roles[region] = "primary" if role in ("master", "primary") else role
     return roles
+
+
+def _libpq_url(servers: Sequence[Cluster], attrs: str) -> str:
+    """A multi-host URL that both libpq (psycopg) and SQLAlchemy read: hosts and ports as lists."""
+    hosts = ",".join(c.host for c in servers)
+    ports = ",".join(str(c.port) for c in servers)
+    return (
+        f"postgresql://postgres@/postgres?host={hosts}&port={ports}"
+        f"&target_session_attrs={attrs}&connect_timeout=1"
+    )
+
+
+def _fill(value: str, values: dict[str, str]) -> str:
+    """``value`` with every ``{name}`` of ``values`` replaced (nothing else is interpreted)."""
+    for name, replacement in values.items():
+        value = value.replace("{" + name + "}", replacement)
+    return value
+
+
+def _start_region_services(
+    deployment: Deployment,
+    config: ResilienceConfig,
+    sites: Sites,
+    *,
+    python: str,
+    root: Path | None,
+    logs: Path,
+) -> None:
+    """One service per region: the project's own (``[resilience.local.service]``) or stagewise's."""
+    spec = config.local.service
+    names = list(deployment.clusters)
+    token = secrets.token_urlsafe(24)
+    deployment.write_headers = {"Authorization": f"Bearer {token}"}
+    ports = {name: free_port() for name in names}
+
+    def values(region: str) -> dict[str, str]:
+        own = deployment.clusters[region]
+        others = [deployment.clusters[n] for n in names if n != region]
+        return {
+            "python": python,
+            "root": str(root or Path.cwd()),
+            "region": region,
+            "host": sites.hosts[region],
+            "port": str(ports[region]),
+            "read_url": _libpq_url([own, *others], "any"),
+            "write_url": _libpq_url([deployment.clusters[n] for n in names], "read-write"),
+            "token": token,
+        }
+
+    if spec is not None:
+        first = values(config.primary.name)
+        prestart_env = {k: _fill(v, first) for k, v in spec.env.items()}
+        for step in spec.prestart:
+            argv = [_fill(a, first) for a in step]
+            try:
+                done = subprocess.run(
+                    argv,
+                    cwd=root,
+                    env={**os.environ, **prestart_env},
+                    capture_output=True,
+                    text=True,
+                    timeout=300,
+                    check=False,
+                )
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                raise MissingError(f"region service prestart {' '.join(argv)} failed: {exc}") from exc
+            if done.returncode != 0:
+                tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or [""]
+                raise MissingError(
+                    f"region service prestart {' '.join(argv)} exited {done.returncode}: {tail[0][:300]}"
+                )
+    for region in config.regions.values():
+        filled = values(region.name)
+        env: dict[str, str] | None = None
+        if spec is None:
+            argv = [
+                python,
+                "-m",
+                "stagewise.tiers.resilience.region_app",
+                "--name",
+                region.name,
+                "--host",
+                filled["host"],
+                "--port",
+                filled["port"],
+                "--read-dsn",
+                filled["read_url"],
+                "--write-dsn",
+                filled["write_url"],
+            ]
+        else:
+            argv = [_fill(a, filled) for a in spec.command]
+            env = {k: _fill(v, filled) for k, v in spec.env.items()}
+        spawn(
+            deployment,
+            region.name,
+            [*sites.prefixes[region.name], *argv],
+            logs / f"region-{region.name}.log",
+            cwd=root if spec is not None else None,
+            env=env,
+        )
+        deployment.regions[region.name] = RegionEndpoint(
+            region.name,
+            region.role,
+            region.weight,
+            region.where,
+            f"http://{filled['host']}:{filled['port']}",
+            deployment.clusters[region.name].url,
+        )
 
 
 def start_router(
@@ -574,6 +696,7 @@ def _wait_haproxy(started: Started, url: str, regions: list[str], timeout: float
 
 
 __all__ = [
+    "CHILD_MARKER",
     "Deployment",
     "RegionEndpoint",
     "build_local",

@@ -31,7 +31,9 @@ class Answer:
     winner: bool
 
 
-def _race(urls: list[str], key: str, writes: list[tuple[float, str]]) -> list[Answer]:
+def _race(
+    urls: list[str], key: str, writes: list[tuple[float, str]], headers: dict[str, str]
+) -> list[Answer]:
     """Send the writes through their regions at the same instant (a barrier releases both)."""
     gate = threading.Barrier(len(urls))
     answers: list[Answer] = []
@@ -39,7 +41,9 @@ def _race(urls: list[str], key: str, writes: list[tuple[float, str]]) -> list[An
     def write(url: str, ts: float, value: str) -> None:
         gate.wait(5)
         try:
-            status, payload, _ = http_json("PUT", f"{url}/kv/{key}", {"value": value, "ts": ts}, timeout=3)
+            status, payload, _ = http_json(
+                "PUT", f"{url}/kv/{key}", {"value": value, "ts": ts}, headers=headers, timeout=3
+            )
             answers.append(Answer(ts, value, status == 200, bool(payload.get("winner"))))
         except OSError:
             answers.append(Answer(ts, value, False, False))
@@ -85,7 +89,7 @@ def probe_conflict(deployment: Deployment, gates: ResilienceGates, keys: int = 2
         later = 1 if index % 2 == 0 else 0
         writes = [(base + (0.001 if i == later else 0.0), f"{r.name}-{index}") for i, r in enumerate(regions)]
         expected[key] = max(writes)[1]
-        answers = _race([r.url for r in regions], key, writes)
+        answers = _race([r.url for r in regions], key, writes, deployment.write_headers)
         refused += sum(not a.ok for a in answers)
         winners[key] = [(a.ts, a.value) for a in answers if a.ok and a.winner]
     wrong: list[str] = []

@@ -1,8 +1,9 @@
 """Consistency: after the load, every region holds the same rows, byte for byte.
 
 The probe first waits (bounded) until each replica has replayed everything the
-primary had written when it asked, then compares, table by table, the row
-count and an md5 over every row in key order. A region that cannot be read is
+primary had written when it asked, then compares, table by table (every table
+of the ``public`` schema, so the service's own too), the row count and an md5
+over every row in key order. A region that cannot be read is
 a failed check, not a skipped one: a region that lost its data is exactly
 what this probe is for.
 """
@@ -18,8 +19,11 @@ from stagewise.tiers.resilience.postgres import connect
 from stagewise.tiers.resilience.probes.base import ProbeResult, holds
 from stagewise.tiers.resilience.topology import Deployment
 
-TABLES = ("stagewise_kv", "stagewise_customers", "stagewise_orders", "stagewise_markers")
 CATCH_UP_S = 10.0
+_TABLES = (
+    "SELECT quote_ident(table_name) FROM information_schema.tables "
+    "WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name"
+)
 
 
 def _wait_caught_up(deployment: Deployment, primary_dsn: str) -> float:
@@ -53,7 +57,8 @@ def _accepts_writes(dsn: str) -> bool:
 def _fingerprint(dsn: str) -> dict[str, Any]:
     with connect(dsn, timeout=2) as db:
         tables = {}
-        for table in TABLES:
+        # Every table of the public schema: the service's own as well as the probes'.
+        for (table,) in db.execute(_TABLES).fetchall():
             row = db.execute(
                 f"SELECT count(*), coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM {table} t"  # noqa: S608 - table names are our constants
             ).fetchone()
@@ -101,8 +106,10 @@ def probe_consistency(deployment: Deployment, gates: ResilienceGates) -> ProbeRe
             )
     result.figures["regions"] = prints
     names = list(prints)
-    for table in TABLES:
-        seen = {name: prints[name][table] for name in names}
+    tables = sorted({table for fingerprint in prints.values() for table in fingerprint})
+    missing = {"rows": 0, "md5": "(no such table)"}
+    for table in tables:
+        seen = {name: prints[name].get(table, missing) for name in names}
         distinct = {(v["rows"], v["md5"]) for v in seen.values()}
         if len(distinct) > 1:
             detail = ", ".join(f"{n} {v['rows']} rows md5 {v['md5'][:8]}" for n, v in seen.items())
@@ -110,13 +117,13 @@ def probe_consistency(deployment: Deployment, gates: ResilienceGates) -> ProbeRe
                 holds("consistency", "consistency", False, f"regions differ on {table}: {detail}")
             )
     if not any(not c.passed for c in result.checks):
-        rows = sum(prints[names[0]][t]["rows"] for t in TABLES) if names else 0
+        rows = sum(prints[names[0]][t]["rows"] for t in tables) if names else 0
         result.checks.append(
             holds(
                 "consistency",
                 "consistency",
                 True,
-                f"{len(names)} regions hold the same {rows} rows in {len(TABLES)} tables (checksums equal)",
+                f"{len(names)} regions hold the same {rows} rows in {len(tables)} tables (checksums equal)",
                 measured=float(rows),
             )
         )
@@ -124,4 +131,4 @@ def probe_consistency(deployment: Deployment, gates: ResilienceGates) -> ProbeRe
     return result
 
 
-__all__ = ["TABLES", "probe_consistency"]
+__all__ = ["probe_consistency"]

@@ -64,17 +64,21 @@ class Loop:
     ended: float = 0.0
 
 
-def _write(url: str, key: str, value: str) -> bool:
+def _write(url: str, key: str, value: str, headers: dict[str, str]) -> bool:
     try:
         status, payload, _ = http_json(
-            "PUT", f"{url}/kv/{key}", {"value": value, "ts": time.time()}, timeout=ATTEMPT_TIMEOUT_S
+            "PUT",
+            f"{url}/kv/{key}",
+            {"value": value, "ts": time.time()},
+            headers=headers,
+            timeout=ATTEMPT_TIMEOUT_S,
         )
     except OSError:
         return False
     return status == 200 and bool(payload.get("winner"))
 
 
-def _client_loop(entry_url: str, loop: Loop, end: float, deadline: float) -> None:
+def _client_loop(entry_url: str, loop: Loop, end: float, deadline: float, headers: dict[str, str]) -> None:
     """Write new keys through ``entry_url`` until ``end``; each retried until acknowledged or its deadline."""
     run = uuid.uuid4().hex[:8]
     while time.monotonic() < end and len(loop.operations) < MAX_OPS:
@@ -82,7 +86,7 @@ def _client_loop(entry_url: str, loop: Loop, end: float, deadline: float) -> Non
         loop.operations.append(op)
         while True:
             attempt_start = time.monotonic()
-            ok = _write(entry_url, op.key, op.value)
+            ok = _write(entry_url, op.key, op.value, headers)
             loop.attempts.append(Attempt(attempt_start, time.monotonic(), ok))
             if ok:
                 op.acked_at = time.monotonic()
@@ -113,7 +117,13 @@ def probe_failover(
     planter.daemon = True
     planter.start()
     try:
-        _client_loop(deployment.entry_url, loop, loop.started + scenario.duration, scenario.client_deadline)
+        _client_loop(
+            deployment.entry_url,
+            loop,
+            loop.started + scenario.duration,
+            scenario.client_deadline,
+            deployment.write_headers,
+        )
     finally:
         planter.cancel()
         planter.join(30)
@@ -174,7 +184,8 @@ def _rpo(result: ProbeResult, gates: ResilienceGates, deployment: Deployment, lo
         return
     with connect(dsn, timeout=3) as db:
         rows = db.execute(
-            "SELECT key, value FROM stagewise_kv WHERE key = ANY(%s)", ([op.key for op in acked],)
+            f"SELECT key, value FROM {deployment.kv_table} WHERE key = ANY(%s)",  # noqa: S608 - a validated identifier
+            ([op.key for op in acked],),
         ).fetchall()
     stored = {str(k): str(v) for k, v in rows}
     lost = [op for op in acked if stored.get(op.key) != op.value]

@@ -30,7 +30,7 @@ def probe_flow(deployment: Deployment, gates: ResilienceGates) -> ProbeResult:
     def step(name: str, method: str, url: str, body: object | None, want: int) -> bool:
         at = time.monotonic()
         try:
-            status, payload, _ = http_json(method, url, body, timeout=5)
+            status, payload, _ = http_json(method, url, body, headers=deployment.write_headers, timeout=5)
         except OSError as exc:
             status, payload = 0, {"error": str(exc)}
         steps.append({"step": name, "status": status, "ms": round((time.monotonic() - at) * 1000, 1)})
@@ -49,14 +49,14 @@ def probe_flow(deployment: Deployment, gates: ResilienceGates) -> ProbeResult:
     ok = step(
         f"register customer in {home.name}",
         "POST",
-        f"{home.url}/customers",
+        f"{home.url}/flow/customers",
         {"id": customer, "name": "Ada"},
         201,
     )
     ok = ok and step(
         f"order in {away.name}",
         "POST",
-        f"{away.url}/orders",
+        f"{away.url}/flow/orders",
         {"id": order, "customer_id": customer, "item": "book"},
         201,
     )
@@ -66,7 +66,7 @@ def probe_flow(deployment: Deployment, gates: ResilienceGates) -> ProbeResult:
             seen_at: float | None = None
             while time.monotonic() < deadline:
                 try:
-                    status, _payload, _ = http_json("GET", f"{region.url}/orders/{order}", timeout=3)
+                    status, _payload, _ = http_json("GET", f"{region.url}/flow/orders/{order}", timeout=3)
                 except OSError:
                     status = 0
                 if status == 200:
