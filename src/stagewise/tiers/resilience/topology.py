@@ -60,7 +60,6 @@ from stagewise.tiers.resilience.postgres import (
     wait_synchronous,
 )
 
-
 #: Set in the environment of every process the local topology starts.
 CHILD_MARKER = "STAGEWISE_RESILIENCE_CHILD"
 
