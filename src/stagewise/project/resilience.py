@@ -259,6 +259,8 @@ class ResilienceConfig:
     state_dir: str = ".stagewise/resilience"
     #: The table where the service keeps ``PUT /kv`` (columns ``key``, ``value``): the RPO check reads it.
     kv_table: str = "stagewise_kv"
+    #: Remote regions: the environment variable holding the bearer token the probes' writes carry.
+    token_env: str | None = None
 
     @property
     def primary(self) -> Region:
@@ -318,6 +320,9 @@ def parse_resilience(file: str, path: str, data: Mapping[str, object]) -> Resili
     state_dir = top.string("state_dir") or base.state_dir
     if state_dir.startswith("/") or ".." in state_dir.split("/"):
         raise top.error("state_dir", "must be a relative path inside the project")
+    token_env = top.string("token_env")
+    if token_env is not None and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", token_env):
+        raise top.error("token_env", f"{token_env!r} is not an environment variable name")
     kv_table = top.string("kv_table") or base.kv_table
     if not _IDENTIFIER.match(kv_table):
         raise top.error("kv_table", f"{kv_table!r} is not a plain table name (letters, digits, '_')")
@@ -333,6 +338,7 @@ def parse_resilience(file: str, path: str, data: Mapping[str, object]) -> Resili
         local=local,
         state_dir=state_dir,
         kv_table=kv_table,
+        token_env=token_env,
     )
 
 

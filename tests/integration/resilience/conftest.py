@@ -27,9 +27,11 @@ try:
 except ImportError:  # pragma: no cover - the dev extra installs it
     HAS_PSYCOPG = False
 
+HAS_PATRONI = shutil.which("patroni") is not None and shutil.which("etcd") is not None
 needs_pg = requires(
-    HAS_PG and HAS_PSYCOPG,
-    "needs the PostgreSQL server binaries (initdb, pg_ctl, pg_basebackup) and psycopg",
+    HAS_PG and HAS_PSYCOPG and HAS_PATRONI,
+    "needs the PostgreSQL server binaries (initdb, pg_ctl, pg_basebackup), psycopg, "
+    "and Patroni with etcd (apt-get install patroni etcd-server): the local topology's failover manager",
 )
 IS_ROOT = os.geteuid() == 0
 needs_iptables = requires(

@@ -59,7 +59,7 @@ def test_the_default_scenario_passes_every_default_gate(make_project: ProjectFac
     data = summary(run_dir)
     figures = data["figures"]
     assert figures["rpo_rows"] == 0
-    assert 0 < figures["rto_s"] < 10  # the failover manager promotes after 1 s
+    assert 0 < figures["rto_s"] < 10  # Patroni takes the lead once the 5 s lease runs out
     assert figures["availability"] >= 99
     assert figures["lag_p99_ms[eu-west]"] < 100
     assert figures["routing_accuracy"] == 100
@@ -90,29 +90,37 @@ def test_the_default_scenario_passes_every_default_gate(make_project: ProjectFac
     assert record["tiers"][0]["resilience"]["figures"]["rpo_rows"] == 0
 
 
+@pytest.mark.parametrize(
+    "case",
+    [("patroni", 8, 4.0, 6.0, 11.0), ("stagewise", 3, 1.5, 3.0, 6.0)],
+    ids=["patroni", "stagewise"],
+)
 def test_a_failover_slower_than_the_rto_gate_fails_it_with_the_measured_value(
-    make_project: ProjectFactory, tmp_path: Path
+    make_project: ProjectFactory, tmp_path: Path, case: tuple[str, float, float, float, float]
 ) -> None:
+    """Patroni with an 8 s lease (or stagewise's own manager promoting after 3 s) misses a tighter RTO."""
+    manager, promote_after, gate, low, high = case
     root = make_project(
         {
-            "stagewise.toml": """
+            "stagewise.toml": f"""
                 [resilience.local]
-                promote_after = 3.0
+                failover = "{manager}"
+                promote_after = {promote_after}
 
                 [resilience.scenarios.slow-failover]
                 probes = ["failover"]
                 fault = "stop-primary"
-                duration = 7
+                duration = {promote_after + 6}
                 fault_at = 1
-                gates = { rto_s = 1.5 }
+                gates = {{ rto_s = {gate} }}
             """
         }
     )
     code, out, run_dir = resilience(root, tmp_path, "--scenario", "slow-failover")
     assert code == 1, out
-    match = re.search(r"failover: RTO \(fault to first successful write\) (\d+\.\d\d) s > 1\.50 s", out)
+    match = re.search(rf"failover: RTO \(fault to first successful write\) (\d+\.\d\d) s > {gate:.2f} s", out)
     assert match, out
-    assert 3.0 <= float(match.group(1)) < 6.0
+    assert low <= float(match.group(1)) < high
     data = summary(run_dir)
     assert (
         data["figures"]["rto_s"] == float(match.group(1))

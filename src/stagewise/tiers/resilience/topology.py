@@ -151,7 +151,16 @@ def remote_deployment(config: ResilienceConfig, journal: Journal) -> Deployment:
         r.name: RegionEndpoint(r.name, r.role, r.weight, r.where, str(r.url), str(r.dsn))
         for r in config.regions.values()
     }
-    return Deployment(regions, str(config.entry_url), journal, kv_table=config.kv_table)
+    deployment = Deployment(regions, str(config.entry_url), journal, kv_table=config.kv_table)
+    if config.token_env is not None:
+        token = os.environ.get(config.token_env)
+        if not token:
+            raise MissingError(
+                f"resilience.token_env names {config.token_env}, which is not set: "
+                "the probes' writes need the regions' bearer token"
+            )
+        deployment.write_headers = {"Authorization": f"Bearer {token}"}
+    return deployment
 
 
 def spawn(

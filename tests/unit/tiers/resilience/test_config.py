@@ -119,6 +119,40 @@ def test_remote_regions_need_url_dsn_and_an_entry_url() -> None:
         ({"regions": {"a": {"role": "primary"}}}, "resilience.regions: must name at least two regions"),
         ({"regions": {"Bad_Name": {}}}, "resilience.regions.Bad_Name: region names are lower-case"),
         ({"state_dir": "/etc"}, "resilience.state_dir: must be a relative path inside the project"),
+        ({"local": {"failover": "pgpool"}}, "resilience.local.failover: must be one of patroni, stagewise"),
+        (
+            {"kv_table": "kv; DROP TABLE x"},
+            "resilience.kv_table: 'kv; DROP TABLE x' is not a plain table name",
+        ),
+        ({"token_env": "MY TOKEN"}, "resilience.token_env: 'MY TOKEN' is not an environment variable name"),
+        (
+            {"scenarios": {"x": {"client_deadline": 0}}},
+            "resilience.scenarios.x.client_deadline: must be a number from 0.1 to 3600",
+        ),
+        (
+            {"local": {"service": {"env": {"A": "b"}}}},
+            "resilience.local.service.command: is required",
+        ),
+        (
+            {"local": {"service": {"command": "python -m app"}}},
+            "resilience.local.service.command: must be an argument list",
+        ),
+        (
+            {"local": {"service": {"command": ["app", "--db", "{database}"]}}},
+            "resilience.local.service.command: unknown placeholder {database}",
+        ),
+        (
+            {"local": {"service": {"command": ["app"], "env": {"URL": "{dsn}"}}}},
+            "resilience.local.service.env: unknown placeholder {dsn}",
+        ),
+        (
+            {"local": {"service": {"command": ["app"], "prestart": ["migrate"]}}},
+            "resilience.local.service.prestart: must be a list of argument lists",
+        ),
+        (
+            {"local": {"service": {"command": ["app"], "port": 80}}},
+            "resilience.local.service.port",
+        ),
     ],
 )
 def test_an_invalid_value_names_the_file_and_the_key(data: dict[str, Any], expected: str) -> None:
@@ -135,3 +169,43 @@ def test_a_local_topology_builds_exactly_two_regions() -> None:
 def test_the_local_router_is_haproxy_unless_builtin_is_asked_for() -> None:
     assert parse({}).local.router == "haproxy"
     assert parse({"local": {"router": "builtin"}}).local.router == "builtin"
+
+
+def test_patroni_is_the_failover_manager_unless_stagewise_is_asked_for() -> None:
+    local = parse({}).local
+    assert (local.failover, local.promote_after, local.service) == ("patroni", 5.0, None)
+    assert parse({"local": {"failover": "stagewise", "promote_after": 2}}).local.failover == "stagewise"
+
+
+def test_patronis_lease_never_goes_below_five_seconds_and_stays_safe() -> None:
+    from stagewise.tiers.resilience.patroni import lease
+
+    for promote_after in (0.5, 1, 5, 8, 30):
+        timing = lease(promote_after)
+        assert timing["ttl"] >= 5
+        assert timing["ttl"] >= max(5, promote_after)
+        # A leader that cannot reach etcd steps down before its lease ends.
+        assert timing["loop_wait"] + 2 * timing["retry_timeout"] <= timing["ttl"]
+
+
+def test_a_region_service_is_an_argument_list_with_known_placeholders() -> None:
+    config = parse(
+        {
+            "kv_table": "region_kv",
+            "local": {
+                "service": {
+                    "command": ["{python}", "-m", "shop", "--port", "{port}"],
+                    "env": {"DATABASE_URL": "{write_url}", "SHOP_REGION": "{region}"},
+                    "prestart": [["{python}", "-m", "shop.migrate"]],
+                    "startup_timeout": "90s",
+                }
+            },
+        }
+    )
+    service = config.local.service
+    assert service is not None
+    assert service.command == ("{python}", "-m", "shop", "--port", "{port}")
+    assert dict(service.env) == {"DATABASE_URL": "{write_url}", "SHOP_REGION": "{region}"}
+    assert service.prestart == (("{python}", "-m", "shop.migrate"),)
+    assert service.startup_timeout == 90
+    assert config.kv_table == "region_kv"

@@ -153,3 +153,73 @@ def test_the_journal_of_a_dead_run_is_replayed_and_only_the_same_process_is_kill
             if child.poll() is None:
                 child.kill()
                 child.wait()
+
+
+def test_the_region_service_routes_the_contracts_paths() -> None:
+    from typing import Any
+
+    from stagewise.tiers.resilience.region_app import RegionService
+
+    calls: list[tuple[str, ...]] = []
+
+    class Recording(RegionService):
+        def health(self) -> tuple[int, dict[str, Any]]:
+            calls.append(("health",))
+            return 200, {}
+
+        def put_kv(self, key: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+            calls.append(("put_kv", key))
+            return 200, {}
+
+        def get_kv(self, key: str) -> tuple[int, dict[str, Any]]:
+            calls.append(("get_kv", key))
+            return 200, {}
+
+        def post_customer(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+            calls.append(("post_customer",))
+            return 201, {}
+
+        def post_order(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+            calls.append(("post_order",))
+            return 201, {}
+
+        def get_order(self, order_id: str) -> tuple[int, dict[str, Any]]:
+            calls.append(("get_order", order_id))
+            return 200, {}
+
+    service = Recording("eu-west", "postgresql://nowhere/x", "postgresql://nowhere/x")
+    for method, path in [
+        ("GET", "/health"),
+        ("PUT", "/kv/k1"),
+        ("GET", "/kv/k1?x=1"),
+        ("POST", "/flow/customers"),
+        ("POST", "/flow/orders"),
+        ("GET", "/flow/orders/o-1"),
+    ]:
+        assert service.dispatch(method, path, {})[0] in (200, 201)
+    assert calls == [
+        ("health",),
+        ("put_kv", "k1"),
+        ("get_kv", "k1"),
+        ("post_customer",),
+        ("post_order",),
+        ("get_order", "o-1"),
+    ]
+    for method, path in [("POST", "/customers"), ("GET", "/orders/o-1"), ("DELETE", "/kv/k1"), ("GET", "/")]:
+        status, payload = service.dispatch(method, path, {})
+        assert status == 404, (method, path)
+        assert payload["error"].startswith("no route")
+
+
+def test_region_service_urls_list_the_own_database_first_for_libpq_and_sqlalchemy() -> None:
+    from stagewise.tiers.resilience.postgres import Cluster
+    from stagewise.tiers.resilience.topology import _fill, _libpq_url
+
+    own = Cluster("eu-west", Path("/x"), 5433, None, "10.0.0.2")
+    other = Cluster("us-east", Path("/y"), 5432, None, "10.0.0.1")
+    url = _libpq_url([own, other], "any")
+    assert url == (
+        "postgresql://postgres@/postgres?host=10.0.0.2,10.0.0.1&port=5433,5432"
+        "&target_session_attrs=any&connect_timeout=1"
+    )
+    assert _fill("--db={read_url} {unknown} {port}", {"read_url": "U", "port": "80"}) == "--db=U {unknown} 80"
