@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from shop import __version__, api, domain, events, regional, services, storefront
@@ -21,6 +21,7 @@ from shop.metrics import ShopMetrics, metrics_middleware
 from shop.settings import Settings, load_settings
 
 log = logging.getLogger("shop")
+READ_ONLY_SQLSTATE = "25006"  # read_only_sql_transaction: a write reached a standby
 
 
 def _error(status: int, error: str, detail: str, **extra: object) -> JSONResponse:
@@ -61,6 +62,21 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(services.NotFound)
     async def not_found(_: Request, exc: services.NotFound) -> JSONResponse:
         return _error(404, "not_found", str(exc))
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(_: Request, exc: DBAPIError) -> JSONResponse:
+        # No database that takes the request right now (down, or a standby during a failover):
+        # 503 with Retry-After tells clients to retry, instead of a 500 and a traceback.
+        read_only = getattr(exc.orig, "sqlstate", None) == READ_ONLY_SQLSTATE
+        if isinstance(exc, OperationalError) or read_only or exc.connection_invalidated:
+            log.warning("database unavailable: %s", str(exc.orig or exc).strip().splitlines()[0])
+            response = _error(
+                503, "database_unavailable", "the database is unavailable; retry shortly"
+            )
+            response.headers["Retry-After"] = "1"
+            return response
+        log.error("database error", exc_info=exc)
+        return _error(500, "internal_error", "internal error")
 
     @app.exception_handler(services.Conflict)
     async def conflict(_: Request, exc: services.Conflict) -> JSONResponse:

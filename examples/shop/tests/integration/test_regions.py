@@ -96,3 +96,21 @@ def test_region_names_are_validated() -> None:
     assert load_settings({"SHOP_REGION": "us-east"}).region == "us-east"
     with pytest.raises(ValueError, match="SHOP_REGION must be a region name"):
         load_settings({"SHOP_REGION": "US East; rm"})
+
+
+def test_a_write_with_no_database_to_take_it_is_503_with_retry_after(
+    auth: dict[str, str],
+) -> None:
+    """During a failover the primary is gone: clients get 503 + Retry-After, not a 500."""
+    settings = Settings(
+        database_url="postgresql://postgres@127.0.0.1:1/none?connect_timeout=1",
+        api_token=TEST_TOKEN,
+        region="eu-west",
+    )
+    with TestClient(create_app(settings)) as client:
+        answer = client.put("/kv/k", json={"value": "v", "ts": 1.0}, headers=auth)
+        assert answer.status_code == 503
+        assert answer.headers["Retry-After"] == "1"
+        assert answer.json()["error"] == "database_unavailable"
+        orders = client.get("/orders")
+        assert orders.status_code == 503

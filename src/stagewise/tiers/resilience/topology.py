@@ -288,6 +288,8 @@ def build_local(
     replica_region = next(r for r in config.regions.values() if r.role != "primary")
     user = run_as()
     deployment = Deployment({}, "", journal, local=True, state_dir=state_dir, kv_table=config.kv_table)
+    # One run's logs: a restarted part appends to its own, an earlier run's are gone.
+    shutil.rmtree(state_dir / "logs", ignore_errors=True)
     try:
         started = time.monotonic()
         hosts = {primary_region.name: "127.0.0.1", replica_region.name: "127.0.0.1"}
