@@ -199,9 +199,10 @@ class LocalTopology:
     for ``promote_after`` seconds; ``health_check`` gives the
     router active health checks (HAProxy's ``check``); ``link_latency_ms`` is
     a steady one-way delay on the replication link between the regions;
-    ``network = "netns"`` puts each region in its own network namespace on a
-    bridge (root, ``ip``, ``iptables``, ``tc``), which the ``partition`` and
-    ``bandwidth`` faults need; ``loopback`` runs everything on 127.0.0.1.
+    ``network = "netns"`` (the default) puts each region in its own network
+    namespace on a bridge (root, ``ip``, ``iptables``, ``tc``), which the
+    ``partition`` and ``bandwidth`` faults need; ``loopback`` runs everything
+    on 127.0.0.1 (for machines without root).
     ``router = "haproxy"`` (the default) makes Debian's HAProxy the global
     router (stagewise's builtin router stands in, with a note, when it is not
     installed); ``builtin`` always uses stagewise's own small proxy.
@@ -213,7 +214,7 @@ class LocalTopology:
     service: RegionServiceSpec | None = None
     health_check: bool = True
     link_latency_ms: float = 0.0
-    network: Network = "loopback"
+    network: Network = "netns"
     router: RouterKind = "haproxy"
 
 
@@ -509,7 +510,7 @@ def _local(table: TomlTable | None) -> LocalTopology:
         promote_after=base.promote_after if promote_after is None else promote_after,
         health_check=base.health_check if health_check is None else health_check,
         link_latency_ms=base.link_latency_ms if link_latency is None else link_latency,
-        network="netns" if network == "netns" else "loopback",
+        network="loopback" if network == "loopback" else "netns",
         router="builtin" if router == "builtin" else "haproxy",
         failover="stagewise" if failover == "stagewise" else "patroni",
         service=service,

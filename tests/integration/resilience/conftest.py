@@ -28,12 +28,14 @@ except ImportError:  # pragma: no cover - the dev extra installs it
     HAS_PSYCOPG = False
 
 HAS_PATRONI = shutil.which("patroni") is not None and shutil.which("etcd") is not None
-needs_pg = requires(
-    HAS_PG and HAS_PSYCOPG and HAS_PATRONI,
-    "needs the PostgreSQL server binaries (initdb, pg_ctl, pg_basebackup), psycopg, "
-    "and Patroni with etcd (apt-get install patroni etcd-server): the local topology's failover manager",
-)
 IS_ROOT = os.geteuid() == 0
+HAS_NETNS = IS_ROOT and all(shutil.which(t) for t in ("ip", "iptables", "tc"))
+needs_pg = requires(
+    HAS_PG and HAS_PSYCOPG and HAS_PATRONI and HAS_NETNS,
+    "the local topology needs the PostgreSQL server binaries (initdb, pg_ctl, pg_basebackup), "
+    "psycopg, Patroni with etcd (apt-get install patroni etcd-server) and, for its network "
+    "namespaces, root with ip, iptables and tc",
+)
 needs_iptables = requires(
     IS_ROOT and shutil.which("iptables") is not None, "the blackhole fault needs root and iptables"
 )

@@ -93,7 +93,7 @@ def test_the_default_scenario_passes_every_default_gate(make_project: ProjectFac
 @pytest.mark.parametrize(
     "case",
     [("patroni", 8, 4.0, 6.0, 11.0), ("stagewise", 3, 1.5, 3.0, 6.0)],
-    ids=["patroni", "stagewise"],
+    ids=["patroni-netns", "stagewise-loopback"],
 )
 def test_a_failover_slower_than_the_rto_gate_fails_it_with_the_measured_value(
     make_project: ProjectFactory, tmp_path: Path, case: tuple[str, float, float, float, float]
@@ -106,6 +106,7 @@ def test_a_failover_slower_than_the_rto_gate_fails_it_with_the_measured_value(
                 [resilience.local]
                 failover = "{manager}"
                 promote_after = {promote_after}
+                network = "{"netns" if manager == "patroni" else "loopback"}"
 
                 [resilience.scenarios.slow-failover]
                 probes = ["failover"]
@@ -307,7 +308,7 @@ def test_a_bandwidth_limit_into_the_replica_fails_the_lag_gate(
 def test_a_namespace_fault_on_the_loopback_network_is_a_usage_error(
     make_project: ProjectFactory, tmp_path: Path
 ) -> None:
-    root = make_project({"stagewise.toml": "[project]\nname = 'x'\n"})
+    root = make_project({"stagewise.toml": '[resilience.local]\nnetwork = "loopback"\n'})
     code, out, _ = resilience(root, tmp_path, "--scenario", "partition")
     assert code == 2, out
     assert (

@@ -39,10 +39,17 @@ SUBNET_FIRST = 231
 def require_netns() -> tuple[str, str, str]:
     """The ``ip``, ``iptables`` and ``tc`` binaries, or exit 4 naming what is missing."""
     missing = [tool for tool in ("ip", "iptables", "tc") if shutil.which(tool) is None]
+    opt_out = '; or set [resilience.local] network = "loopback" to run every region on 127.0.0.1'
     if os.geteuid() != 0:
-        raise MissingError("the netns network needs root (network namespaces, veth, iptables, tc)")
+        raise MissingError(
+            "the local topology puts each region in a network namespace, which needs root "
+            "(namespaces, veth, iptables, tc)" + opt_out
+        )
     if missing:
-        raise MissingError(f"the netns network needs {', '.join(missing)}: apt-get install iproute2 iptables")
+        raise MissingError(
+            f"the local topology's network namespaces need {', '.join(missing)}: "
+            "apt-get install iproute2 iptables" + opt_out
+        )
     return str(shutil.which("ip")), str(shutil.which("iptables")), str(shutil.which("tc"))
 
 

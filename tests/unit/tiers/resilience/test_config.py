@@ -174,6 +174,8 @@ def test_the_local_router_is_haproxy_unless_builtin_is_asked_for() -> None:
 def test_patroni_is_the_failover_manager_unless_stagewise_is_asked_for() -> None:
     local = parse({}).local
     assert (local.failover, local.promote_after, local.service) == ("patroni", 5.0, None)
+    assert local.network == "netns"  # each region in its own namespace unless loopback is asked for
+    assert parse({"local": {"network": "loopback"}}).local.network == "loopback"
     assert parse({"local": {"failover": "stagewise", "promote_after": 2}}).local.failover == "stagewise"
 
 

@@ -30,7 +30,7 @@ from typing import Any
 from stagewise.project.resilience import ResilienceGates, Scenario
 from stagewise.tiers.resilience.faults import Fault
 from stagewise.tiers.resilience.postgres import connect
-from stagewise.tiers.resilience.probes.base import ProbeResult, percentile
+from stagewise.tiers.resilience.probes.base import GateCheck, ProbeResult, percentile
 from stagewise.tiers.resilience.topology import Deployment, http_json
 
 ATTEMPT_TIMEOUT_S = 2.0
@@ -167,10 +167,20 @@ def _rto(result: ProbeResult, gates: ResilienceGates, loop: Loop) -> None:
     result.figures["recovered"] = recovered
     result.figures["failed_attempts"] = len(failed)
     if recovered:
-        what = "RTO (fault to first successful write)"
-    else:
-        what = "RTO (no successful write after the fault by the end of the loop)"
-    result.at_most("rto_s", what, rto, gates.rto_s, "s")
+        result.at_most("rto_s", "RTO (fault to first successful write)", rto, gates.rto_s, "s")
+    elif gates.rto_s is not None:
+        # Still failing when the loop ended: the RTO is unknown, not the loop's length.
+        result.checks.append(
+            GateCheck(
+                "failover",
+                "rto_s",
+                rto,
+                gates.rto_s,
+                False,
+                f"failover: RTO unknown: writes were still failing when the loop ended, {rto:.2f} s "
+                f"after the fault (gate {gates.rto_s:.2f} s)",
+            )
+        )
 
 
 def _rpo(result: ProbeResult, gates: ResilienceGates, deployment: Deployment, loop: Loop) -> None:
