@@ -1,11 +1,13 @@
 """The resilience tier's figures on the local topology, and its wall time, through the CLI.
 
-Runs ``stagewise test --resilience`` in a throwaway project for: the default
-scenario on loopback and in network namespaces (root), the same with
-synchronous replication, and the planted faults (latency, partition,
-bandwidth, blackhole); prints each run's exit code, wall time and headline
-figures (lag P50/P95/P99, RTO, RPO, availability, routing accuracy, weight
-deviation) from ``reports/latest/resilience/summary.json``.
+Runs ``stagewise test --resilience`` on a copy of examples/shop (the shop in
+both regions) and in throwaway projects (stagewise's region service) for: the
+default scenario in network namespaces (the default) and on loopback, with
+synchronous replication, with stagewise's own ``pg_promote`` manager instead
+of Patroni, and the planted faults (latency, partition, bandwidth,
+blackhole); prints each run's exit code, wall time and headline figures (lag
+P50/P95/P99, RTO, RPO, availability, routing accuracy, weight deviation) from
+``reports/latest/resilience/summary.json``.
 
 Usage: ``python bench/bench_resilience.py [--rounds N] [--no-netns]``;
 writes ``bench/results/resilience.json``.
@@ -26,23 +28,33 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 
-RUNS: dict[str, tuple[str, str]] = {
-    # name: (project file, scenario)
-    "default (loopback, async)": ("", "default"),
-    "default (loopback, sync remote_apply)": ('[resilience.local]\nreplication = "sync"\n', "default"),
-    "default (netns)": ('[resilience.local]\nnetwork = "netns"\n', "default"),
+SHOP = REPO / "examples" / "shop"
+LOOPBACK = '[resilience.local]\nnetwork = "loopback"\n'
+RUNS: dict[str, tuple[str | None, str]] = {
+    # name: (project file; None = a copy of examples/shop, scenario)
+    "examples/shop in both regions (netns, Patroni, async)": (None, "default"),
+    "default (netns, Patroni, async)": ("", "default"),
+    "default (netns, Patroni, sync remote_apply)": ('[resilience.local]\nreplication = "sync"\n', "default"),
+    "default (loopback, Patroni, async)": (LOOPBACK, "default"),
+    "default (netns, stagewise pg_promote after 1 s)": (
+        '[resilience.local]\nfailover = "stagewise"\npromote_after = 1\n',
+        "default",
+    ),
     "replication-latency 150 ms (planted)": ("", "replication-latency"),
-    "partition (netns, planted)": ('[resilience.local]\nnetwork = "netns"\n', "partition"),
-    "bandwidth 256 kbit (netns, planted)": ('[resilience.local]\nnetwork = "netns"\n', "bandwidth"),
+    "partition (netns, planted)": ("", "partition"),
+    "bandwidth 256 kbit (netns, planted)": ("", "bandwidth"),
     "blackhole, health-checked router": ("", "blackhole"),
 }
 
 
-def run(work: Path, name: str, toml: str, scenario: str) -> dict[str, object]:
-    root = work / name.split(maxsplit=1)[0]
+def run(work: Path, name: str, toml: str | None, scenario: str) -> dict[str, object]:
+    root = work / "project"
     shutil.rmtree(root, ignore_errors=True)
-    root.mkdir(parents=True)
-    (root / "stagewise.toml").write_text("[project]\nname = 'bench'\n" + toml)
+    if toml is None:
+        shutil.copytree(SHOP, root, ignore=shutil.ignore_patterns(".stagewise", "reports", "__pycache__"))
+    else:
+        root.mkdir(parents=True)
+        (root / "stagewise.toml").write_text("[project]\nname = 'bench'\n" + toml)
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "stagewise", "test", "--resilience", "--no-progress", "--scenario", scenario],
@@ -67,8 +79,10 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="stagewise-bench-res-"))
     results: dict[str, object] = {}
     for name, (toml, scenario) in RUNS.items():
-        if args.no_netns and "netns" in toml:
-            continue
+        if args.no_netns:  # no root here: every region on loopback, the namespace-only faults skipped
+            if toml is None or scenario in ("partition", "bandwidth") or "loopback" in name:
+                continue
+            toml += LOOPBACK
         rounds = [run(work, name, toml, scenario) for _ in range(args.rounds)]
         walls = [float(str(r["wall_s"])) for r in rounds]
         results[name] = {"rounds": rounds, "median_wall_s": statistics.median(walls)}
