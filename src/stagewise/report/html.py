@@ -478,7 +478,13 @@ def _resilience(tiers: Sequence[Mapping[str, Any]]) -> str:
         fault = [p["t"] for p in timeline if p.get("fault")]
         back = [p["t"] for p in timeline if p.get("recovered")]
         marks = f"<p>fault at {_e(fault[0] if fault else '?')} s · recovered at {_e(back[0] if back else 'no failure seen')}"
-        marks += " s</p>" if back else "</p>"
+        marks += " s" if back else ""
+        promoted = (
+            (failover.get("figures") or {}).get("promoted_at_s") if isinstance(failover, Mapping) else None
+        )
+        if isinstance(promoted, int | float):  # by the failover manager (Patroni), as the replica saw it
+            marks += f" · replica promoted at {_e(f'{promoted:.1f}')} s"
+        marks += "</p>"
     return (
         f"<section id='resilience'><h2>Resilience <span class='muted'>scenario {_e(data.get('scenario', ''))}</span></h2>"
         + (f"<div class='cards'>{cards}</div>" if cards else "")

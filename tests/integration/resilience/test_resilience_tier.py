@@ -83,9 +83,9 @@ def test_the_default_scenario_passes_every_default_gate(make_project: ProjectFac
     page = (run_dir / "index.html").read_text()
     assert "<section id='resilience'>" in page
     assert "availability-chart" in page
-    assert re.search(r"fault at \d+ s · recovered at \d+ s", page), page[page.index("id='resilience'") :][
-        :600
-    ]
+    assert re.search(r"fault at \d+ s · recovered at \d+ s · replica promoted at \d+\.\d s", page), page[
+        page.index("id='resilience'") :
+    ][:600]
     record = json.loads((run_dir / "summary.json").read_text())
     assert record["tiers"][0]["resilience"]["figures"]["rpo_rows"] == 0
 
