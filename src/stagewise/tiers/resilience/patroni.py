@@ -21,6 +21,7 @@ is YAML too, so no YAML library is needed.
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import shutil
@@ -190,6 +191,25 @@ def member_state(api_url: str, timeout: float = 2.0) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def initialized(etcd: tuple[str, int], scope: str, timeout: float = 1.0) -> bool:
+    """Whether a node of ``scope`` holds the cluster's initialize key in etcd (it is bootstrapping).
+
+    Read through etcd's own JSON gateway (``/v3/kv/range``), so no client library is needed.
+    """
+    key = base64.b64encode(f"/service/{scope}/initialize".encode()).decode()
+    request = urllib.request.Request(
+        f"http://{etcd[0]}:{etcd[1]}/v3/kv/range",
+        data=json.dumps({"key": key}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310
+            data = json.loads(answer.read())
+    except (OSError, ValueError):
+        return False
+    return bool(isinstance(data, dict) and data.get("kvs"))
+
+
 def wait_role(api_url: str, name: str, roles: tuple[str, ...], timeout: float = 60.0) -> None:
     """Wait until the node at ``api_url`` runs in one of ``roles``; exit 4 with its last state if not."""
     deadline = time.monotonic() + timeout
@@ -210,6 +230,7 @@ __all__ = [
     "NodeSpec",
     "binaries",
     "etcd_argv",
+    "initialized",
     "lease",
     "member_state",
     "node_config",

@@ -460,10 +460,13 @@ def _patroni_pair(
         deployment.patroni_api[region.name] = api
         clusters[region.name] = cluster
         if region is primary_region:
-            _wait_node(deployment, region.name, ("master", "primary"))
-            with connect(cluster.url, timeout=5) as db:
-                db.execute(SCHEMA)
+            # The replica's node may start as soon as this one bootstraps: it waits for the
+            # leader by itself, and its own start-up overlaps the leader's initdb.
+            _wait_bootstrapping(deployment, region.name, (link_host, etcd_port), scope)
     primary, replica = clusters[primary_region.name], clusters[replica_region.name]
+    _wait_node(deployment, primary_region.name, ("master", "primary"))
+    with connect(primary.url, timeout=5) as db:
+        db.execute(SCHEMA)
     _wait_node(deployment, replica_region.name, ("replica",))
     wait_streaming(primary, replica.name, timeout=30)
     if config.local.replication == "sync":
@@ -479,6 +482,20 @@ def _as_user(argv: list[str], user: str | None) -> list[str]:
     if runuser is None:
         raise MissingError("running Patroni as root needs runuser (util-linux) to drop to 'postgres'")
     return [runuser, "-u", user, "--", *argv]
+
+
+def _wait_bootstrapping(deployment: Deployment, region: str, etcd: tuple[str, int], scope: str) -> None:
+    """Wait until ``region``'s Patroni holds the initialize key; exit 4 with its log if it dies first."""
+    started = deployment.services[f"patroni-{region}"]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if patroni.initialized(etcd, scope):
+            return
+        if started.process is not None and started.process.poll() is not None:
+            break
+        time.sleep(0.05)
+    tail = started.log.read_text(encoding="utf-8", errors="replace")[-500:].strip()
+    raise MissingError(f"Patroni node {region} did not start bootstrapping the cluster; its log ends: {tail}")
 
 
 def _wait_node(deployment: Deployment, region: str, roles: tuple[str, ...]) -> None:
