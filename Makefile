@@ -16,14 +16,20 @@ $(STAMP): pyproject.toml examples/shop/pyproject.toml
 
 install: $(STAMP)
 
-# Debian's Chromium for the e2e tier (no browser download is possible here) and
-# Xvfb for headed runs; installed only when missing, and only where apt-get runs as root.
+# Debian's Chromium for the e2e tier (no browser download is possible here) and Xvfb for
+# headed runs; PostgreSQL's server binaries, Patroni, etcd, HAProxy, iproute2 and iptables for
+# the resilience tier's local topology. Installed only when missing, and only where apt-get
+# runs as root.
+SYSTEM_PACKAGES = chromium xvfb postgresql patroni etcd-server haproxy iproute2 iptables
 system-deps:
-	@if [ ! -x /usr/bin/chromium ] || ! command -v xvfb-run >/dev/null; then \
+	@if [ ! -x /usr/bin/chromium ] || ! command -v xvfb-run >/dev/null || ! command -v patroni >/dev/null \
+	    || ! command -v etcd >/dev/null || ! { command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ]; } \
+	    || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v ip >/dev/null \
+	    || ! command -v iptables >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium xvfb >/dev/null; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
 	  else \
-	    echo "install Chromium and Xvfb first: sudo apt-get install chromium xvfb" >&2; exit 4; \
+	    echo "install the system packages first: sudo apt-get install $(SYSTEM_PACKAGES)" >&2; exit 4; \
 	  fi; \
 	fi
 
