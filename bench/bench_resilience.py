@@ -83,7 +83,11 @@ def main() -> int:
         if args.no_netns:  # no root here: every region on loopback, the namespace-only faults skipped
             if configured is None or scenario in ("partition", "bandwidth") or "loopback" in name:
                 continue
-            toml = configured + LOOPBACK
+            toml = (
+                configured.replace("[resilience.local]\n", LOOPBACK)
+                if "[resilience.local]" in configured
+                else configured + LOOPBACK
+            )
         rounds = [run(work, name, toml, scenario) for _ in range(args.rounds)]
         walls = [float(str(r["wall_s"])) for r in rounds]
         results[name] = {"rounds": rounds, "median_wall_s": statistics.median(walls)}

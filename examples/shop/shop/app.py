@@ -69,7 +69,9 @@ def _install_error_handlers(app: FastAPI) -> None:
         # 503 with Retry-After tells clients to retry, instead of a 500 and a traceback.
         read_only = getattr(exc.orig, "sqlstate", None) == READ_ONLY_SQLSTATE
         if isinstance(exc, OperationalError) or read_only or exc.connection_invalidated:
-            log.warning("database unavailable: %s", str(exc.orig or exc).strip().splitlines()[0])
+            log.warning(
+                "database unavailable: %s", (str(exc.orig or exc).strip().splitlines() or [""])[0]
+            )
             response = _error(
                 503, "database_unavailable", "the database is unavailable; retry shortly"
             )

@@ -20,7 +20,9 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         # Threadpool workers share the engine; wait on locks instead of failing fast.
         return create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+    # A URL's own connect_timeout wins (a multi-host URL needs a short one to fail over fast).
+    connect_args = {} if "connect_timeout=" in url else {"connect_timeout": 5}
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -35,7 +35,11 @@ from shop.deps import WriteAuth
 from shop.schemas import ErrorOut
 
 router = APIRouter(tags=["regions"])
-Key = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:-]+$")]
+ID_PATTERN = (
+    r"^[A-Za-z0-9._:-]+$"  # keys and ids: what the GET paths accept, so every id reads back
+)
+Key = Annotated[str, Path(min_length=1, max_length=200, pattern=ID_PATTERN)]
+_CONFLICT = "the id exists already, or the customer it names does not"
 
 _PUT = text(
     "INSERT INTO region_kv (key, value, ts, region) VALUES (:key, :value, :ts, :region) "
@@ -51,13 +55,13 @@ class KvIn(BaseModel):
 
 
 class CustomerIn(BaseModel):
-    id: str = Field(min_length=1, max_length=200)
+    id: str = Field(min_length=1, max_length=200, pattern=ID_PATTERN)
     name: str = Field(max_length=200)
 
 
 class OrderIn(BaseModel):
-    id: str = Field(min_length=1, max_length=200)
-    customer_id: str = Field(min_length=1, max_length=200)
+    id: str = Field(min_length=1, max_length=200, pattern=ID_PATTERN)
+    customer_id: str = Field(min_length=1, max_length=200, pattern=ID_PATTERN)
     item: str = Field(max_length=200)
 
 
@@ -114,9 +118,9 @@ async def _insert(request: Request, statement: str, params: dict[str, Any]) -> J
     engine, _, region = _engines(request)
     try:
         await run_in_threadpool(_write, engine, text(statement), {**params, "region": region})
-    except IntegrityError as exc:
-        detail = str(exc.orig).strip().splitlines()[0] if exc.orig else "integrity error"
-        return JSONResponse({"error": "conflict", "detail": detail, "region": region}, 409)
+    except IntegrityError:
+        # A generic detail: the database's own message would name its constraints and tables.
+        return JSONResponse({"error": "conflict", "detail": _CONFLICT, "region": region}, 409)
     return JSONResponse({"id": params["id"], "region": region}, status.HTTP_201_CREATED)
 
 

@@ -1,9 +1,10 @@
 """``stagewise regions up | down | status``: the local multi-region topology by hand.
 
-``up`` builds it (PostgreSQL primary + streaming replica, a region service
-per region, the router, the failover manager), prints the URLs and DSNs, and
-holds it until Ctrl+C, then removes everything: the link proxy and the
-failover manager live in this process, so the topology lives as long as it.
+``up`` builds it (etcd, a PostgreSQL node under Patroni per region, a region
+service per region, the router), prints the URLs, DSNs and the writes' bearer
+token, and holds it until Ctrl+C, then removes everything: the link proxies
+live in this process and every other part is its journalled child, so the
+topology lives as long as it.
 ``down`` reverts whatever a crashed or killed run left (the journal);
 ``status`` lists what the journal says may still exist.
 """
@@ -88,12 +89,17 @@ def _up(project: Any, journal: Any, as_json: bool) -> int:
             r.name: {"role": r.role, "url": r.url, "dsn": r.dsn, "weight": r.weight, "location": r.location}
             for r in deployment.regions.values()
         }
+        token = deployment.write_headers.get("Authorization", "").removeprefix("Bearer ")
         if as_json:
-            print(json.dumps({"entry_url": deployment.entry_url, "regions": regions}, indent=2), flush=True)
+            print(
+                json.dumps({"entry_url": deployment.entry_url, "regions": regions, "token": token}, indent=2),
+                flush=True,
+            )
         else:
             print(f"entry URL (router): {deployment.entry_url}")
             for name, region in regions.items():
                 print(f"  {name:10} {region['role']:8} {region['url']}  {region['dsn']}")
+            print(f"writes take: Authorization: Bearer {token}")
             print("Ctrl+C tears it all down.", flush=True)
         while True:
             time.sleep(3600)

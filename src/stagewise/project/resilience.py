@@ -343,6 +343,13 @@ def parse_resilience(file: str, path: str, data: Mapping[str, object]) -> Resili
     )
 
 
+def _region_name(regions_t: TomlTable, name: str) -> None:
+    if not _NAME.match(name):
+        raise regions_t.error(name, "region names are lower-case letters, digits and '-' (max 31)")
+    if name in ("etcd", "router") or name.startswith(("patroni-", "router-")):
+        raise regions_t.error(name, "is the name of a part of the local topology; choose another")
+
+
 def _regions(top: TomlTable, topology: str) -> dict[str, Region]:
     regions_t = top.table("regions")
     if regions_t is None or not regions_t.data:
@@ -352,8 +359,7 @@ def _regions(top: TomlTable, topology: str) -> dict[str, Region]:
         region_t = regions_t.table(name)
         if region_t is None:  # pragma: no cover - the key exists, so a value does
             continue
-        if not _NAME.match(name):
-            raise regions_t.error(name, "region names are lower-case letters, digits and '-' (max 31)")
+        _region_name(regions_t, name)
         role = region_t.string("role", choices=("primary", "replica")) or "replica"
         url = region_t.string("url")
         if url is not None and not _URL.match(url):
@@ -540,6 +546,9 @@ def _service(table: TomlTable) -> RegionServiceSpec:
     ):
         raise table.error("env", "must be a table of strings")
     env = {str(k): str(v) for k, v in env_raw.items()}
+    for key in env:
+        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key):
+            raise table.error("env", f"{key!r} is not an environment variable name")
     _placeholders_known(table, "env", tuple(env.values()))
     prestart_raw = table.raw("prestart") or []
     if not isinstance(prestart_raw, list) or not all(

@@ -29,19 +29,20 @@ except ImportError:  # pragma: no cover - the dev extra installs it
 
 HAS_PATRONI = shutil.which("patroni") is not None and shutil.which("etcd") is not None
 IS_ROOT = os.geteuid() == 0
-HAS_NETNS = IS_ROOT and all(shutil.which(t) for t in ("ip", "iptables", "tc"))
 needs_pg = requires(
-    HAS_PG and HAS_PSYCOPG and HAS_PATRONI and HAS_NETNS,
-    "the local topology needs the PostgreSQL server binaries (initdb, pg_ctl, pg_basebackup), "
-    "psycopg, Patroni with etcd (apt-get install patroni etcd-server) and, for its network "
-    "namespaces, root with ip, iptables and tc",
+    HAS_PG and HAS_PSYCOPG,
+    "needs the PostgreSQL server binaries (initdb, pg_ctl, pg_basebackup) and psycopg",
+)
+needs_patroni = requires(
+    HAS_PATRONI,
+    "the local topology's failover manager is Patroni with etcd (apt-get install patroni etcd-server)",
 )
 needs_iptables = requires(
     IS_ROOT and shutil.which("iptables") is not None, "the blackhole fault needs root and iptables"
 )
 needs_netns = requires(
     IS_ROOT and all(shutil.which(t) for t in ("ip", "iptables", "tc")),
-    "regions in network namespaces need root, ip (iproute2), iptables and tc",
+    "regions in network namespaces (the local topology's default) need root, ip (iproute2), iptables and tc",
 )
 
 

@@ -18,10 +18,19 @@ import pytest
 from stagewise.tiers.resilience.haproxy import haproxy_binary
 from tests.conftest import ProjectFactory
 from tests.helpers import cli_env, run_cli
-from tests.integration.resilience.conftest import IS_ROOT, leftovers, needs_iptables, needs_netns, needs_pg
+from tests.integration.resilience.conftest import (
+    IS_ROOT,
+    leftovers,
+    needs_iptables,
+    needs_netns,
+    needs_patroni,
+    needs_pg,
+)
 
 pytestmark = [
     needs_pg,
+    needs_patroni,
+    needs_netns,
     pytest.mark.xdist_group("resilience"),
 ]  # one topology at a time: the leftovers check is machine-wide
 

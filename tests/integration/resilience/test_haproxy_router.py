@@ -29,12 +29,13 @@ from stagewise.tiers.resilience.topology import (
     wait_healthy,
 )
 from tests.conftest import requires
-from tests.integration.resilience.conftest import needs_pg
+from tests.integration.resilience.conftest import needs_patroni, needs_pg
 
 needs_haproxy = requires(haproxy_binary() is not None, "needs haproxy (apt-get install haproxy)")
 
 pytestmark = [
     needs_pg,
+    needs_patroni,
     pytest.mark.xdist_group("resilience"),
 ]  # one topology at a time: the leftovers check is machine-wide
 
@@ -45,7 +46,7 @@ def deployment(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Deplo
     us, eu, health_check, router = request.param
     config = ResilienceConfig(
         regions={"us-east": Region("us-east", "primary", us), "eu-west": Region("eu-west", "replica", eu)},
-        local=LocalTopology(health_check=health_check, router=router),
+        local=LocalTopology(health_check=health_check, router=router, network="loopback"),
     )
     built = build_local(config, Journal(tmp_path / "state"), tmp_path / "state")
     try:

@@ -15,16 +15,17 @@ from pathlib import Path
 
 import pytest
 
-from stagewise.project.resilience import Region, ResilienceConfig
+from stagewise.project.resilience import LocalTopology, Region, ResilienceConfig
 from stagewise.tiers.resilience.journal import Journal
 from stagewise.tiers.resilience.postgres import SCHEMA, connect
 from stagewise.tiers.resilience.topology import Deployment, build_local, spawn, start_router, wait_healthy
 from tests.conftest import ProjectFactory
 from tests.helpers import free_port, run_cli
-from tests.integration.resilience.conftest import needs_pg
+from tests.integration.resilience.conftest import needs_patroni, needs_pg
 
 pytestmark = [
     needs_pg,
+    needs_patroni,
     pytest.mark.xdist_group("resilience"),
 ]  # one topology at a time: the leftovers check is machine-wide
 
@@ -34,7 +35,8 @@ def deployment(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Deplo
     """A running two-region topology whose router splits traffic by ``request.param`` weights."""
     us, eu = request.param
     config = ResilienceConfig(
-        regions={"us-east": Region("us-east", "primary", us), "eu-west": Region("eu-west", "replica", eu)}
+        regions={"us-east": Region("us-east", "primary", us), "eu-west": Region("eu-west", "replica", eu)},
+        local=LocalTopology(network="loopback"),  # the regions only need to be reachable
     )
     built = build_local(config, Journal(tmp_path / "fixture-state"), tmp_path / "fixture-state")
     try:

@@ -29,10 +29,12 @@ from stagewise.tiers.resilience.postgres import connect
 from stagewise.tiers.resilience.probes.base import ProbeResult
 from stagewise.tiers.resilience.probes.failover import probe_failover
 from stagewise.tiers.resilience.topology import Deployment, build_local
-from tests.integration.resilience.conftest import needs_pg
+from tests.integration.resilience.conftest import needs_netns, needs_patroni, needs_pg
 
 pytestmark = [
     needs_pg,
+    needs_patroni,
+    needs_netns,
     pytest.mark.xdist_group("resilience"),
 ]  # one topology at a time: the leftovers check is machine-wide
 

@@ -18,10 +18,11 @@ import pytest
 from stagewise.tiers.resilience.haproxy import haproxy_binary
 from tests.conftest import ProjectFactory
 from tests.helpers import run_cli
-from tests.integration.resilience.conftest import needs_iptables, needs_netns, needs_pg
+from tests.integration.resilience.conftest import needs_iptables, needs_netns, needs_patroni, needs_pg
 
 pytestmark = [
     needs_pg,
+    needs_patroni,
     pytest.mark.xdist_group("resilience"),
 ]  # one topology at a time: the leftovers check is machine-wide
 
@@ -52,6 +53,7 @@ def probe(data: dict[str, Any], name: str) -> dict[str, Any]:
     return found
 
 
+@needs_netns
 def test_the_default_scenario_passes_every_default_gate(make_project: ProjectFactory, tmp_path: Path) -> None:
     root = make_project({"stagewise.toml": "[project]\nname = 'regions'\n"})
     code, out, run_dir = resilience(root, tmp_path)
@@ -99,8 +101,10 @@ def test_the_default_scenario_passes_every_default_gate(make_project: ProjectFac
 
 @pytest.mark.parametrize(
     "case",
-    [("patroni", 8, 4.0, 6.0, 11.0), ("stagewise", 3, 1.5, 3.0, 6.0)],
-    ids=["patroni-netns", "stagewise-loopback"],
+    [
+        pytest.param(("patroni", 8, 4.0, 6.0, 11.0), id="patroni-netns", marks=needs_netns),
+        pytest.param(("stagewise", 3, 1.5, 3.0, 6.0), id="stagewise-loopback"),
+    ],
 )
 def test_a_failover_slower_than_the_rto_gate_fails_it_with_the_measured_value(
     make_project: ProjectFactory, tmp_path: Path, case: tuple[str, float, float, float, float]
@@ -139,6 +143,7 @@ def test_a_failover_slower_than_the_rto_gate_fails_it_with_the_measured_value(
     assert "RTO (fault to first successful write)" in junit
 
 
+@needs_netns
 def test_latency_on_the_replication_link_fails_the_lag_gate(
     make_project: ProjectFactory, tmp_path: Path
 ) -> None:
@@ -162,6 +167,7 @@ def test_latency_on_the_replication_link_fails_the_lag_gate(
     assert lag["markers"] == 15
 
 
+@needs_netns
 def test_the_same_link_without_latency_passes_the_lag_gate(
     make_project: ProjectFactory, tmp_path: Path
 ) -> None:
@@ -181,6 +187,7 @@ def test_the_same_link_without_latency_passes_the_lag_gate(
     assert probe(summary(run_dir), "consistency")["passed"] is True
 
 
+@needs_netns
 def test_killing_a_region_is_absorbed_by_the_health_checked_router(
     make_project: ProjectFactory, tmp_path: Path
 ) -> None:
@@ -196,6 +203,7 @@ def test_killing_a_region_is_absorbed_by_the_health_checked_router(
 
 
 @needs_iptables
+@needs_netns
 def test_a_blackholed_region_fails_health_routing_when_the_router_has_no_health_check(
     make_project: ProjectFactory, tmp_path: Path
 ) -> None:
@@ -219,6 +227,7 @@ def test_a_blackholed_region_fails_health_routing_when_the_router_has_no_health_
 
 
 @needs_iptables
+@needs_netns
 def test_a_blackholed_region_passes_health_routing_when_the_router_checks_health(
     make_project: ProjectFactory, tmp_path: Path
 ) -> None:
@@ -320,6 +329,7 @@ def test_a_namespace_fault_on_the_loopback_network_is_a_usage_error(
     )
 
 
+@needs_netns
 def test_resetting_the_replication_link_fails_the_lag_gate(
     make_project: ProjectFactory, tmp_path: Path
 ) -> None:

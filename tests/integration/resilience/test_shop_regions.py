@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import SHOP, cli_env
-from tests.integration.resilience.conftest import needs_pg
+from tests.integration.resilience.conftest import needs_netns, needs_patroni, needs_pg
 
-pytestmark = [needs_pg, pytest.mark.xdist_group("resilience")]
+pytestmark = [needs_pg, needs_patroni, needs_netns, pytest.mark.xdist_group("resilience")]
 
 
 def test_the_shop_passes_every_default_gate_in_its_local_topology(tmp_path: Path) -> None:

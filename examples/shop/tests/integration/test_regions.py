@@ -65,6 +65,9 @@ def test_register_order_and_read_it_back(region: TestClient, auth: dict[str, str
     assert region.get("/flow/orders/o-2").status_code == 404
     again = region.post("/flow/customers", json={"id": "c-1", "name": "Ada"}, headers=auth)
     assert again.status_code == 409
+    assert "region_customers" not in again.text  # no schema details leak into the answer
+    bad_id = region.post("/flow/customers", json={"id": "c 2/x", "name": "Bo"}, headers=auth)
+    assert bad_id.status_code == 422  # an id the GET path could not read back is refused up front
 
 
 def test_bad_keys_and_bodies_are_rejected(region: TestClient, auth: dict[str, str]) -> None:

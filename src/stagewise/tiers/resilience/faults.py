@@ -91,7 +91,8 @@ def make_fault(config: ResilienceConfig, scenario: Scenario, deployment: Deploym
         )
     if kind in NETNS_ONLY and deployment.netns is None:
         raise UsageError(
-            f"fault {kind!r} needs regions in network namespaces: set [resilience.local] network = 'netns'"
+            f"fault {kind!r} needs regions in network namespaces: set [resilience.local] network = 'netns' "
+            "(the default) instead of 'loopback'"
         )
     replica = next(r.name for r in deployment.regions.values() if r.role != "primary")
     builders: dict[str, Callable[[], Fault]] = {

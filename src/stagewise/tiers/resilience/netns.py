@@ -2,7 +2,7 @@
 
 Each region gets a namespace with a veth pair: ``eth0`` inside (address
 ``10.231.N.i/24``), the other end on a bridge that holds ``10.231.N.254``
-(the host's side: the router, the probes and the replication link proxy).
+(the host's side: the router, the probes, etcd and the replication link proxies).
 The namespaces have only that /24 route and no default route, and the bridge
 has no uplink, so no packet can leave the machine. Docker sets the FORWARD
 policy to DROP and bridged packets traverse it (br_netfilter), so traffic
@@ -13,7 +13,7 @@ taken and the run stops (exit 4).
 Faults on this network:
 
 - ``partition``: iptables DROP inside both namespaces between two regions
-  (also the replica's path to the link proxy), reverted rule by rule;
+  (and both regions' paths to the link proxies), reverted rule by rule;
 - ``bandwidth``: ``tc qdisc ... tbf`` on the region's bridge port (traffic
   into the region), reverted with ``tc qdisc del``.
 

@@ -406,6 +406,11 @@ def _patroni_pair(
     )
     patroni_bin, etcd_bin = patroni.binaries()
     logs.mkdir(parents=True, exist_ok=True)
+    if config.local.promote_after < patroni.MIN_TTL_S:
+        deployment.notes.append(
+            f"Patroni's leader lease is at least {patroni.MIN_TTL_S} s: "
+            f"promote_after = {config.local.promote_after:g} runs as {patroni.MIN_TTL_S} s"
+        )
     primary_region = config.primary
     replica_region = next(r for r in config.regions.values() if r.role != "primary")
     etcd_port = free_port()
@@ -535,6 +540,29 @@ def _fill(value: str, values: dict[str, str]) -> str:
     return value
 
 
+def _prestart(
+    deployment: Deployment, argv: list[str], name: str, *, root: Path | None, env: dict[str, str], logs: Path
+) -> None:
+    """Run one prestart step as a journalled child (Ctrl+C or a crash leaves nothing running)."""
+    log = logs / f"{name}.log"
+    try:
+        started = spawn(deployment, name, argv, log, cwd=root, env=env)
+    except OSError as exc:
+        raise MissingError(f"region service prestart {' '.join(argv)} failed: {exc}") from exc
+    assert started.process is not None  # noqa: S101 - spawn always starts one
+    try:
+        code = started.process.wait(300)
+    except subprocess.TimeoutExpired as exc:
+        raise MissingError(
+            f"region service prestart {' '.join(argv)} did not finish in 300 s (log: {log})"
+        ) from exc
+    finally:
+        deployment.journal.undo(started.entry)  # kills it if it still runs
+    if code != 0:
+        tail = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-1:] or [""]
+        raise MissingError(f"region service prestart {' '.join(argv)} exited {code}: {tail[0][:300]}")
+
+
 def _start_region_services(
     deployment: Deployment,
     config: ResilienceConfig,
@@ -568,25 +596,9 @@ def _start_region_services(
     if spec is not None:
         first = values(config.primary.name)
         prestart_env = {k: _fill(v, first) for k, v in spec.env.items()}
-        for step in spec.prestart:
+        for index, step in enumerate(spec.prestart):
             argv = [_fill(a, first) for a in step]
-            try:
-                done = subprocess.run(
-                    argv,
-                    cwd=root,
-                    env={**os.environ, **prestart_env},
-                    capture_output=True,
-                    text=True,
-                    timeout=300,
-                    check=False,
-                )
-            except (OSError, subprocess.TimeoutExpired) as exc:
-                raise MissingError(f"region service prestart {' '.join(argv)} failed: {exc}") from exc
-            if done.returncode != 0:
-                tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or [""]
-                raise MissingError(
-                    f"region service prestart {' '.join(argv)} exited {done.returncode}: {tail[0][:300]}"
-                )
+            _prestart(deployment, argv, f"prestart-{index}", root=root, env=prestart_env, logs=logs)
     for region in config.regions.values():
         filled = values(region.name)
         env: dict[str, str] | None = None

@@ -153,6 +153,18 @@ def test_remote_regions_need_url_dsn_and_an_entry_url() -> None:
             {"local": {"service": {"command": ["app"], "port": 80}}},
             "resilience.local.service.port",
         ),
+        (
+            {"local": {"service": {"command": ["app"], "env": {"A=B": "x"}}}},
+            "resilience.local.service.env: 'A=B' is not an environment variable name",
+        ),
+        (
+            {"regions": {"etcd": {"role": "primary"}, "b": {}}},
+            "resilience.regions.etcd: is the name of a part of the local topology",
+        ),
+        (
+            {"regions": {"a": {"role": "primary"}, "patroni-b": {}}},
+            "resilience.regions.patroni-b: is the name of a part of the local topology",
+        ),
     ],
 )
 def test_an_invalid_value_names_the_file_and_the_key(data: dict[str, Any], expected: str) -> None:

@@ -193,10 +193,12 @@ def _rpo(result: ProbeResult, gates: ResilienceGates, deployment: Deployment, lo
         result.below("rpo_s", "RPO (no writable database to check)", float("inf"), gates.rpo_s, "s")
         return
     with connect(dsn, timeout=3) as db:
-        rows = db.execute(
-            f"SELECT key, value FROM {deployment.kv_table} WHERE key = ANY(%s)",  # noqa: S608 - a validated identifier
-            ([op.key for op in acked],),
-        ).fetchall()
+        from psycopg import sql
+
+        query = sql.SQL("SELECT key, value FROM {} WHERE key = ANY(%s)").format(
+            sql.Identifier(deployment.kv_table)
+        )
+        rows = db.execute(query, ([op.key for op in acked],)).fetchall()
     stored = {str(k): str(v) for k, v in rows}
     lost = [op for op in acked if stored.get(op.key) != op.value]
     oldest = min((float(op.acked_at or loop.fault_at) for op in lost), default=loop.fault_at)
