@@ -63,7 +63,8 @@ def leftovers() -> list[str]:
         marked = f"{CHILD_MARKER}=1".encode() in environ.split(b"\0")
         if marked or "stagewise.tiers.resilience" in cmdline or "stagewise-resilience-" in cmdline:
             found.append(f"process {proc.name}: {cmdline.strip()[:120]}")
-    found += [f"directory {p}" for p in Path("/tmp").glob("stagewise-resilience-*")]
+    for parent in (Path("/tmp"), Path("/dev/shm")):
+        found += [f"directory {p}" for p in parent.glob("stagewise-resilience-*")]
     if IS_ROOT and shutil.which("iptables"):
         rules = subprocess.run(
             ["iptables", "-w", "5", "-S"], capture_output=True, text=True, check=False

@@ -417,7 +417,7 @@ def _patroni_pair(
     spawn(
         deployment,
         "etcd",
-        patroni.etcd_argv(etcd_bin, base / "etcd", link_host, etcd_port, free_port()),
+        patroni.etcd_argv(etcd_bin, _etcd_dir(deployment, base), link_host, etcd_port, free_port()),
         logs / "etcd.log",
     )
     scope = f"stagewise-{os.getpid()}-{int(time.time())}"
@@ -477,6 +477,21 @@ def _patroni_pair(
     if config.local.replication == "sync":
         wait_synchronous(primary, replica.name, timeout=30)
     return primary, replica
+
+
+def _etcd_dir(deployment: Deployment, base: Path) -> Path:
+    """etcd's data directory: in memory (/dev/shm) when there is one, journalled before it exists.
+
+    etcd fsyncs every lease renewal; on a disk busy with other work a slow fsync
+    could cost the leader its 5 s lease and plant a failover nobody asked for.
+    """
+    shm = Path("/dev/shm")  # noqa: S108 - a fresh random name, created 0700, removed by the journal
+    if not shm.is_dir():
+        return base / "etcd"
+    directory = shm / f"stagewise-resilience-etcd-{secrets.token_hex(6)}"
+    deployment.journal.record("path", f"etcd data directory {directory}", path=str(directory))
+    directory.mkdir(mode=0o700)
+    return directory
 
 
 def _as_user(argv: list[str], user: str | None) -> list[str]:
