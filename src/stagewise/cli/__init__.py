@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from types import FrameType
 
 from stagewise.errors import ExitCode, StagewiseError
+from stagewise.interrupts import ignore_from_now_on
 
 
 def _sigterm_as_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -34,10 +35,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.handler(args)
         return code
     except StagewiseError as exc:
+        if exc.exit_code == ExitCode.INTERRUPTED:
+            ignore_from_now_on()
         prefix = "error: " if exc.exit_code != ExitCode.INTERRUPTED else ""
         print(f"stagewise: {prefix}{_masked(str(exc))}", file=sys.stderr)
         return int(exc.exit_code)
     except KeyboardInterrupt:
+        ignore_from_now_on()
         print("stagewise: interrupted", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)
     except BrokenPipeError:

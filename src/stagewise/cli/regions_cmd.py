@@ -106,6 +106,9 @@ def _up(project: Any, journal: Any, as_json: bool) -> int:
     except KeyboardInterrupt as exc:
         raise InterruptedRun("regions down: everything `regions up` started was stopped") from exc
     finally:
-        if deployment is not None:
-            deployment.close()
-        journal.undo_all()
+        from stagewise.interrupts import shielded
+
+        with shielded():  # a second Ctrl+C must not stop the cleanup half-way
+            if deployment is not None:
+                deployment.close()
+            journal.undo_all()

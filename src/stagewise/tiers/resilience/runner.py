@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from stagewise.errors import InterruptedRun, MissingError, UsageError
+from stagewise.interrupts import shielded
 from stagewise.project.resilience import ResilienceConfig, ResilienceGates, Scenario
 from stagewise.tiers.resilience.faults import Fault, make_fault
 from stagewise.tiers.resilience.journal import Journal
@@ -121,7 +122,8 @@ def run_resilience_tier(run: ResilienceRun, on_line: Callable[[str], None]) -> T
             problems.append(exc.message)
     except KeyboardInterrupt as exc:
         log("resilience: interrupted: reverting faults and removing the topology")
-        _close(deployment, journal)
+        with shielded():  # a second Ctrl+C must not stop the cleanup half-way
+            _close(deployment, journal)
         log.close()
         raise InterruptedRun(
             "resilience tier interrupted; faults were reverted and everything it started stopped"
