@@ -11,12 +11,16 @@ import pytest
 from stagewise.interrupts import shielded
 
 
+def press_ctrl_c() -> None:
+    """SIGINT to this process; Python raises KeyboardInterrupt at the next bytecode (during the sleep)."""
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(0.5)
+
+
 def test_ctrl_c_inside_the_shield_is_ignored_and_the_handler_comes_back() -> None:
     before = signal.getsignal(signal.SIGINT)
     with shielded():
-        os.kill(os.getpid(), signal.SIGINT)
-        time.sleep(0.05)  # a KeyboardInterrupt would be raised here without the shield
+        press_ctrl_c()  # would raise KeyboardInterrupt without the shield
     assert signal.getsignal(signal.SIGINT) is before
-    os.kill(os.getpid(), signal.SIGINT)
     with pytest.raises(KeyboardInterrupt):
-        time.sleep(1)  # the pending Ctrl+C is raised here, as it should be
+        press_ctrl_c()
