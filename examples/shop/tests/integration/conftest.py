@@ -37,7 +37,10 @@ def _admin_connect() -> psycopg.Connection:
         return psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
     except psycopg.OperationalError as exc:
         if _skip_postgres():
-            pytest.skip("PostgreSQL unreachable and SHOP_SKIP_POSTGRES=1")
+            pytest.skip(
+                f"PostgreSQL is unreachable at {PG_ADMIN_URL} and SHOP_SKIP_POSTGRES=1 "
+                "asks to skip (never under CI=true, where this fails)"
+            )
         pytest.fail(
             f"PostgreSQL is unreachable at {PG_ADMIN_URL}: {exc}. Start it, point "
             "SHOP_TEST_POSTGRES_URL at a server, deselect with -m 'not postgres', "
@@ -50,7 +53,10 @@ def _admin_connect() -> psycopg.Connection:
 def empty_postgres_url() -> Iterator[str]:
     """A brand-new, empty database; dropped (forcibly) when the test ends."""
     if _skip_postgres():
-        pytest.skip("SHOP_SKIP_POSTGRES=1")
+        pytest.skip(
+            "needs PostgreSQL; SHOP_SKIP_POSTGRES=1 asks to skip it "
+            "(never under CI=true, where it runs)"
+        )
     name = f"shop_test_{uuid.uuid4().hex[:16]}"
     with _admin_connect() as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
