@@ -98,20 +98,24 @@ async def put_kv(key: Key, body: KvIn, request: Request) -> dict[str, Any]:
 
 @router.get("/kv/{key}", responses={404: {"model": ErrorOut}})
 async def get_kv(key: Key, request: Request) -> JSONResponse:
-    _, reader, region = _engines(request)
-    row = await run_in_threadpool(
-        _read,
-        reader,
-        text("SELECT value, ts, region FROM region_kv WHERE key = :key"),
-        {"key": key},
+    row, region = await _read_here(
+        request, "SELECT value, ts, region FROM region_kv WHERE key = :key", {"key": key}
     )
     if row is None:
-        return JSONResponse(
-            {"error": "not_found", "detail": f"no key {key}", "region": region}, 404
-        )
+        return _not_found(f"no key {key}", region)
     return JSONResponse(
         {"key": key, "value": row[0], "ts": row[1], "written_in": row[2], "region": region}
     )
+
+
+async def _read_here(request: Request, statement: str, params: dict[str, Any]) -> tuple[Any, str]:
+    """One row as this region's own database has it (None when unseen), and the region's name."""
+    _, reader, region = _engines(request)
+    return await run_in_threadpool(_read, reader, text(statement), params), region
+
+
+def _not_found(detail: str, region: str) -> JSONResponse:
+    return JSONResponse({"error": "not_found", "detail": detail, "region": region}, 404)
 
 
 async def _insert(request: Request, statement: str, params: dict[str, Any]) -> JSONResponse:
@@ -155,17 +159,13 @@ async def post_order(body: OrderIn, request: Request) -> JSONResponse:
 
 @router.get("/flow/orders/{order_id}", responses={404: {"model": ErrorOut}})
 async def get_order(order_id: Key, request: Request) -> JSONResponse:
-    _, reader, region = _engines(request)
-    row = await run_in_threadpool(
-        _read,
-        reader,
-        text("SELECT customer_id, item, region FROM region_orders WHERE id = :id"),
+    row, region = await _read_here(
+        request,
+        "SELECT customer_id, item, region FROM region_orders WHERE id = :id",
         {"id": order_id},
     )
     if row is None:
-        return JSONResponse(
-            {"error": "not_found", "detail": f"no order {order_id}", "region": region}, 404
-        )
+        return _not_found(f"no order {order_id}", region)
     return JSONResponse(
         {
             "id": order_id,

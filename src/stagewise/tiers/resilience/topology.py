@@ -253,14 +253,6 @@ def wait_healthy(url: str, what: str, timeout: float = 20.0) -> None:
     raise MissingError(f"{what} at {url} is not healthy after {timeout:g} s: {problem}")
 
 
-def _multi_host(servers: Sequence[Cluster], attrs: str) -> str:
-    """A libpq DSN over several servers: the first that answers (and is writable, for read-write) wins."""
-    return (
-        f"host={','.join(c.host for c in servers)} port={','.join(str(c.port) for c in servers)} "
-        f"user=postgres dbname=postgres target_session_attrs={attrs} connect_timeout=1"
-    )
-
-
 def build_local(
     config: ResilienceConfig,
     journal: Journal,
@@ -317,7 +309,7 @@ def build_local(
             + (" under Patroni" if local.failover == "patroni" else "")
             + (f" (namespaces on bridge {deployment.netns.bridge})" if deployment.netns else "")
         )
-        deployment.write_dsn = _multi_host([primary, replica], "read-write")
+        deployment.write_dsn = _libpq_url([primary, replica], "read-write")
         logs = state_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         _start_region_services(deployment, config, sites, python=python, root=root, logs=logs)
