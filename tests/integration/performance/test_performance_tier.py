@@ -36,6 +36,13 @@ LOOSE = """
 p95_ms = 5000
 """
 
+#: Every user started at once: the default ramp (one user a second) can lag behind the clock on
+#: a loaded CI machine, and a test that counts users must not depend on how fast the ramp went.
+SPAWN_ALL = """
+[performance.scenarios.normal-load]
+spawn_rate = 20
+"""
+
 
 def perf(root: Path, tmp_path: Path, *args: str, timeout: float = 120) -> tuple[int, str, Path]:
     """Run the CLI's performance tier; return exit code, output and the run folder."""
@@ -90,7 +97,10 @@ def test_users_duration_and_host_reach_locust(
 ) -> None:
     dead = f"http://127.0.0.1:{free_port()}"  # the locustfile's own host, which --host must override
     root = make_project(
-        {"tests/performance/locustfile.py": locustfile("/fast", host=dead), "stagewise.toml": LOOSE}
+        {
+            "tests/performance/locustfile.py": locustfile("/fast", host=dead),
+            "stagewise.toml": LOOSE + SPAWN_ALL,
+        }
     )
     code, out, run_dir = perf(root, tmp_path, "--host", load_app.url, "--users", "3", "--duration", "4")
     assert code == 0, out
@@ -287,12 +297,6 @@ def test_endurance_watches_the_targets_memory(
     load_app.leak = 0.0
     code, out, _ = perf(root, tmp_path, "--host", load_app.url, "--scenario", "endurance", "--users", "2")
     assert code == 0, out
-
-
-SPAWN_ALL = """
-[performance.scenarios.normal-load]
-spawn_rate = 20
-"""
 
 
 def test_workers_run_locust_distributed(
