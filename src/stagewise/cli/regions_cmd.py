@@ -71,44 +71,52 @@ def run(args: argparse.Namespace) -> int:
 
 def _up(project: Any, journal: Any, as_json: bool) -> int:
     from stagewise.errors import InterruptedRun
+    from stagewise.interrupts import interrupt_once
     from stagewise.tiers.resilience.topology import build_local
 
     journal.replay(lambda line: print(line, file=sys.stderr))
     deployment = None
-    try:
-        deployment = build_local(
-            project.resilience,
-            journal,
-            project.root / project.resilience.state_dir,
-            on_note=lambda line: print(line, file=sys.stderr),
-            root=project.root,
-        )
-        for note in deployment.notes:
-            print(f"resilience: {note}", file=sys.stderr)
-        regions = {
-            r.name: {"role": r.role, "url": r.url, "dsn": r.dsn, "weight": r.weight, "location": r.location}
-            for r in deployment.regions.values()
-        }
-        token = deployment.write_headers.get("Authorization", "").removeprefix("Bearer ")
-        if as_json:
-            print(
-                json.dumps({"entry_url": deployment.entry_url, "regions": regions, "token": token}, indent=2),
-                flush=True,
+    # From the first Ctrl+C on, later ones are not delivered: the teardown below runs whole.
+    with interrupt_once():
+        try:
+            deployment = build_local(
+                project.resilience,
+                journal,
+                project.root / project.resilience.state_dir,
+                on_note=lambda line: print(line, file=sys.stderr),
+                root=project.root,
             )
-        else:
-            print(f"entry URL (router): {deployment.entry_url}")
-            for name, region in regions.items():
-                print(f"  {name:10} {region['role']:8} {region['url']}  {region['dsn']}")
-            print(f"writes take: Authorization: Bearer {token}")
-            print("Ctrl+C tears it all down.", flush=True)
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt as exc:
-        raise InterruptedRun("regions down: everything `regions up` started was stopped") from exc
-    finally:
-        from stagewise.interrupts import shielded
-
-        with shielded():  # a second Ctrl+C must not stop the cleanup half-way
+            for note in deployment.notes:
+                print(f"resilience: {note}", file=sys.stderr)
+            regions = {
+                r.name: {
+                    "role": r.role,
+                    "url": r.url,
+                    "dsn": r.dsn,
+                    "weight": r.weight,
+                    "location": r.location,
+                }
+                for r in deployment.regions.values()
+            }
+            token = deployment.write_headers.get("Authorization", "").removeprefix("Bearer ")
+            if as_json:
+                print(
+                    json.dumps(
+                        {"entry_url": deployment.entry_url, "regions": regions, "token": token}, indent=2
+                    ),
+                    flush=True,
+                )
+            else:
+                print(f"entry URL (router): {deployment.entry_url}")
+                for name, region in regions.items():
+                    print(f"  {name:10} {region['role']:8} {region['url']}  {region['dsn']}")
+                print(f"writes take: Authorization: Bearer {token}")
+                print("Ctrl+C tears it all down.", flush=True)
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt as exc:
+            raise InterruptedRun("regions down: everything `regions up` started was stopped") from exc
+        finally:
             if deployment is not None:
                 deployment.close()
             journal.undo_all()

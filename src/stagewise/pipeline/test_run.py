@@ -205,7 +205,7 @@ def run_tests(
         secrets = tuple(resolved.secret_values())
         with provisioned(project, plan, request, child_env, reporter):
             _TierLoop(project, plan, request, reporter, child_env, browser, run_dir, secrets, result).run()
-    except InterruptedRun:
+    except (InterruptedRun, KeyboardInterrupt):  # a tier's own or a bare one: the record says so
         result.interrupted = True
         raise
     finally:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from stagewise.errors import InterruptedRun, MissingError, UsageError
-from stagewise.interrupts import shielded
+from stagewise.interrupts import interrupt_once
 from stagewise.project.resilience import ResilienceConfig, ResilienceGates, Scenario
 from stagewise.tiers.resilience.faults import Fault, make_fault
 from stagewise.tiers.resilience.journal import Journal
@@ -109,30 +109,31 @@ def run_resilience_tier(run: ResilienceRun, on_line: Callable[[str], None]) -> T
     probes: list[ProbeResult] = []
     problems: list[str] = []
     deployment: Deployment | None = None
-    try:
-        journal.replay(log)
+    # From the first Ctrl+C on, later ones are not delivered: the cleanup below runs whole.
+    with interrupt_once():
         try:
-            deployment = _deploy(run, journal, log)
-            problems += steady_state(deployment)
-            if not problems:
-                probes = _run_probes(run, scenario, deployment, log)
-                after = steady_state(deployment)
-                probes.append(_steady_after(after))
-        except MissingError as exc:
-            problems.append(exc.message)
-    except KeyboardInterrupt as exc:
-        log("resilience: interrupted: reverting faults and removing the topology")
-        with shielded():  # a second Ctrl+C must not stop the cleanup half-way
+            journal.replay(log)
+            try:
+                deployment = _deploy(run, journal, log)
+                problems += steady_state(deployment)
+                if not problems:
+                    probes = _run_probes(run, scenario, deployment, log)
+                    after = steady_state(deployment)
+                    probes.append(_steady_after(after))
+            except MissingError as exc:
+                problems.append(exc.message)
+            _close(deployment, journal)  # inside: a Ctrl+C during it closes again, from the top
+        except KeyboardInterrupt as exc:
+            log("resilience: interrupted: reverting faults and removing the topology")
             _close(deployment, journal)
-        log.close()
-        raise InterruptedRun(
-            "resilience tier interrupted; faults were reverted and everything it started stopped"
-        ) from exc
-    except BaseException:
-        _close(deployment, journal)
-        log.close()
-        raise
-    _close(deployment, journal)
+            log.close()
+            raise InterruptedRun(
+                "resilience tier interrupted; faults were reverted and everything it started stopped"
+            ) from exc
+        except BaseException:
+            _close(deployment, journal)
+            log.close()
+            raise
     for problem in problems:
         log(f"resilience: {problem}")
     duration = time.monotonic() - started
@@ -261,6 +262,7 @@ def _steady_after(problems: list[str]) -> ProbeResult:
 
 
 def _close(deployment: Deployment | None, journal: Journal) -> None:
+    """Stop what the run started; safe to call again after an interrupted call (each step is)."""
     if deployment is not None:
         deployment.close()
     journal.undo_all()
