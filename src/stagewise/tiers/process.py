@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from stagewise.errors import InterruptedRun, MissingError
+from stagewise.interrupts import interrupt_once
 
 GRACE_SECONDS = 5.0
 
@@ -51,17 +52,20 @@ def run_streaming(
         raise MissingError(f"cannot run {command[0]}: permission denied ({what})") from exc
     if process.stdout is None:  # pragma: no cover - PIPE always gives a stream
         raise MissingError(f"no output stream from {what}")
-    try:
-        for line in process.stdout:
-            on_line(line.rstrip("\n"))
-        return process.wait()
-    except KeyboardInterrupt:
-        stop_group(process)
-        raise InterruptedRun(f"interrupted: stopped {what} (pid {process.pid})") from None
-    finally:
-        process.stdout.close()
-        if process.poll() is None:
+    # From the first Ctrl+C on, later ones are not delivered: stopping the group runs whole
+    # (it escalates to SIGKILL by itself within 2 x GRACE_SECONDS).
+    with interrupt_once():
+        try:
+            for line in process.stdout:
+                on_line(line.rstrip("\n"))
+            return process.wait()
+        except KeyboardInterrupt:
             stop_group(process)
+            raise InterruptedRun(f"interrupted: stopped {what} (pid {process.pid})") from None
+        finally:
+            process.stdout.close()
+            if process.poll() is None:
+                stop_group(process)
 
 
 def stop_group(process: subprocess.Popen[str]) -> None:

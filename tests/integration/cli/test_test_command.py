@@ -230,21 +230,28 @@ def test_tests_receive_stage_target_and_env_files_with_secrets_masked(make_proje
     assert "***" in leaked.stdout
 
 
-def test_ctrl_c_stops_pytest_and_exits_130(make_project: ProjectFactory, tmp_path: Path) -> None:
+@pytest.mark.parametrize("presses", [1, 2])
+def test_ctrl_c_stops_pytest_and_exits_130(
+    make_project: ProjectFactory, tmp_path: Path, presses: int
+) -> None:
+    """A second Ctrl+C lands while stagewise waits out the child's grace period (the child ignores
+    SIGINT, so stopping it takes until SIGTERM); the run still stops it and records the interrupt."""
     pid_file = tmp_path / "pytest.pid"
     root = make_project(
         {
             "tests/unit/test_slow.py": f"""
-            import os, time
+            import os, signal, time
 
             def test_slow():
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
                 open({str(pid_file)!r}, "w").write(str(os.getpid()))
                 time.sleep(120)
             """
         }
     )
+    reports = tmp_path / "reports"
     process = subprocess.Popen(
-        [sys.executable, "-m", "stagewise", "test"],
+        [sys.executable, "-m", "stagewise", "test", "--reports-dir", str(reports)],
         cwd=root,
         env=cli_env(),
         stdout=subprocess.PIPE,
@@ -257,12 +264,16 @@ def test_ctrl_c_stops_pytest_and_exits_130(make_project: ProjectFactory, tmp_pat
         assert process.poll() is None
         time.sleep(0.1)
     child = int(pid_file.read_text())
-    process.send_signal(signal.SIGINT)
+    for _ in range(presses):
+        process.send_signal(signal.SIGINT)
+        time.sleep(1)
     out, err = process.communicate(timeout=30)
     assert process.returncode == 130, out + err
     assert "interrupted" in err
     with pytest.raises(ProcessLookupError):
         os.kill(child, 0)
+    record = json.loads((reports / "latest" / "summary.json").read_text())
+    assert (record["verdict"], record["exit_code"]) == ("interrupted", 130)
 
 
 def test_missing_pytest_names_the_install_command(make_project: ProjectFactory, tmp_path: Path) -> None:
