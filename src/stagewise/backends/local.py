@@ -25,6 +25,7 @@ from pathlib import Path
 
 from stagewise.backends.base import DeployError, Environment, LineSink, ServiceStatus
 from stagewise.errors import InterruptedRun, UsageError
+from stagewise.interrupts import interrupt_once
 from stagewise.project.services import HealthCheck, ServiceConfig
 
 GRACE_SECONDS = 10.0
@@ -180,20 +181,22 @@ class LocalBackend:
     def up(self, detach: bool, build: bool, sink: LineSink) -> list[ServiceStatus]:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         started: list[str] = []
-        try:
-            for service in self._order():
-                if self._running(service.name) is not None:
-                    sink(f"{service.name} | already running")
-                    continue
-                if build:
-                    for step in service.build:
-                        self._run_step(service, step, "build", sink)
-                self._start(service, sink)
-                started.append(service.name)
-                self._wait_healthy(service, sink)
-        except BaseException:
-            self._stop(started)
-            raise
+        # A Ctrl+C while starting stops what was started; a second one must not cut that short.
+        with interrupt_once():
+            try:
+                for service in self._order():
+                    if self._running(service.name) is not None:
+                        sink(f"{service.name} | already running")
+                        continue
+                    if build:
+                        for step in service.build:
+                            self._run_step(service, step, "build", sink)
+                    self._start(service, sink)
+                    started.append(service.name)
+                    self._wait_healthy(service, sink)
+            except BaseException:
+                self._stop(started)
+                raise
         statuses = self.status()
         if detach:
             return statuses
@@ -334,24 +337,27 @@ class LocalBackend:
     def _follow(self, names: Sequence[str], sink: LineSink, watch: bool) -> None:
         """Stream log files until Ctrl+C; with ``watch``, stop all if a service dies."""
         offsets = dict.fromkeys(names, 0)
-        try:
-            while True:
-                for name in names:
-                    offsets[name] = self._emit_new(name, offsets[name], sink)
+        # From the first Ctrl+C on, later ones are not delivered: stopping (TERM, then KILL
+        # after the grace period) runs whole, even for a service that ignores TERM.
+        with interrupt_once():
+            try:
+                while True:
+                    for name in names:
+                        offsets[name] = self._emit_new(name, offsets[name], sink)
+                    if watch:
+                        dead = [n for n in names if self._running(n) is None]
+                        if dead:
+                            self._stop(list(self.all_services))
+                            raise DeployError(
+                                f"service {dead[0]} stopped unexpectedly; stopped the others. "
+                                f"Last log lines:\n{self._tail(dead[0])}"
+                            )
+                    time.sleep(POLL_SECONDS)
+            except KeyboardInterrupt:
                 if watch:
-                    dead = [n for n in names if self._running(n) is None]
-                    if dead:
-                        self._stop(list(self.all_services))
-                        raise DeployError(
-                            f"service {dead[0]} stopped unexpectedly; stopped the others. "
-                            f"Last log lines:\n{self._tail(dead[0])}"
-                        )
-                time.sleep(POLL_SECONDS)
-        except KeyboardInterrupt:
-            if watch:
-                self._stop(list(self.all_services))
-                raise InterruptedRun(f"interrupted: stopped {', '.join(names)}") from None
-            raise InterruptedRun("interrupted: stopped following logs") from None
+                    self._stop(list(self.all_services))
+                    raise InterruptedRun(f"interrupted: stopped {', '.join(names)}") from None
+                raise InterruptedRun("interrupted: stopped following logs") from None
 
     def _emit_new(self, name: str, offset: int, sink: LineSink) -> int:
         try:

@@ -196,6 +196,33 @@ def test_foreground_up_streams_logs_and_ctrl_c_stops_everything(web_project: tup
     assert not port_open(port)
 
 
+def test_a_second_ctrl_c_while_a_stubborn_service_stops_still_kills_it(make_project: ProjectFactory) -> None:
+    """The service ignores TERM, so stopping it waits out the grace period before KILL; a user
+    pressing Ctrl+C again in that wait must not cut the stop short and leave it running."""
+    port = free_port()
+    script = (
+        "import http.server, signal; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        f"http.server.HTTPServer(('127.0.0.1', {port}), http.server.SimpleHTTPRequestHandler).serve_forever()"
+    )
+    toml = f'[services.stubborn]\ncommand = ["{{python}}", "-c", "{script}"]\nport = {port}\nhealth = {{ tcp = {port} }}\n'
+    root = make_project({"stagewise.toml": toml})
+    process = start_foreground(root, "up")
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:  # healthy: the CLI now follows the logs
+            if "stubborn | healthy" in line:
+                break
+        process.send_signal(signal.SIGINT)
+        time.sleep(1)  # stagewise has sent TERM and waits for the grace period
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+        assert process.returncode == 130, out + err
+        assert "interrupted: stopped stubborn" in err
+        assert not port_open(port), "the second Ctrl+C left the service running"
+    finally:
+        run_cli("deploy", "dev", "down", cwd=root)  # a failed run must not leave it behind
+
+
 def test_foreground_up_notices_a_crash_after_start(make_project: ProjectFactory) -> None:
     port = free_port()
     script = (
