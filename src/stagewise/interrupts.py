@@ -29,18 +29,15 @@ _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 def interrupt_once() -> Iterator[None]:
     """The first SIGINT or SIGTERM raises KeyboardInterrupt in the block and ignores every later one.
 
-    When the block ends that way the signals stay ignored: the run is ending
-    with exit 130, and its report must still be written. When it ends any other
-    way the previous handlers come back.
+    When the block ends that way (here or in a guard nested inside it) the
+    signals stay ignored: the run is ending with exit 130, and its report must
+    still be written. When it ends any other way the previous handlers come back.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    fired = False
 
     def first_and_only(signum: int, frame: FrameType | None) -> None:
-        nonlocal fired
-        fired = True
         for stop in _STOP_SIGNALS:
             signal.signal(stop, signal.SIG_IGN)
         raise KeyboardInterrupt
@@ -49,7 +46,9 @@ def interrupt_once() -> Iterator[None]:
     try:
         yield
     finally:
-        if not fired:
+        # Still ours means no interrupt came, here or in a guard nested inside this one
+        # (that one's handler would have switched the signals to ignored).
+        if signal.getsignal(signal.SIGINT) is first_and_only:
             for stop, handler in previous.items():
                 signal.signal(stop, handler)
 

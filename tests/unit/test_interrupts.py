@@ -65,3 +65,23 @@ def test_a_block_that_was_not_interrupted_gives_the_handlers_back() -> None:
     assert {s: signal.getsignal(s) for s in before} == before
     with pytest.raises(KeyboardInterrupt):
         press()  # Ctrl+C works as before
+
+
+def nested_guards_interrupted_inside() -> None:
+    """A restore guarded inside a guarded migration, Ctrl+C pressed in the inner one."""
+    with interrupt_once(), interrupt_once():
+        press()
+
+
+def test_an_interrupt_in_a_nested_guard_keeps_the_outer_one_ignoring_too() -> None:
+    with pytest.raises(KeyboardInterrupt):
+        nested_guards_interrupted_inside()
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+
+
+def test_nested_guards_without_an_interrupt_give_the_handlers_back() -> None:
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    with interrupt_once(), interrupt_once():
+        pass
+    assert {s: signal.getsignal(s) for s in before} == before

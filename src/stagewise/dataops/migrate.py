@@ -43,6 +43,7 @@ class Alembic:
                 text=True,
                 check=False,
                 timeout=_TIMEOUT,
+                start_new_session=True,  # Ctrl+C reaches stagewise, which stops it and puts data back
             )
         except subprocess.TimeoutExpired as exc:
             raise DeployError(

@@ -30,6 +30,7 @@ from stagewise.dataops.manifest import (
 from stagewise.dataops.migrate import Alembic, migrate_args
 from stagewise.dataops.stores import Store, store_for
 from stagewise.errors import MissingError, UsageError
+from stagewise.interrupts import interrupt_once
 from stagewise.project.data import expand
 from stagewise.project.env import mask_url_password
 from stagewise.project.model import Project, StageConfig
@@ -265,20 +266,23 @@ def restore(
         scratch = data.store.load_scratch(path)
         apps = list(data.project.data.app_services)
         stopped: list[str] = []
-        try:
-            _compare(manifest, *data.store.snapshot(scratch), path)
-            if backend is not None and apps:
-                stopped = list(backend.stop_services(apps))
-                if stopped:
-                    say(f"stopped {', '.join(stopped)} for the swap")
-            data.store.swap_in(scratch)
-        except BaseException:
-            data.store.discard(scratch)
-            raise
-        finally:
-            if backend is not None and stopped:
-                backend.start_services(stopped, say)
-                say(f"started {', '.join(stopped)} again")
+        # From the first Ctrl+C on, later ones are not delivered: the scratch target is
+        # dropped and stopped app services are started again, whatever the user presses.
+        with interrupt_once():
+            try:
+                _compare(manifest, *data.store.snapshot(scratch), path)
+                if backend is not None and apps:
+                    stopped = list(backend.stop_services(apps))
+                    if stopped:
+                        say(f"stopped {', '.join(stopped)} for the swap")
+                data.store.swap_in(scratch)
+            except BaseException:
+                data.store.discard(scratch)
+                raise
+            finally:
+                if backend is not None and stopped:
+                    backend.start_services(stopped, say)
+                    say(f"started {', '.join(stopped)} again")
         say(f"{data.stage.name} restored from {path.name} (revision {manifest.revision})")
         return safety
 
@@ -325,19 +329,21 @@ def migrate(
             verify(data, safety, say)
         before = data.store.revision()
         say(f"alembic {' '.join(args)} on {data.store.describe()} (at {before or 'base'})")
-        try:
-            data.alembic.run(*args)
-        except BaseException as exc:
-            if safety is None:
+        # From the first Ctrl+C on, later ones are not delivered: the put-back below runs whole.
+        with interrupt_once():
+            try:
+                data.alembic.run(*args)
+            except BaseException as exc:
+                if safety is None:
+                    raise
+                why = "was interrupted" if isinstance(exc, KeyboardInterrupt) else f"failed: {exc}"
+                say(f"migration {why}; putting the data back from {safety.name}")
+                restore(data, safety, backend, say, safety_backup=False)
+                if isinstance(exc, DeployError):
+                    raise DeployError(
+                        f"{exc}; the database was restored from the automatic backup {safety.name}"
+                    ) from exc
                 raise
-            why = "was interrupted" if isinstance(exc, KeyboardInterrupt) else f"failed: {exc}"
-            say(f"migration {why}; putting the data back from {safety.name}")
-            restore(data, safety, backend, say, safety_backup=False)
-            if isinstance(exc, DeployError):
-                raise DeployError(
-                    f"{exc}; the database was restored from the automatic backup {safety.name}"
-                ) from exc
-            raise
         after = data.store.revision()
         say(f"{data.stage.name} is at revision {after or 'base'} (was {before or 'base'})")
         return after

@@ -40,7 +40,8 @@ def _run_to_file(
 ) -> tuple[int, str]:
     """Run ``command`` with stdout into ``dest``; report its size every few seconds while it runs."""
     with dest.open("wb") as out, tempfile.TemporaryFile() as errors:
-        process = subprocess.Popen(command, stdout=out, stderr=errors, env=env)
+        # Its own session: a Ctrl+C reaches only stagewise, which stops it (below) and cleans up.
+        process = subprocess.Popen(command, stdout=out, stderr=errors, env=env, start_new_session=True)
         try:
             while True:
                 try:
@@ -251,6 +252,7 @@ class PostgresStore:
                     capture_output=True,
                     env=self._tool_env(),
                     check=False,
+                    start_new_session=True,  # a second Ctrl+C must not kill a put-back half-way
                 )
         except BaseException:
             self.discard(scratch)
