@@ -62,6 +62,7 @@ def provisioned(
         yield
         return
     from stagewise.backends.registry import make_backend
+    from stagewise.interrupts import interrupt_once
     from stagewise.project.env import known_secrets, mask_text
 
     backend = make_backend(project, plan.stage, env)
@@ -70,15 +71,17 @@ def provisioned(
         f"nothing answers at {plan.target}: starting {plan.stage.name} with the {backend.name} backend"
         + (f" ({', '.join(sorted(already))} already running)" if already else "")
     )
-    try:
-        backend.up(
-            detach=True,
-            build=False,
-            sink=lambda line: reporter.output("provision", mask_text(line, known_secrets())),
-        )
-        yield
-    finally:
-        reporter.note(_stop_what_we_started(backend, plan.stage.name, already))
+    # From the first Ctrl+C on, later ones are not delivered: what this run started is stopped.
+    with interrupt_once():
+        try:
+            backend.up(
+                detach=True,
+                build=False,
+                sink=lambda line: reporter.output("provision", mask_text(line, known_secrets())),
+            )
+            yield
+        finally:
+            reporter.note(_stop_what_we_started(backend, plan.stage.name, already))
 
 
 def _stop_what_we_started(backend: Backend, stage: str, already: set[str]) -> str:

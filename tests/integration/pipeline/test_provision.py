@@ -124,3 +124,73 @@ def test_a_protected_stage_is_never_started_by_a_test_run(make_project: ProjectF
         assert not (root / ".stagewise" / "prod").exists(), "a backend touched the protected stage"
     finally:
         run_cli("deploy", "prod", "down", cwd=root)
+
+
+STUBBORN_APP = """
+[stages.test]
+base_url = "http://127.0.0.1:{port}"
+
+[services.app]
+command = ["{{python}}", "-c", "{script}"]
+port = {port}
+health = {{ tcp = "{{port}}", timeout = 20 }}
+"""
+
+SLOW_API_TEST = """
+import os, pathlib, time
+
+
+def test_waits():
+    pathlib.Path(os.environ["MARKER"]).write_text("running")
+    time.sleep(60)
+"""
+
+
+def test_ctrl_c_twice_still_stops_the_stage_the_run_started(
+    make_project: ProjectFactory, tmp_path: Path
+) -> None:
+    """The app ignores TERM, so stopping it waits out the grace period before KILL; the second
+    Ctrl+C lands in that wait and must not leave the stage running."""
+    import subprocess
+    import sys
+
+    from tests.helpers import cli_env
+
+    port = free_port()
+    script = (
+        "import http.server, signal; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        f"http.server.HTTPServer(('127.0.0.1', {port}), http.server.SimpleHTTPRequestHandler).serve_forever()"
+    )
+    root = make_project(
+        {
+            "stagewise.toml": STUBBORN_APP.format(port=port, script=script),
+            "tests/api/test_slow.py": SLOW_API_TEST,
+        }
+    )
+    marker = tmp_path / "marker"
+    reports = tmp_path / "reports"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "stagewise", "test", "--api", "--reports-dir", str(reports)],
+        cwd=root,
+        env={**cli_env(), "MARKER": str(marker)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert process.poll() is None, process.communicate()[0]
+            assert time.monotonic() < deadline, "the api tier never started"
+            time.sleep(0.1)
+        os.killpg(process.pid, signal.SIGINT)  # the whole group, as a terminal's Ctrl+C
+        time.sleep(1.5)  # pytest has stopped; the app ignores TERM and is inside its grace period
+        os.killpg(process.pid, signal.SIGINT)
+        out = process.communicate(timeout=60)[0]
+        assert process.returncode == 130, out
+        assert not port_open(port), f"the second Ctrl+C left the app running:\n{out}"
+        record = json.loads((reports / "latest" / "summary.json").read_text())
+        assert (record["verdict"], record["exit_code"]) == ("interrupted", 130)
+    finally:
+        run_cli("deploy", "test", "down", cwd=root)
