@@ -181,7 +181,8 @@ class LocalBackend:
     def up(self, detach: bool, build: bool, sink: LineSink) -> list[ServiceStatus]:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         started: list[str] = []
-        # A Ctrl+C while starting stops what was started; a second one must not cut that short.
+        # One guard from the first start to the end of following: a Ctrl+C anywhere in between
+        # stops services, and a second one cannot cut that short.
         with interrupt_once():
             try:
                 for service in self._order():
@@ -194,14 +195,20 @@ class LocalBackend:
                     self._start(service, sink)
                     started.append(service.name)
                     self._wait_healthy(service, sink)
+                statuses = self.status()
+                if detach:
+                    return statuses
+                self._follow(list(self.all_services), sink, watch=True)  # stops all on Ctrl+C
+                return statuses
+            except InterruptedRun:
+                raise  # the follower has stopped everything
+            except KeyboardInterrupt:
+                # While starting, or before the follower took over: stop what this call started.
+                self._stop(started)
+                raise InterruptedRun(f"interrupted: stopped {', '.join(started) or 'nothing'}") from None
             except BaseException:
                 self._stop(started)
                 raise
-        statuses = self.status()
-        if detach:
-            return statuses
-        self._follow(list(self.all_services), sink, watch=True)
-        return statuses
 
     def _start(self, service: ServiceConfig, sink: LineSink) -> None:
         port = service.port_for(self.environment.stage)
