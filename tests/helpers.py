@@ -48,3 +48,15 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def term_ignoring_server(port: int) -> str:
+    """``python -c`` source of an HTTP server on 127.0.0.1:``port`` that ignores SIGTERM.
+
+    Stopping it takes the whole grace period before SIGKILL: the window in which
+    the Ctrl+C tests press a second time.
+    """
+    return (
+        "import http.server, signal; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        f"http.server.HTTPServer(('127.0.0.1', {port}), http.server.SimpleHTTPRequestHandler).serve_forever()"
+    )

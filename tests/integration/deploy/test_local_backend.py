@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ProjectFactory
-from tests.helpers import cli_env, free_port, run_cli
+from tests.helpers import cli_env, free_port, run_cli, term_ignoring_server
 
 
 def http_service_toml(port: int, extra: str = "", health: str | None = None) -> str:
@@ -200,10 +200,7 @@ def test_a_second_ctrl_c_while_a_stubborn_service_stops_still_kills_it(make_proj
     """The service ignores TERM, so stopping it waits out the grace period before KILL; a user
     pressing Ctrl+C again in that wait must not cut the stop short and leave it running."""
     port = free_port()
-    script = (
-        "import http.server, signal; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
-        f"http.server.HTTPServer(('127.0.0.1', {port}), http.server.SimpleHTTPRequestHandler).serve_forever()"
-    )
+    script = term_ignoring_server(port)
     toml = f'[services.stubborn]\ncommand = ["{{python}}", "-c", "{script}"]\nport = {port}\nhealth = {{ tcp = {port} }}\n'
     root = make_project({"stagewise.toml": toml})
     process = start_foreground(root, "up")

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ProjectFactory
-from tests.helpers import free_port, run_cli
+from tests.helpers import free_port, run_cli, term_ignoring_server
 
 API_TEST = """
 import os
@@ -157,10 +157,7 @@ def test_ctrl_c_twice_still_stops_the_stage_the_run_started(
     from tests.helpers import cli_env
 
     port = free_port()
-    script = (
-        "import http.server, signal; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
-        f"http.server.HTTPServer(('127.0.0.1', {port}), http.server.SimpleHTTPRequestHandler).serve_forever()"
-    )
+    script = term_ignoring_server(port)
     root = make_project(
         {
             "stagewise.toml": STUBBORN_APP.format(port=port, script=script),
