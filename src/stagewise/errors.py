@@ -7,8 +7,14 @@ exit code, so the CLI maps errors to codes in exactly one place::
     ├── UsageError            2    unknown flag, command, stage, tier or service
     ├── ConfigError           3    the project file is invalid (names file and key)
     ├── MissingError          4    a tool, a variable, a display or the target is missing
-    ├── NoTestsError          5    a tier collected no tests where tests were expected
-    └── InterruptedRun      130    Ctrl+C; children were stopped before raising
+    ├── InterruptedRun      130    Ctrl+C; children were stopped before raising
+    ├── DeployError           1    a service will not start or stay up; a data step failed
+    │   └── VerifyError       1    a backup restored into scratch does not match its manifest
+    ├── CorruptBackupError    1    a backup's checksum, size or manifest is wrong; nothing touched
+    ├── LockedError           1    another operation holds the environment's lock
+    └── ImageBuildError       1    an image build step failed
+
+A tier that collects no tests is a result too (``TierStatus.NO_TESTS`` -> exit 5).
 
 Failing tests are *results*, not errors: a tier that fails returns a result
 whose status maps to ``ExitCode.FAILED``.
@@ -68,23 +74,27 @@ class MissingError(StagewiseError):
     exit_code = ExitCode.MISSING
 
 
-class NoTestsError(StagewiseError):
-    """Tests were expected but none were collected."""
-
-    exit_code = ExitCode.NO_TESTS
-
-
 class InterruptedRun(StagewiseError):
     """The run was interrupted; everything it started has been stopped."""
 
     exit_code = ExitCode.INTERRUPTED
 
 
-class TierFailed(StagewiseError):
-    """A finished run whose verdict is "failed", for callers that need an error.
+class DeployError(StagewiseError):
+    """A deploy operation failed (exit 1): a service that will not start or stay up."""
 
-    The pipeline itself returns failing tiers as results; commands that chain
-    runs (``deploy ENV test``) raise this to stop with the right code.
-    """
 
-    exit_code = ExitCode.FAILED
+class VerifyError(DeployError):
+    """A backup restored into a scratch target does not match its manifest (exit 1)."""
+
+
+class CorruptBackupError(StagewiseError):
+    """A backup whose checksum, size or manifest does not match (exit 1); nothing was touched."""
+
+
+class LockedError(StagewiseError):
+    """Another operation holds the environment's lock (exit 1); says who and since when."""
+
+
+class ImageBuildError(StagewiseError):
+    """An image could not be built (exit 1); the message says which step failed."""

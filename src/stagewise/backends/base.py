@@ -11,14 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from stagewise.errors import StagewiseError
-
 #: Receives one line of output, already prefixed with its service name.
 LineSink = Callable[[str], None]
-
-
-class DeployError(StagewiseError):
-    """A deploy operation failed (exit 1): a service that will not start or stay up."""
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from stagewise.backends.base import DeployError, Environment, LineSink, ServiceStatus
-from stagewise.errors import InterruptedRun, MissingError, UsageError
+from stagewise.backends.base import Environment, LineSink, ServiceStatus
+from stagewise.errors import DeployError, InterruptedRun, MissingError, UsageError
 from stagewise.tiers.process import run_streaming
 
 HEALTH_TIMEOUT = 180.0

@@ -23,8 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from stagewise.backends.base import DeployError, Environment, LineSink, ServiceStatus
-from stagewise.errors import InterruptedRun, UsageError
+from stagewise.backends.base import Environment, LineSink, ServiceStatus
+from stagewise.errors import DeployError, InterruptedRun, UsageError
 from stagewise.interrupts import interrupt_once
 from stagewise.project.services import HealthCheck, ServiceConfig
 

@@ -19,11 +19,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from stagewise.errors import MissingError, StagewiseError
-
-
-class LockedError(StagewiseError):
-    """Another operation holds the environment's lock (exit 1); says who and since when."""
+from stagewise.errors import LockedError, MissingError
 
 
 def _holder(path: Path) -> dict[str, object] | None:

@@ -12,11 +12,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from stagewise.errors import MissingError, StagewiseError
-
-
-class CorruptBackupError(StagewiseError):
-    """A backup whose checksum, size or manifest does not match (exit 1); nothing was touched."""
+from stagewise.errors import CorruptBackupError, MissingError
 
 
 @dataclass(frozen=True)

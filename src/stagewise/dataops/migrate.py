@@ -13,8 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from stagewise.backends.base import DeployError
-from stagewise.errors import MissingError, UsageError
+from stagewise.errors import DeployError, MissingError, UsageError
 from stagewise.project.env import mask_url_password
 
 _TIMEOUT = 1800  # seconds; a migration that takes longer is stopped and treated as failed

@@ -18,9 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from stagewise import __version__
-from stagewise.backends.base import Backend, DeployError
+from stagewise.backends.base import Backend
 from stagewise.dataops.manifest import (
-    CorruptBackupError,
     Manifest,
     check_intact,
     read_manifest,
@@ -29,17 +28,13 @@ from stagewise.dataops.manifest import (
 )
 from stagewise.dataops.migrate import Alembic, migrate_args
 from stagewise.dataops.stores import Store, store_for
-from stagewise.errors import MissingError, UsageError
+from stagewise.errors import CorruptBackupError, DeployError, MissingError, UsageError, VerifyError
 from stagewise.interrupts import interrupt_once
 from stagewise.project.data import expand
 from stagewise.project.env import mask_url_password
 from stagewise.project.model import Project, StageConfig
 
 Say = Callable[[str], None]
-
-
-class VerifyError(DeployError):
-    """A backup restored into a scratch target does not match its manifest (exit 1)."""
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from stagewise.backends.base import DeployError
-from stagewise.errors import MissingError
+from stagewise.errors import DeployError, MissingError
 from stagewise.project.env import mask_url_password
 
 _STATS_CONNECTIONS = 4  # at most this many tables checksummed (and restored) at once

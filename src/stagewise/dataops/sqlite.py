@@ -11,8 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from stagewise.backends.base import DeployError
-from stagewise.errors import MissingError
+from stagewise.errors import DeployError, MissingError
 
 _PAGES_PER_STEP = 4096  # ~16 MB per step at the default page size: the app's writers get turns
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from stagewise.errors import MissingError, StagewiseError
+from stagewise.errors import ImageBuildError, MissingError
 
 SUITE = "bookworm"
 BASE_TAG = "stagewise/base:bookworm"
@@ -40,10 +40,6 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
 fi
 exec {POSTGRES_BIN}/postgres -D "$PGDATA" -c listen_addresses='*' -c unix_socket_directories=/tmp
 """
-
-
-class ImageBuildError(StagewiseError):
-    """An image could not be built (exit 1); the message says which step failed."""
 
 
 @dataclass(frozen=True)

@@ -24,22 +24,3 @@ class Reporter(Protocol):
     def tier_finished(self, result: TierResult) -> None: ...
 
     def note(self, message: str) -> None: ...
-
-
-class SilentReporter:
-    """A reporter that drops everything (for library callers)."""
-
-    def run_started(self, run_id: str, stage: str, target: str, tiers: Sequence[str]) -> None:
-        return None
-
-    def tier_started(self, tier: str, command: Sequence[str]) -> None:
-        return None
-
-    def output(self, tier: str, line: str) -> None:
-        return None
-
-    def tier_finished(self, result: TierResult) -> None:
-        return None
-
-    def note(self, message: str) -> None:
-        return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from stagewise.errors import ExitCode
-from stagewise.tiers.result import TierResult, TierStatus
+from stagewise.tiers.result import TierResult
 
 
 @dataclass(frozen=True)
@@ -61,10 +61,3 @@ class RunResult:
             ExitCode.NO_TESTS: "no tests",
             ExitCode.INTERRUPTED: "interrupted",
         }.get(self.exit_code, "failed")
-
-    def tier(self, name: str) -> TierResult | None:
-        return next((t for t in self.tiers if t.name == name), None)
-
-    @property
-    def all_passed(self) -> bool:
-        return all(t.status is TierStatus.PASSED for t in self.tiers)

@@ -93,17 +93,12 @@ class Project:
     start_hint: str | None = None
     health_path: str = "/"
     reports_dir: str = "reports"
-    extra: dict[str, object] = field(default_factory=dict)
     services: dict[str, ServiceConfig] = field(default_factory=dict)
     compose: ComposeConfig = field(default_factory=ComposeConfig)
     data: DataConfig = field(default_factory=DataConfig)
     performance: PerformanceConfig = field(default_factory=PerformanceConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
     resilience: ResilienceConfig = field(default_factory=ResilienceConfig)
-
-    def stage(self, name: str) -> StageConfig:
-        """Return the named stage; callers validate the name first."""
-        return self.stages[name]
 
     def describe_file(self) -> str:
         """The project file's path for messages, or a note that defaults apply."""

@@ -21,8 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from stagewise.backends.base import DeployError, Environment
+from stagewise.backends.base import Environment
 from stagewise.backends.compose import ComposeBackend, compose_command
+from stagewise.errors import DeployError
 from tests.conftest import ProjectFactory
 from tests.helpers import SHOP, cli_env, free_port, run_cli
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from stagewise.cli import main
-from stagewise.errors import ConfigError, ExitCode, InterruptedRun, MissingError, NoTestsError, UsageError
+from stagewise.errors import ConfigError, ExitCode, InterruptedRun, MissingError, UsageError
 
 
 def test_exit_code_table_is_the_designs() -> None:
@@ -15,7 +15,7 @@ def test_exit_code_table_is_the_designs() -> None:
     assert UsageError("x").exit_code == 2
     assert ConfigError("f", "k", "p").exit_code == 3
     assert MissingError("x").exit_code == 4
-    assert NoTestsError("x").exit_code == 5
+    assert ExitCode.NO_TESTS == 5  # no tests is a tier result (TierStatus.NO_TESTS), not an error
     assert InterruptedRun("x").exit_code == 130
 
 

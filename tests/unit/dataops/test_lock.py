@@ -11,12 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from stagewise.dataops.lock import LockedError, env_lock
+from stagewise.dataops.lock import env_lock
+from stagewise.errors import LockedError
 
 TAKER = """
 import os, sys, time
 from pathlib import Path
-from stagewise.dataops.lock import LockedError, env_lock
+from stagewise.dataops.lock import env_lock
+from stagewise.errors import LockedError
 
 locks, marker, rounds = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
 overlaps = taken = refused = 0
