@@ -3,7 +3,8 @@
 Modules, each with one job::
 
     findings    Finding, CheckOutcome (passed / findings / partial / not-run / missing / error)
-    checks/     one plug-in per check behind one interface, picked by name from REGISTRY:
+    checks/     one plug-in per check behind one interface, picked by name from the
+                registry stagewise.plugins.security_checks:
                 bandit, dependencies (pip-audit), fuzz (schemathesis + probes), passive, zap
     openapi     the target's OpenAPI document -> operations and simple valid requests
     http        raw HTTP for the probes (any method, no redirects, no proxy)
@@ -18,16 +19,28 @@ The scanners run as children of stagewise's interpreter (they are its
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from stagewise.plugins.security_checks import SECURITY_CHECKS
 from stagewise.tiers.security.runner import SecurityRun, run_security_tier
 from stagewise.tiers.tools import Tool
 
-BANDIT = Tool("bandit", "bandit", "the security tier's static analysis")
-PIP_AUDIT = Tool("pip_audit", "pip-audit", "the security tier's dependency audit")
-SCHEMATHESIS = Tool("schemathesis", "schemathesis", "the security tier's API fuzzing")
-ZAPROXY = Tool("zapv2", "zaproxy", "the security tier's ZAP scan (security.zap.url)")
+#: Which tool each check needs, from the registry (checks not listed need only the standard library).
+CHECK_TOOLS: dict[str, Tool] = {
+    spec.name: Tool(spec.tool.module, spec.tool.package, spec.tool.needed_for)
+    for spec in SECURITY_CHECKS
+    if spec.tool is not None
+}
+BANDIT = CHECK_TOOLS["bandit"]
+PIP_AUDIT = CHECK_TOOLS["dependencies"]
+SCHEMATHESIS = CHECK_TOOLS["fuzz"]
+ZAPROXY = CHECK_TOOLS["zap"]
 
-#: Which tool each check needs (checks not listed need only the standard library).
-CHECK_TOOLS = {"bandit": BANDIT, "dependencies": PIP_AUDIT, "fuzz": SCHEMATHESIS, "zap": ZAPROXY}
+
+def check_tools(checks: Iterable[str]) -> list[Tool]:
+    """The tools the named checks need, in the order given (for the preflight)."""
+    return [CHECK_TOOLS[name] for name in checks if name in CHECK_TOOLS]
+
 
 __all__ = [
     "BANDIT",
@@ -36,5 +49,6 @@ __all__ = [
     "SCHEMATHESIS",
     "ZAPROXY",
     "SecurityRun",
+    "check_tools",
     "run_security_tier",
 ]

@@ -25,12 +25,13 @@ from datetime import date
 from pathlib import Path
 
 from stagewise import __version__
+from stagewise.plugins.security_checks import check_spec
 from stagewise.project.env import mask_text
 from stagewise.project.security import SecurityConfig
 from stagewise.tiers.pytest_tier import PytestRun, run_pytest_tier
 from stagewise.tiers.result import FailedTest, TestCounts, TierResult, TierStatus
 from stagewise.tiers.security.allowlist import AllowList, apply_allowlist
-from stagewise.tiers.security.checks import REGISTRY, CheckContext
+from stagewise.tiers.security.checks import CheckContext, load_check
 from stagewise.tiers.security.findings import CheckOutcome, CheckStatus, Finding, at_or_above
 from stagewise.tiers.security.openapi import load_document
 from stagewise.tiers.security.writers import (
@@ -154,7 +155,7 @@ def run_security_tier(run: SecurityRun, on_line: Callable[[str], None]) -> TierR
 
 def _run_checks(run: SecurityRun, log: _Log) -> list[CheckOutcome]:
     document, problem = None, ""
-    if any(name in run.config.checks for name in ("fuzz", "passive")):
+    if any(check_spec(name).needs_openapi for name in run.config.checks):
         url = run.config.fuzz.openapi
         document, problem = load_document(url if "://" in url else run.target + url)
     context = CheckContext(
@@ -176,7 +177,7 @@ def _run_checks(run: SecurityRun, log: _Log) -> list[CheckOutcome]:
     for name in run.config.checks:
         log.show(f"{name}: running")
         started = time.monotonic()
-        outcome = REGISTRY[name]().run(context)
+        outcome = load_check(name).run(context)
         outcome.duration = time.monotonic() - started  # timed here, once for every check
         log.show(f"  {outcome.describe()}")
         outcomes.append(outcome)

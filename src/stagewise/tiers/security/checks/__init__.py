@@ -1,25 +1,28 @@
-"""The security checks, one module each, picked from one registry by name.
+"""The security checks, one module each, picked by name from one registry.
 
 Every check implements :class:`~stagewise.tiers.security.checks.base.Check`;
-adding one is a new module plus one line here (and its name in
-``stagewise.project.security.CHECK_NAMES``).
+adding one is a new module plus its entry in
+:data:`stagewise.plugins.security_checks.SECURITY_CHECKS` (its metadata and
+``"module:class"``). The modules load only when their check runs.
 """
 
 from __future__ import annotations
 
-from stagewise.tiers.security.checks.bandit import BanditCheck
+from collections.abc import Callable
+from typing import cast
+
+from stagewise.plugins.security_checks import check_spec
+from stagewise.registry import load_object
 from stagewise.tiers.security.checks.base import Check, CheckContext
-from stagewise.tiers.security.checks.dependencies import DependencyCheck
-from stagewise.tiers.security.checks.fuzz import FuzzCheck
-from stagewise.tiers.security.checks.passive import PassiveCheck
-from stagewise.tiers.security.checks.zap import ZapCheck
 
-REGISTRY: dict[str, type[Check]] = {
-    "bandit": BanditCheck,
-    "dependencies": DependencyCheck,
-    "fuzz": FuzzCheck,
-    "passive": PassiveCheck,
-    "zap": ZapCheck,
-}
 
-__all__ = ["REGISTRY", "Check", "CheckContext"]
+def load_check(name: str) -> Check:
+    """A fresh instance of check ``name``'s class (imported now, not before)."""
+    factory = cast("Callable[[], Check]", load_object(check_spec(name).implementation))
+    check = factory()
+    if not isinstance(check, Check) or check.name != name:
+        raise TypeError(f"security check {name!r}: {check!r} does not implement Check as {name!r}")
+    return check
+
+
+__all__ = ["Check", "CheckContext", "load_check"]

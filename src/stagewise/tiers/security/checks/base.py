@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from stagewise.project.security import SecurityConfig
 from stagewise.tiers.process import run_streaming
@@ -51,8 +51,10 @@ class CheckContext:
         return run_streaming(command, self.root, self.env, self.log, what=what)
 
 
+@runtime_checkable
 class Check(Protocol):
-    """A security check: one module under ``tiers/security/checks``."""
+    """A security check: one module under ``tiers/security/checks``, registered in
+    :data:`stagewise.plugins.security_checks.SECURITY_CHECKS` (its metadata lives there)."""
 
     name: str
 
