@@ -19,6 +19,11 @@
 ``command``        configured argument lists (remote regions: a cloud CLI)
 =================  ==========================================================
 
+Each kind's phase (when it acts) and needs (local topology, namespaces,
+iptables/tc, root) are its entry in :data:`stagewise.plugins.faults.FAULTS`,
+which names its builder here; every builder has one signature
+(:class:`FaultBuilder`).
+
 The journal entry is written first, so a run killed between "recorded" and
 "applied" only leaves an undo that is harmless to run.
 """
@@ -31,9 +36,12 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol, cast
 
 from stagewise.errors import MissingError, UsageError
+from stagewise.plugins.faults import FAULTS, Phase, fault_spec
 from stagewise.project.resilience import CommandFault, ResilienceConfig, Scenario
+from stagewise.registry import load_object
 from stagewise.tiers.resilience.journal import run_quiet
 from stagewise.tiers.resilience.netns import Netns
 from stagewise.tiers.resilience.patroni import wait_role
@@ -46,8 +54,13 @@ from stagewise.tiers.resilience.topology import (
     wait_healthy,
 )
 
-LOCAL_ONLY = ("stop-primary", "kill-region", "blackhole", "latency", "reset", "partition", "bandwidth")
-NETNS_ONLY = ("partition", "bandwidth")
+
+class FaultBuilder(Protocol):
+    """What every fault kind's entry in :data:`~stagewise.plugins.faults.FAULTS` names: one signature."""
+
+    def __call__(self, config: ResilienceConfig, scenario: Scenario, deployment: Deployment) -> Fault:
+        """The scenario's fault of this kind, bound to ``deployment`` (not applied yet)."""
+        ...
 
 
 @dataclass
@@ -64,6 +77,11 @@ class Fault:
     reverted_at: float | None = None
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def phase(self) -> Phase:
+        """When it acts (failover, routing or the whole scenario), from its registry entry."""
+        return fault_spec(self.kind).phase
+
     def apply(self) -> None:
         """Plant the fault; ``applied_at`` is when it started, so RTO counts the whole outage.
 
@@ -79,37 +97,86 @@ class Fault:
         self.reverted_at = time.monotonic()
 
 
+def load_builder(kind: str) -> FaultBuilder:
+    """The builder registered for ``kind`` (``none`` has none: a programming error to ask)."""
+    reference = fault_spec(kind).implementation
+    if not reference:
+        raise KeyError(f"fault {kind!r} has no builder")
+    builder = load_object(reference)
+    if not callable(builder):
+        raise TypeError(f"fault {kind!r}: {reference} is not a FaultBuilder")
+    return cast("FaultBuilder", builder)
+
+
 def make_fault(config: ResilienceConfig, scenario: Scenario, deployment: Deployment) -> Fault | None:
     """The scenario's fault, bound to the deployment; None for ``fault = "none"``."""
     kind = scenario.fault
-    if kind == "none":
+    spec = FAULTS.get(kind)
+    if spec is None:  # pragma: no cover - the loader validates kinds
+        raise UsageError(f"unknown fault {kind!r}")
+    if not spec.implementation:
         return None
-    if kind in LOCAL_ONLY and not deployment.local:
+    if spec.local_only and not deployment.local:
         raise UsageError(
             f"fault {kind!r} needs the local topology; for remote regions configure "
             "[resilience.faults.NAME] apply/revert argument lists and use fault = 'command'"
         )
-    if kind in NETNS_ONLY and deployment.netns is None:
+    if spec.needs_namespaces and deployment.netns is None:
         raise UsageError(
             f"fault {kind!r} needs regions in network namespaces: set [resilience.local] network = 'netns' "
             "(the default) instead of 'loopback'"
         )
-    replica = next(r.name for r in deployment.regions.values() if r.role != "primary")
-    builders: dict[str, Callable[[], Fault]] = {
-        "stop-primary": lambda: (
-            _stop_patroni_primary(deployment) if deployment.patroni_api else _stop_primary(deployment)
-        ),
-        "kill-region": lambda: _kill_region(deployment, scenario.target or deployment.primary_name),
-        "blackhole": lambda: _blackhole(deployment, scenario.target or replica),
-        "latency": lambda: _link(deployment, config, scenario.latency_ms, scenario.jitter_ms, reset=False),
-        "reset": lambda: _link(deployment, config, 0.0, 0.0, reset=True),
-        "command": lambda: _command(deployment, config.faults[str(scenario.command)]),
-        "partition": lambda: _partition(deployment, deployment.primary_name, scenario.target or replica),
-        "bandwidth": lambda: _bandwidth(deployment, scenario.target or replica, scenario.rate_kbit),
-    }
-    if kind not in builders:  # pragma: no cover - the loader validates kinds
-        raise UsageError(f"unknown fault {kind!r}")
-    return builders[kind]()
+    return load_builder(kind)(config, scenario, deployment)
+
+
+def _replica(deployment: Deployment) -> str:
+    return next(r.name for r in deployment.regions.values() if r.role != "primary")
+
+
+def build_stop_primary(config: ResilienceConfig, scenario: Scenario, deployment: Deployment) -> Fault:
+    """``stop-primary``: through Patroni when it manages the cluster, else stagewise's own manager."""
+    del config, scenario
+    return _stop_patroni_primary(deployment) if deployment.patroni_api else _stop_primary(deployment)
+
+
+def build_kill_region(config: ResilienceConfig, scenario: Scenario, deployment: Deployment) -> Fault:
+    """``kill-region``: the scenario's target, else the primary's region."""
+    del config
+    return _kill_region(deployment, scenario.target or deployment.primary_name)
+
+
+def build_blackhole(config: ResilienceConfig, scenario: Scenario, deployment: Deployment) -> Fault:
+    """``blackhole``: the scenario's target, else a replica's region."""
+    del config
+    return _blackhole(deployment, scenario.target or _replica(deployment))
+
+
+def build_latency(config: ResilienceConfig, scenario: Scenario, deployment: Deployment) -> Fault:
+    """``latency``: the scenario's delay and jitter on the replication link."""
+    return _link(deployment, config, scenario.latency_ms, scenario.jitter_ms, reset=False)
+
+
+def build_reset(config: ResilienceConfig, scenario: Scenario, deployment: Deployment) -> Fault:
+    """``reset``: the replication link's connections reset."""
+    del scenario
+    return _link(deployment, config, 0.0, 0.0, reset=True)
+
+
+def build_partition(config: ResilienceConfig, scenario: Scenario, deployment: Deployment) -> Fault:
+    """``partition``: the primary's region cut from the target (else a replica's)."""
+    del config
+    return _partition(deployment, deployment.primary_name, scenario.target or _replica(deployment))
+
+
+def build_bandwidth(config: ResilienceConfig, scenario: Scenario, deployment: Deployment) -> Fault:
+    """``bandwidth``: traffic into the target (else a replica) limited to the scenario's rate."""
+    del config
+    return _bandwidth(deployment, scenario.target or _replica(deployment), scenario.rate_kbit)
+
+
+def build_command(config: ResilienceConfig, scenario: Scenario, deployment: Deployment) -> Fault:
+    """``command``: the configured fault the scenario names."""
+    return _command(deployment, config.faults[str(scenario.command)])
 
 
 def _stop_primary(deployment: Deployment) -> Fault:
@@ -309,4 +376,17 @@ def _command(deployment: Deployment, fault: CommandFault) -> Fault:
     return Fault("command", f"fault {fault.name} ({' '.join(fault.apply)})", deployment, apply, revert)
 
 
-__all__ = ["LOCAL_ONLY", "Fault", "make_fault"]
+__all__ = [
+    "Fault",
+    "FaultBuilder",
+    "build_bandwidth",
+    "build_blackhole",
+    "build_command",
+    "build_kill_region",
+    "build_latency",
+    "build_partition",
+    "build_reset",
+    "build_stop_primary",
+    "load_builder",
+    "make_fault",
+]

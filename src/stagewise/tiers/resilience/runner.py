@@ -25,18 +25,18 @@ from typing import Any
 
 from stagewise.errors import InterruptedRun, MissingError, UsageError
 from stagewise.interrupts import interrupt_once
+from stagewise.plugins.faults import SCENARIO
+from stagewise.plugins.probes import PROBES, Spec, probe_spec
 from stagewise.project.resilience import ResilienceConfig, ResilienceGates, Scenario
 from stagewise.tiers.resilience.faults import Fault, make_fault
 from stagewise.tiers.resilience.journal import Journal
 from stagewise.tiers.resilience.junit import write_junit
+from stagewise.tiers.resilience.probes import ProbeContext, load_probe
 from stagewise.tiers.resilience.probes.base import ProbeResult, holds
 from stagewise.tiers.resilience.topology import Deployment, build_local, http_json, remote_deployment
 from stagewise.tiers.result import FailedTest, TestCounts, TierResult, TierStatus
 
 SUMMARY_SCHEMA_VERSION = 1
-#: Faults that act during the failover probe; ``latency``/``reset`` span the scenario, ``blackhole`` the routing probe.
-FAILOVER_FAULTS = ("stop-primary", "kill-region", "command")
-SCENARIO_FAULTS = ("latency", "reset", "partition", "bandwidth")
 
 
 @dataclass(frozen=True)
@@ -191,22 +191,29 @@ def _deploy(run: ResilienceRun, journal: Journal, log: Callable[[str], None]) ->
 def _run_probes(
     run: ResilienceRun, scenario: Scenario, deployment: Deployment, log: Callable[[str], None]
 ) -> list[ProbeResult]:
-    """Each probe of the scenario in order; the fault is always reverted, whatever happens."""
+    """Each probe of the scenario in order; the fault is always reverted, whatever happens.
+
+    When the fault acts is its registry entry's phase: a ``scenario`` fault
+    spans the probes (healed before an ``after_heal`` probe); a ``failover``
+    or ``routing`` fault goes to the probe that plants it.
+    """
     fault = make_fault(run.config, scenario, deployment)
+    spans = fault is not None and fault.phase == SCENARIO
     results: list[ProbeResult] = []
     what = fault.description if fault else "none"
     log(f"resilience: scenario {scenario.name}: probes {', '.join(scenario.probes)}; fault {what}")
     try:
-        if fault is not None and fault.kind in SCENARIO_FAULTS:
+        if fault is not None and spans:
             fault.apply()
-        for probe in scenario.probes:
-            if probe == "consistency" and fault is not None and fault.kind in SCENARIO_FAULTS:
-                fault.revert()  # consistency is the promise after the fault heals
-                log(f"resilience: {fault.kind} reverted before the consistency probe")
-            log(f"resilience: probe {probe}")
-            results.append(_probe(probe, run.config.gates_for(scenario), scenario, deployment, fault))
+        for name in scenario.probes:
+            spec = probe_spec(name)
+            if spec.after_heal and fault is not None and spans:
+                fault.revert()  # e.g. consistency: the promise after the fault heals
+                log(f"resilience: {fault.kind} reverted before the {name} probe")
+            log(f"resilience: probe {name}")
+            results.append(_probe(spec, run.config.gates_for(scenario), scenario, deployment, fault))
             for note in results[-1].notes:
-                log(f"resilience: {probe}: {note}")
+                log(f"resilience: {name}: {note}")
     finally:
         if fault is not None:
             fault.revert()
@@ -214,32 +221,15 @@ def _run_probes(
 
 
 def _probe(
-    probe: str, gates: ResilienceGates, scenario: Scenario, deployment: Deployment, fault: Fault | None
+    spec: Spec, gates: ResilienceGates, scenario: Scenario, deployment: Deployment, fault: Fault | None
 ) -> ProbeResult:
-    """Run one probe; the failover probe's fault is reverted as soon as it ends."""
-    from stagewise.tiers.resilience.probes.conflict import probe_conflict
-    from stagewise.tiers.resilience.probes.consistency import probe_consistency
-    from stagewise.tiers.resilience.probes.failover import probe_failover
-    from stagewise.tiers.resilience.probes.flow import probe_flow
-    from stagewise.tiers.resilience.probes.lag import probe_lag
-    from stagewise.tiers.resilience.probes.routing import probe_routing
-
-    kind = fault.kind if fault is not None else "none"
-    if probe == "failover":
-        planted = fault if kind in FAILOVER_FAULTS else None
-        try:
-            return probe_failover(deployment, gates, scenario, planted)
-        finally:
-            if planted is not None:
-                planted.revert()
-    probes: dict[str, Callable[[], ProbeResult]] = {
-        "lag": lambda: probe_lag(deployment, gates, scenario.markers, scenario.marker_bytes),
-        "routing": lambda: probe_routing(deployment, gates, scenario, fault if kind == "blackhole" else None),
-        "conflict": lambda: probe_conflict(deployment, gates),
-        "flow": lambda: probe_flow(deployment, gates),
-        "consistency": lambda: probe_consistency(deployment, gates),
-    }
-    return probes[probe]()
+    """Run one probe; the fault it plants (its phase is the probe's) is reverted as soon as it ends."""
+    planted = fault if fault is not None and spec.plants == fault.phase else None
+    try:
+        return load_probe(spec.name).run(ProbeContext(deployment, gates, scenario, planted))
+    finally:
+        if planted is not None:
+            planted.revert()
 
 
 def _steady_after(problems: list[str]) -> ProbeResult:
@@ -269,23 +259,11 @@ def _close(deployment: Deployment | None, journal: Journal) -> None:
 
 
 def headline(probes: list[ProbeResult]) -> dict[str, Any]:
-    """The figures the issue asks for in one flat mapping (lag per replica, RTO, RPO, ...)."""
+    """The figures the issue asks for in one flat mapping (lag per replica, RTO, RPO, ...), each probe's own."""
     figures: dict[str, Any] = {}
-    for probe in probes:
-        if probe.probe == "lag":
-            for region, values in probe.figures.items():
-                for key in ("p50_ms", "p95_ms", "p99_ms", "max_ms"):
-                    figures[f"lag_{key}[{region}]"] = values[key]
-        elif probe.probe == "failover":
-            for key in ("rto_s", "rpo_rows", "rpo_s", "availability", "attempt_success"):
-                figures[key] = probe.figures.get(key)
-        elif probe.probe == "routing":
-            for key in ("accuracy", "weight_deviation", "p95_ms", "error_rate"):
-                figures[f"routing_{key}"] = probe.figures.get(key)
-            if "health" in probe.figures:
-                figures["health_reroute_s"] = probe.figures["health"]["last_routed_to_failed_s"]
-        elif probe.probe == "flow":
-            figures["flow_s"] = probe.figures.get("flow_s")
+    for result in probes:
+        if result.probe in PROBES:  # the steady-state check has no headline
+            figures.update(load_probe(result.probe).headline(result))
     return figures
 
 

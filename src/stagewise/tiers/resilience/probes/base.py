@@ -1,4 +1,8 @@
-"""What every probe returns: its figures, its gate checks and its notes.
+"""The one interface every probe implements, what it is handed, and what it returns.
+
+A probe is a class with a ``name``, ``run(context) -> ProbeResult`` and
+``headline(result)`` (its figures for the summary's flat headline), registered
+with its metadata in :data:`stagewise.plugins.probes.PROBES`.
 
 A probe never raises for a bad measurement: a lost write or a slow replica is
 a figure and a failed check. It raises :class:`~stagewise.errors.MissingError`
@@ -10,7 +14,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from stagewise.project.resilience import ResilienceGates, Scenario
+    from stagewise.tiers.resilience.faults import Fault
+    from stagewise.tiers.resilience.topology import Deployment
 
 
 @dataclass(frozen=True)
@@ -88,6 +97,36 @@ class ProbeResult:
         }
 
 
+@dataclass(frozen=True)
+class ProbeContext:
+    """Everything a probe may read: the deployment, the scenario's gates and the fault it plants.
+
+    ``fault`` is the scenario's fault only when its phase is the one the
+    probe's registry entry plants (``failover``, ``routing``); the runner
+    reverts it as soon as the probe ends.
+    """
+
+    deployment: Deployment
+    gates: ResilienceGates
+    scenario: Scenario
+    fault: Fault | None = None
+
+
+@runtime_checkable
+class Probe(Protocol):
+    """A resilience probe: one module under ``tiers/resilience/probes``."""
+
+    name: str
+
+    def run(self, context: ProbeContext) -> ProbeResult:
+        """Measure, and return the figures and gate checks (raise MissingError only when it cannot measure)."""
+        ...
+
+    def headline(self, result: ProbeResult) -> dict[str, Any]:
+        """This probe's figures in the summary's flat headline mapping (empty when it has none)."""
+        ...
+
+
 def holds(probe: str, gate: str, passed: bool, message: str, measured: float = 0.0) -> GateCheck:
     """A yes/no check (every region holds the same rows) with the sentence that explains it."""
     return GateCheck(probe, gate, measured, 0.0, passed, f"{probe}: {message}")
@@ -116,4 +155,4 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[min(rank, len(ordered)) - 1]
 
 
-__all__ = ["GateCheck", "ProbeResult", "holds", "percentile"]
+__all__ = ["GateCheck", "Probe", "ProbeContext", "ProbeResult", "holds", "percentile"]

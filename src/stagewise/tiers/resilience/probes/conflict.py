@@ -13,9 +13,10 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from stagewise.project.resilience import ResilienceGates
-from stagewise.tiers.resilience.probes.base import ProbeResult, holds
+from stagewise.tiers.resilience.probes.base import ProbeContext, ProbeResult, holds
 from stagewise.tiers.resilience.topology import Deployment, http_json
 
 CONVERGE_S = 10.0
@@ -129,4 +130,17 @@ def probe_conflict(deployment: Deployment, gates: ResilienceGates, keys: int = 2
     return result
 
 
-__all__ = ["probe_conflict"]
+class ConflictProbe:
+    """The ``conflict`` probe: a yes/no promise, so nothing in the headline."""
+
+    name = "conflict"
+
+    def run(self, context: ProbeContext) -> ProbeResult:
+        return probe_conflict(context.deployment, context.gates)
+
+    def headline(self, result: ProbeResult) -> dict[str, Any]:
+        del result
+        return {}
+
+
+__all__ = ["ConflictProbe", "probe_conflict"]

@@ -16,7 +16,7 @@ from typing import Any
 
 from stagewise.project.resilience import ResilienceGates
 from stagewise.tiers.resilience.postgres import connect
-from stagewise.tiers.resilience.probes.base import ProbeResult, holds
+from stagewise.tiers.resilience.probes.base import ProbeContext, ProbeResult, holds
 from stagewise.tiers.resilience.topology import Deployment
 
 CATCH_UP_S = 10.0
@@ -131,4 +131,17 @@ def probe_consistency(deployment: Deployment, gates: ResilienceGates) -> ProbeRe
     return result
 
 
-__all__ = ["probe_consistency"]
+class ConsistencyProbe:
+    """The ``consistency`` probe: a yes/no promise, so nothing in the headline."""
+
+    name = "consistency"
+
+    def run(self, context: ProbeContext) -> ProbeResult:
+        return probe_consistency(context.deployment, context.gates)
+
+    def headline(self, result: ProbeResult) -> dict[str, Any]:
+        del result
+        return {}
+
+
+__all__ = ["ConsistencyProbe", "probe_consistency"]

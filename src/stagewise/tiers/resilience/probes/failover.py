@@ -30,7 +30,7 @@ from typing import Any
 from stagewise.project.resilience import ResilienceGates, Scenario
 from stagewise.tiers.resilience.faults import Fault
 from stagewise.tiers.resilience.postgres import connect
-from stagewise.tiers.resilience.probes.base import GateCheck, ProbeResult, percentile
+from stagewise.tiers.resilience.probes.base import GateCheck, ProbeContext, ProbeResult, percentile
 from stagewise.tiers.resilience.topology import Deployment, http_json
 
 ATTEMPT_TIMEOUT_S = 2.0
@@ -249,4 +249,20 @@ def _timeline(loop: Loop, recovered_at: float | None) -> list[dict[str, Any]]:
     return timeline
 
 
-__all__ = ["probe_failover"]
+class FailoverProbe:
+    """The ``failover`` probe; it plants the scenario's ``failover``-phase fault during its loop."""
+
+    name = "failover"
+
+    def run(self, context: ProbeContext) -> ProbeResult:
+        return probe_failover(context.deployment, context.gates, context.scenario, context.fault)
+
+    def headline(self, result: ProbeResult) -> dict[str, Any]:
+        """RTO, RPO (rows and seconds), availability and raw attempt success."""
+        return {
+            key: result.figures.get(key)
+            for key in ("rto_s", "rpo_rows", "rpo_s", "availability", "attempt_success")
+        }
+
+
+__all__ = ["FailoverProbe", "probe_failover"]

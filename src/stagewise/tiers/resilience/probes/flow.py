@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import time
 import uuid
+from typing import Any
 
 from stagewise.project.resilience import ResilienceGates
-from stagewise.tiers.resilience.probes.base import ProbeResult, holds
+from stagewise.tiers.resilience.probes.base import ProbeContext, ProbeResult, holds
 from stagewise.tiers.resilience.topology import Deployment, http_json
 
 
@@ -88,4 +89,17 @@ def probe_flow(deployment: Deployment, gates: ResilienceGates) -> ProbeResult:
     return result
 
 
-__all__ = ["probe_flow"]
+class FlowProbe:
+    """The ``flow`` probe: the business flow across regions, once."""
+
+    name = "flow"
+
+    def run(self, context: ProbeContext) -> ProbeResult:
+        return probe_flow(context.deployment, context.gates)
+
+    def headline(self, result: ProbeResult) -> dict[str, Any]:
+        """The flow's time, read everywhere."""
+        return {"flow_s": result.figures.get("flow_s")}
+
+
+__all__ = ["FlowProbe", "probe_flow"]

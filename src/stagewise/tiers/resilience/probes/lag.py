@@ -16,7 +16,7 @@ from typing import Any
 from stagewise.errors import MissingError
 from stagewise.project.resilience import ResilienceGates
 from stagewise.tiers.resilience.postgres import connect
-from stagewise.tiers.resilience.probes.base import ProbeResult, percentile
+from stagewise.tiers.resilience.probes.base import ProbeContext, ProbeResult, percentile
 from stagewise.tiers.resilience.topology import Deployment
 
 MARKER_TIMEOUT_S = 5.0
@@ -96,4 +96,22 @@ def probe_lag(
     return result
 
 
-__all__ = ["probe_lag"]
+class LagProbe:
+    """The ``lag`` probe: the scenario's markers (and their padding) to every replica."""
+
+    name = "lag"
+
+    def run(self, context: ProbeContext) -> ProbeResult:
+        scenario = context.scenario
+        return probe_lag(context.deployment, context.gates, scenario.markers, scenario.marker_bytes)
+
+    def headline(self, result: ProbeResult) -> dict[str, Any]:
+        """P50/P95/P99/max lag per replica (``lag_p99_ms[eu]``)."""
+        figures: dict[str, Any] = {}
+        for region, values in result.figures.items():
+            for key in ("p50_ms", "p95_ms", "p99_ms", "max_ms"):
+                figures[f"lag_{key}[{region}]"] = values[key]
+        return figures
+
+
+__all__ = ["LagProbe", "probe_lag"]

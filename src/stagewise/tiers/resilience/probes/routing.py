@@ -20,10 +20,11 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 from stagewise.project.resilience import ResilienceGates, Scenario
 from stagewise.tiers.resilience.faults import Fault
-from stagewise.tiers.resilience.probes.base import ProbeResult, percentile
+from stagewise.tiers.resilience.probes.base import ProbeContext, ProbeResult, percentile
 from stagewise.tiers.resilience.topology import Deployment, http_json
 
 CLIENT_TIMEOUT_S = 3.0
@@ -176,4 +177,22 @@ def _health_routing(
     result.at_most("recovery_s", what, recovery, limit, "s")
 
 
-__all__ = ["probe_routing"]
+class RoutingProbe:
+    """The ``routing`` probe; with a ``routing``-phase fault (blackhole) it measures health routing too."""
+
+    name = "routing"
+
+    def run(self, context: ProbeContext) -> ProbeResult:
+        return probe_routing(context.deployment, context.gates, context.scenario, context.fault)
+
+    def headline(self, result: ProbeResult) -> dict[str, Any]:
+        """Accuracy, weight deviation, p95, error rate, and the health reroute time when measured."""
+        figures: dict[str, Any] = {}
+        for key in ("accuracy", "weight_deviation", "p95_ms", "error_rate"):
+            figures[f"routing_{key}"] = result.figures.get(key)
+        if "health" in result.figures:
+            figures["health_reroute_s"] = result.figures["health"]["last_routed_to_failed_s"]
+        return figures
+
+
+__all__ = ["RoutingProbe", "probe_routing"]
