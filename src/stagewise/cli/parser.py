@@ -29,7 +29,7 @@ class Parser(argparse.ArgumentParser):
 
 def build_parser() -> Parser:
     """The full command tree; each command module adds its own arguments."""
-    from stagewise.cli import deploy_cmd, env_cmd, images_cmd, regions_cmd, report_cmd, test_cmd
+    from stagewise.cli import deploy_cmd, env_cmd, images_cmd, init_cmd, regions_cmd, report_cmd, test_cmd
 
     parser = Parser(
         prog="stagewise",
@@ -43,6 +43,7 @@ def build_parser() -> Parser:
     images_cmd.register(commands)
     report_cmd.register(commands)
     regions_cmd.register(commands)
+    init_cmd.register(commands)
     return parser
 
 
