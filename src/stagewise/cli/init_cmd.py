@@ -51,5 +51,9 @@ def run(args: argparse.Namespace) -> int:
     tiers = ", ".join(f"{t.name} ({' '.join(t.paths)})" for t in scan.tiers) or "none found (defaults)"
     print(f"wrote {path}")
     print(f"tiers: {tiers}")
-    print(f".gitignore: added {' '.join(added)}" if added else ".gitignore: already ignores reports/ backups/ .stagewise/")
+    print(
+        f".gitignore: added {' '.join(added)}"
+        if added
+        else ".gitignore: already ignores reports/ backups/ .stagewise/"
+    )
     return 0

@@ -155,7 +155,10 @@ def _openapi(framework: str, call: str, sources: list[tuple[Path, str]]) -> tupl
         name = expression.split(".")[-1].strip()
         value = _constant(name, sources)
         if value is None:
-            return "/openapi.json", f"openapi_url is f{found.group(2)}{template}{found.group(2)}: set the path by hand"
+            return (
+                "/openapi.json",
+                f"openapi_url is f{found.group(2)}{template}{found.group(2)}: set the path by hand",
+            )
         resolved = resolved.replace("{" + expression + "}", value)
     return resolved, f"from openapi_url=f{found.group(2)}{template}{found.group(2)}"
 

@@ -115,7 +115,9 @@ def _project(scan: ProjectScan) -> _Section:
         section.note("no package found for project.source: --coverage measures the whole project")
     if scan.python:
         version = f", Python {scan.python_version}" if scan.python_version else ""
-        section.set("python", scan.python, f"pytest runs in the project's own interpreter (local venv{version})")
+        section.set(
+            "python", scan.python, f"pytest runs in the project's own interpreter (local venv{version})"
+        )
     app = scan.app
     if app is not None:
         where = f" --app-dir {app.app_dir}" if app.app_dir not in ("", ".") else ""
@@ -123,7 +125,9 @@ def _project(scan: ProjectScan) -> _Section:
             hint = f"flask --app {app.module}:{app.attr} run --port 8000"
         else:
             hint = f"uvicorn {app.module}:{app.attr}{where} --port 8000"
-        section.set("start_hint", hint, f"the {app.framework} app in {app.file}; shown when the target is down")
+        section.set(
+            "start_hint", hint, f"the {app.framework} app in {app.file}; shown when the target is down"
+        )
         if app.health_path:
             section.set("health_path", app.health_path, "checked before api/e2e tiers run")
     return section
@@ -142,7 +146,9 @@ def _tiers(scan: ProjectScan) -> list[_Section]:
             section.note(tier.note)
         section.set("paths", list(tier.paths))
         if tier.in_process and defaults[tier.name].needs_target:
-            section.set("needs_target", False, "its tests call the app in-process (TestClient): no server needed")
+            section.set(
+                "needs_target", False, "its tests call the app in-process (TestClient): no server needed"
+            )
             if tier.name == "e2e":
                 section.set("browser", False)
         sections.append(section)
@@ -229,7 +235,9 @@ def _data(scan: ProjectScan) -> list[_Section]:
     if alembic.env_py is None:
         section.note(f"{alembic.ini}: its script_location has no env.py")
     if alembic.url_env:
-        section.set("url_env", alembic.url_env, f"{alembic.env_py} reads the database URL from {alembic.url_env}")
+        section.set(
+            "url_env", alembic.url_env, f"{alembic.env_py} reads the database URL from {alembic.url_env}"
+        )
     elif alembic.url_parts:
         parts = dict(alembic.url_parts)
         names = ", ".join(var for _, var in alembic.url_parts)

@@ -169,72 +169,88 @@ def _tiers(root: Path, config: PytestConfig | None) -> tuple[tuple[TierScan, ...
     """The tiers of the test folders, whether the suite is flat, and the folders' names."""
     testpaths = [p for p in (config.testpaths if config else ()) if (root / p).exists()]
     roots = [root / p for p in testpaths] or [root / d for d in ("tests", "test") if (root / d).is_dir()]
-    found: dict[str, list[str]] = {}
-    notes: dict[str, str] = {}
-    folders: list[tuple[str, Path]] = []
-    loose: list[str] = []
-    for test_root in roots:
-        tier = TIER_FOLDERS.get(test_root.name)
-        if tier is not None and test_root != root:
-            folders.append((tier, test_root))
-            continue
-        if not test_root.is_dir():
-            loose.append(_rel(root, test_root))
-            continue
-        for child in sorted(test_root.iterdir()):
-            if child.is_dir() and child.name in TIER_FOLDERS and _has_tests(child):
-                folders.append((TIER_FOLDERS[child.name], child))
     test_dirs = {p.name for p in roots}
+    folders = _tier_folders(root, roots)
     if not folders:
         if not roots:
             return (), False, test_dirs
         paths = tuple(testpaths) if testpaths else tuple(_rel(root, r) for r in roots)
         return (TierScan("unit", paths, note="the whole suite: no tier folders under it"),), True, test_dirs
-    named = {path for _, path in folders}
+    others, loose, notes = _other_folders(root, roots, {path for _, path in folders})
+    found: dict[str, list[str]] = {}
+    for tier, path in (*folders, *others):
+        found.setdefault(tier, []).append(_rel(root, path))
+    if loose:
+        found.setdefault("unit", []).extend(loose)
+        notes["unit"] = notes.get("unit", "") + "test files at the top of the test folder; "
+    tiers = (_tier_scan(root, tier, tuple(found[tier]), notes.get(tier, "")) for tier in found)
+    ordered = sorted(
+        (t for t in tiers if t is not None), key=lambda t: (*PYTEST_TIERS, "performance").index(t.name)
+    )
+    return tuple(ordered), False, test_dirs
+
+
+def _tier_folders(root: Path, roots: list[Path]) -> list[tuple[str, Path]]:
+    """Test roots and their sub-folders whose names are tiers (tests/unit, tests/api, ...)."""
+    folders: list[tuple[str, Path]] = []
+    for test_root in roots:
+        tier = TIER_FOLDERS.get(test_root.name)
+        if tier is not None and test_root != root:
+            folders.append((tier, test_root))
+        elif test_root.is_dir():
+            folders.extend(
+                (TIER_FOLDERS[child.name], child)
+                for child in sorted(test_root.iterdir())
+                if child.is_dir() and child.name in TIER_FOLDERS and _has_tests(child)
+            )
+    return folders
+
+
+def _other_folders(
+    root: Path, roots: list[Path], named: set[Path]
+) -> tuple[list[tuple[str, Path]], list[str], dict[str, str]]:
+    """Beside tier folders: other test folders (classified by what they import) and loose test files."""
+    folders: list[tuple[str, Path]] = []
+    loose: list[str] = []
+    notes: dict[str, str] = {}
     for test_root in roots:
         if not test_root.is_dir() or test_root in named:
             continue
         for child in sorted(test_root.iterdir()):
             if child.is_dir() and child not in named and _has_tests(child):
-                # The folder's own files decide: a shared conftest's TestClient does not make crud tests api tests.
-                texts = [code.read_text(p) for p in code.python_files(child)]
-                if code.uses_in_process_client(texts):
-                    tier, why = "api", "drives the app with an in-process client"
-                elif code.uses_database(texts):
-                    tier, why = "integration", "imports a database library"
-                else:
-                    tier, why = "unit", "imports no database or HTTP client"
+                tier, why = _classify(child)
                 folders.append((tier, child))
-                notes.setdefault(tier, "")
-                notes[tier] += f"{_rel(root, child)}: {why}; "
+                notes[tier] = notes.get(tier, "") + f"{_rel(root, child)}: {why}; "
             elif child.is_file() and (child.name.startswith("test_") or child.name.endswith("_test.py")):
                 loose.append(_rel(root, child))
-    for tier, path in folders:
-        found.setdefault(tier, []).append(_rel(root, path))
-    if loose:
-        found.setdefault("unit", []).extend(loose)
-        notes["unit"] = notes.get("unit", "") + "test files at the top of the test folder; "
-    tiers: list[TierScan] = []
-    for tier in (*PYTEST_TIERS, "performance"):
-        if tier not in found:
-            continue
-        paths = tuple(found[tier])
-        if tier == "performance":
-            locust = [
-                _rel(root, p)
-                for directory in paths
-                for p in code.python_files(root / directory)
-                if p.name.startswith("locustfile")
-            ]
-            if not locust:
-                continue
-            paths = (locust[0],)
-        in_process = False
-        if tier in ("api", "e2e"):
-            texts = [t for p in paths for t in _texts(root / p, root)]
-            in_process = code.uses_in_process_client(texts) and not code.uses_browser(texts)
-        tiers.append(TierScan(tier, paths, in_process, notes.get(tier, "").rstrip("; ")))
-    return tuple(tiers), False, test_dirs
+    return folders, loose, notes
+
+
+def _classify(folder: Path) -> tuple[str, str]:
+    """The tier of a test folder whose name says none, and why."""
+    # The folder's own files decide: a shared conftest's TestClient does not make crud tests api tests.
+    texts = [code.read_text(p) for p in code.python_files(folder)]
+    if code.uses_in_process_client(texts):
+        return "api", "drives the app with an in-process client"
+    if code.uses_database(texts):
+        return "integration", "imports a database library"
+    return "unit", "imports no database or HTTP client"
+
+
+def _tier_scan(root: Path, tier: str, paths: tuple[str, ...], note: str) -> TierScan | None:
+    if tier == "performance":
+        locust = [
+            _rel(root, p)
+            for directory in paths
+            for p in code.python_files(root / directory)
+            if p.name.startswith("locustfile")
+        ]
+        return TierScan(tier, (locust[0],)) if locust else None
+    in_process = False
+    if tier in ("api", "e2e"):
+        texts = [t for p in paths for t in _texts(root / p, root)]
+        in_process = code.uses_in_process_client(texts) and not code.uses_browser(texts)
+    return TierScan(tier, paths, in_process, note.rstrip("; "))
 
 
 def _source(
@@ -242,7 +258,9 @@ def _source(
 ) -> tuple[tuple[str, ...], str]:
     if config is not None:
         covered = [
-            c for c in config.option("--cov") if c and not c.startswith(("tests", "test", ".")) and "/" not in c
+            c
+            for c in config.option("--cov")
+            if c and not c.startswith(("tests", "test", ".")) and "/" not in c
         ]
         if covered:
             return tuple(dict.fromkeys(covered)), f"--cov in {config.file} addopts"
