@@ -165,6 +165,11 @@ def _stages(scan: ProjectScan) -> list[_Section]:
         if scan.tiers and tiers != list(stage.tiers):
             missing = [t for t in stage.tiers if t not in found]
             section.set("tiers", tiers, f"no {', '.join(missing)} tests found")
+        markers = scan.pytest.marker_names if scan.pytest else ()
+        if stage.markers and tiers and stage.markers not in markers:
+            section.note(
+                f"{name} runs only tests marked {stage.markers!r}; the project registers no such marker"
+            )
         extra = env_extra.get(name, [])
         if extra:
             section.set("env_files", [*stage.env_files, *extra], "later files win")

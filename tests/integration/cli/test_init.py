@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -118,3 +119,12 @@ def test_missing_project_dir_is_a_usage_error(tmp_path: Path) -> None:
     code, _, err = init(tmp_path / "nope")
     assert code == 2
     assert "no such directory" in err
+
+
+def test_the_written_file_runs_the_library_suite_with_stagewise_test(tmp_path: Path) -> None:
+    root = shapes.library(tmp_path / "lib")
+    shutil.rmtree(root / ".venv")  # a placeholder there; run in this interpreter instead
+    assert init(root)[0] == 0
+    result = run_cli("test", "--all", "--no-progress", cwd=root, env={"PYTHONPATH": "src"}, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "3 passed" in result.stdout

@@ -100,3 +100,30 @@ def test_project_without_tests_or_config_has_no_tiers(tmp_path: Path) -> None:
     assert scan.pytest is None
     assert scan.source == ()
     assert scan.name == "empty"
+
+
+def test_httpx_asgi_transport_is_in_process_and_a_url_client_is_not(tmp_path: Path) -> None:
+    in_process = shapes.write_tree(
+        tmp_path / "asgi",
+        {
+            "tests/unit/test_a.py": "def test_a():\n    assert True\n",
+            "tests/api/test_api.py": (
+                "import httpx\nfrom app import app\n\n"
+                "def test_api():\n    transport = httpx.ASGITransport(app=app)\n    assert transport\n"
+            ),
+        },
+    )
+    api = scan_project(in_process).tier("api")
+    assert api is not None
+    assert api.in_process
+    remote = shapes.write_tree(
+        tmp_path / "remote",
+        {
+            "tests/api/test_api.py": (
+                "import os, httpx\n\ndef test_api():\n    assert httpx.get(os.environ['TARGET_HOST'])\n"
+            ),
+        },
+    )
+    api = scan_project(remote).tier("api")
+    assert api is not None
+    assert not api.in_process
