@@ -265,7 +265,7 @@ def _source(
         if covered:
             return tuple(dict.fromkeys(covered)), f"--cov in {config.file} addopts"
     if app is not None:
-        return (app.module.split(".")[0],), f"the package of the app ({app.file})"
+        return (app.module.split(".")[0],), f"the package holding the app, {app.file}"
     project = pyproject.get("project")
     name = project.get("name") if isinstance(project, dict) else None
     if isinstance(name, str):
