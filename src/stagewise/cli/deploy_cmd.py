@@ -15,9 +15,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from stagewise.cli.args import Parser
 from stagewise.cli.output import PlainReporter, render_summary
-from stagewise.cli.parser import Parser
 from stagewise.errors import ExitCode, UsageError
+from stagewise.plugins.backends import BACKENDS
 
 COMMANDS = {
     "up": "start the environment's services and wait until healthy ([-d] [--build])",
@@ -56,7 +57,7 @@ def register(commands: Any) -> None:
 
 def _command_parser(env: str, command: str) -> Parser:
     parser = Parser(prog=f"stagewise deploy {env} {command}", description=COMMANDS[command])
-    parser.add_argument("--backend", choices=("local", "compose"), help="override the stage's backend")
+    parser.add_argument("--backend", choices=BACKENDS.names(), help="override the stage's backend")
     parser.add_argument(
         "--project", metavar="DIR", help="project directory (default: nearest stagewise.toml)"
     )

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from stagewise.cli.parser import add_project_argument
+from stagewise.cli.args import add_project_argument
 
 
 def register(commands: Any) -> None:

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from stagewise.cli.parser import add_project_argument
+from stagewise.cli.args import add_project_argument
 
 
 def register(commands: Any) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-import subprocess
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -63,7 +62,7 @@ def data_env(project: Project, stage: StageConfig, env: Mapping[str, str]) -> Da
         url = f"sqlite:///{project.root / url[len('sqlite:///') :]}"
     alembic = Alembic(project.root, config.alembic_ini, {**env, config.url_env: url})
     service = config.containers.get(stage.name)
-    container = _running_container(project, stage.name, service) if service else None
+    container = _running_container(project, stage, env, service) if service else None
     return DataEnv(
         project,
         stage,
@@ -74,34 +73,14 @@ def data_env(project: Project, stage: StageConfig, env: Mapping[str, str]) -> Da
     )
 
 
-def _running_container(project: Project, stage: str, service: str) -> str:
-    """The id of the env's running ``service`` container, found by its compose labels."""
-    from stagewise.backends.compose import project_name, require_daemon
+def _running_container(project: Project, stage: StageConfig, env: Mapping[str, str], service: str) -> str:
+    """The id of the env's running ``service`` container (the compose backend finds it)."""
+    from stagewise.backends.compose import ComposeBackend
+    from stagewise.backends.registry import make_backend
 
-    require_daemon()
-    compose_project = project_name(project.compose.project_prefix or project.name, stage)
-    done = subprocess.run(
-        [
-            "docker",
-            "ps",
-            "-q",
-            "--filter",
-            f"label=com.docker.compose.project={compose_project}",
-            "--filter",
-            f"label=com.docker.compose.service={service}",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    ids = done.stdout.split()
-    if done.returncode != 0 or not ids:
-        raise MissingError(
-            f"the {service} container of {stage} (compose project {compose_project}) is not running: "
-            f"`stagewise deploy {stage} up -d` first"
-        )
-    return ids[0]
+    backend = make_backend(project, stage, env, "compose")
+    assert isinstance(backend, ComposeBackend)  # noqa: S101 - make_backend(..., "compose") builds one
+    return backend.container(service)
 
 
 def list_backups(data: DataEnv) -> list[Path]:
