@@ -113,7 +113,7 @@ def _command_parser(env: str, command: str) -> Parser:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Validate ENV and COMMAND, then hand over to the command."""
+    """Validate ENV and COMMAND, parse the command's flags, call the core, render its result."""
     from stagewise.project.loader import load_project
 
     rest: list[str] = list(args.args)
@@ -143,77 +143,69 @@ def run(args: argparse.Namespace) -> int:
     options = parser.parse_args(rest[1:])
     if command == "backup" and options.keep is not None and options.keep < 1:
         raise UsageError("--keep must be at least 1")
-    stage = project.stages[args.env]
+    from stagewise.operations.policy import Target
+
     if command == "test":
-        return _test(project, args.env, options)
+        target = Target(project, args.env, dict(os.environ), options.backend)
+        return _test(target, options)
     from stagewise.project.env import resolve_env
 
-    resolved = resolve_env(project, stage, os.environ)
-    env = resolved.as_child_env(os.environ)
+    resolved = resolve_env(project, project.stages[args.env], os.environ)
+    target = Target(
+        project,
+        args.env,
+        resolved.as_child_env(os.environ),
+        options.backend,
+        getattr(options, "wait", 0.0),
+        f"stagewise deploy {args.env} {' '.join(rest)}",
+    )
     sink = _sink(resolved.secret_values())
-    if command == "down" and options.volumes and stage.protected:
-        _confirm(args.env, options.yes, "delete its data (down --volumes)")
-    if command in ("migrate", "restore") and stage.protected and not _read_only(command, options):
-        _confirm(args.env, options.yes, f"{command} its database")
-    if command not in LOCKED or _read_only(command, options):
-        return _dispatch(project, stage, env, command, options, sink)
-    from stagewise.dataops.lock import env_lock
-
-    what = f"stagewise deploy {args.env} {' '.join(rest)}"
-    with env_lock(project.root / ".stagewise" / "locks", args.env, what, options.wait):
-        return _dispatch(project, stage, env, command, options, sink)
-
-
-def _read_only(command: str, options: argparse.Namespace) -> bool:
-    """Operations that change nothing need neither confirmation nor the lock."""
-    if command == "migrate":
-        return bool(options.check or options.sql or options.history)
-    if command == "backup":
-        return bool(options.list)
-    return False
-
-
-def _dispatch(  # noqa: PLR0917 - a private step of run(), called twice with the same six values
-    project: Any, stage: Any, env: dict[str, str], command: str, options: Any, sink: Any
-) -> int:
-    from stagewise.backends.registry import make_backend
-
     if command in ("migrate", "backup", "restore"):
         from stagewise.cli import data_cmd
 
-        return data_cmd.run(project, stage, env, command, options, sink)
-    backend = make_backend(project, stage, env, options.backend)
-    _HANDLERS[command](backend, stage.name, options, sink)
+        return data_cmd.run(target, command, options, sink, _confirmer(getattr(options, "yes", False)))
+    _HANDLERS[command](target, options, sink)
     return 0
 
 
-def _up(backend: Any, env: str, options: argparse.Namespace, sink: Any) -> None:
-    statuses = backend.up(options.detach, options.build, sink)
-    _print_status(statuses, stream=sys.stdout)
-    print(f"{env} is up on the {backend.name} backend")
+def _up(target: Any, options: argparse.Namespace, sink: Any) -> None:
+    from stagewise.operations import deploy
+
+    result = deploy.up(deploy.UpRequest(target, options.detach, options.build), sink)
+    _print_status(list(result.services), stream=sys.stdout)
+    print(f"{result.env} is up on the {result.backend} backend")
 
 
-def _down(backend: Any, env: str, options: argparse.Namespace, sink: Any) -> None:
-    stopped = backend.down(options.volumes)
-    what = f"stopped {', '.join(stopped)}" if stopped else "nothing was running"
-    print(f"{env}: {what}" + ("; data deleted" if options.volumes else ""))
+def _down(target: Any, options: argparse.Namespace, sink: Any) -> None:
+    from stagewise.operations import deploy
+
+    result = deploy.down(deploy.DownRequest(target, options.volumes), _confirmer(options.yes))
+    what = f"stopped {', '.join(result.stopped)}" if result.stopped else "nothing was running"
+    print(f"{result.env}: {what}" + ("; data deleted" if result.volumes else ""))
 
 
-def _build(backend: Any, env: str, options: argparse.Namespace, sink: Any) -> None:
-    backend.build(options.service, sink)
-    print(f"{env}: built {options.service or 'all services'}")
+def _build(target: Any, options: argparse.Namespace, sink: Any) -> None:
+    from stagewise.operations import deploy
+
+    result = deploy.build(deploy.BuildRequest(target, options.service), sink)
+    print(f"{result.env}: built {result.service or 'all services'}")
 
 
-def _logs(backend: Any, env: str, options: argparse.Namespace, sink: Any) -> None:
-    backend.logs(options.follow, options.service, sink)
+def _logs(target: Any, options: argparse.Namespace, sink: Any) -> None:
+    from stagewise.operations import deploy
+
+    deploy.logs(deploy.LogsRequest(target, options.follow, options.service), sink)
 
 
-def _status(backend: Any, env: str, options: argparse.Namespace, sink: Any) -> None:
-    statuses = backend.status()
+def _status(target: Any, options: argparse.Namespace, sink: Any) -> None:
+    from stagewise.operations import deploy
+    from stagewise.operations.records import envelope
+
+    result = deploy.status(deploy.StatusRequest(target))
     if options.json:
-        print(json.dumps({"env": env, "backend": backend.name, "services": [s.__dict__ for s in statuses]}))
+        print(json.dumps(envelope("deploy.status", result.record())))
     else:
-        _print_status(statuses, stream=sys.stdout)
+        _print_status(list(result.services), stream=sys.stdout)
 
 
 _HANDLERS = {"up": _up, "down": _down, "build": _build, "logs": _logs, "status": _status}
@@ -241,18 +233,23 @@ def _sink(secrets: list[str]) -> Any:
     return sink
 
 
-def _confirm(env: str, yes: bool, what: str) -> None:
-    """Protected stages need ``--yes`` or the stage name typed at a prompt."""
-    if yes:
-        return
-    if not sys.stdin.isatty():
-        raise UsageError(f"{env} is protected: refusing to {what} without --yes (no terminal to confirm on)")
-    try:
-        typed = input(f"{env} is protected. Type '{env}' to {what}: ").strip()
-    except EOFError:  # Ctrl+D at the prompt: not confirmed
-        typed = ""
-    if typed != env:
-        raise UsageError(f"not confirmed: nothing done on {env}")
+def _confirmer(yes: bool) -> Any:
+    """The core's confirmation callback: ``--yes``, else the stage name typed at a prompt."""
+
+    def confirm(env: str, what: str) -> bool:
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            raise UsageError(
+                f"{env} is protected: refusing to {what} without --yes (no terminal to confirm on)"
+            )
+        try:
+            typed = input(f"{env} is protected. Type '{env}' to {what}: ").strip()
+        except EOFError:  # Ctrl+D at the prompt: not confirmed
+            typed = ""
+        return typed == env
+
+    return confirm
 
 
 def _print_status(statuses: list[Any], stream: Any) -> None:
@@ -267,27 +264,16 @@ def _print_status(statuses: list[Any], stream: Any) -> None:
         print(f"{s.name:<14}{s.state:<10}{s.health:<11}{pid:>8}{port:>7}  {uptime}", file=stream)
 
 
-def _test(project: Any, env: str, options: argparse.Namespace) -> int:
+def _test(target: Any, options: argparse.Namespace) -> int:
     """``deploy ENV test [SERVICE]``: the stage's tiers against the running environment."""
-    from stagewise.pipeline.test_run import TestRequest, run_tests
+    from stagewise.operations.deploy import StageTestRequest, run_stage_tests
 
-    markers = None
-    if options.service:
-        from stagewise.backends.registry import make_backend
-
-        backend = make_backend(project, project.stages[env], dict(os.environ), options.backend)
-        if options.service not in backend.services():
-            raise UsageError(
-                f"unknown service {options.service!r} for {env}: services are {', '.join(backend.services())}"
-            )
-        markers = options.service.replace("-", "_")
-    request = TestRequest(
-        stage=env,
+    request = StageTestRequest(
+        target,
+        service=options.service,
         verbose=options.verbose,
         reports_dir=Path(options.reports_dir).resolve() if options.reports_dir else None,
-        extra_markers=markers,
-        auto_start=False,
     )
-    result = run_tests(project, request, PlainReporter(sys.stdout))
+    result = run_stage_tests(request, PlainReporter(sys.stdout))
     render_summary(result, sys.stdout)
     return int(result.exit_code)
