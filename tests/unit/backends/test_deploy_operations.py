@@ -90,9 +90,11 @@ def test_changing_operations_meet_the_lock(project: Project, fake: type[FakeBack
         "down": lambda t: deploy.down(deploy.DownRequest(t), refuse),
         "build": lambda t: deploy.build(deploy.BuildRequest(t), lambda _line: None),
     }
-    with env_lock(project_locks(project.root), "dev", "another deploy"):
-        with pytest.raises(LockedError, match="locked by `another deploy`"):
-            requests[operation](target(project, "dev"))
+    with (
+        env_lock(project_locks(project.root), "dev", "another deploy"),
+        pytest.raises(LockedError, match="locked by `another deploy`"),
+    ):
+        requests[operation](target(project, "dev"))
     state = fake.state_of(project.root, "dev")
     assert state is None or state.calls == []
 

@@ -123,9 +123,11 @@ def test_destructive_operations_meet_the_lock(
         "backup": lambda t: data.backup(data.BackupRequest(t), quiet),
         "restore": lambda t: data.restore(data.RestoreRequest(t), quiet, agree),
     }
-    with env_lock(project_locks(project.root), "dev", "stagewise deploy dev migrate"):
-        with pytest.raises(LockedError, match="locked by `stagewise deploy dev migrate`"):
-            calls[operation](target(project, "dev"))
+    with (
+        env_lock(project_locks(project.root), "dev", "stagewise deploy dev migrate"),
+        pytest.raises(LockedError, match="locked by `stagewise deploy dev migrate`"),
+    ):
+        calls[operation](target(project, "dev"))
     assert snapshot(project, "dev") == before
     assert not (project.root / "backups").exists()
 
