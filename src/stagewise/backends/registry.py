@@ -47,3 +47,16 @@ def make_backend(
     implementation = load_object(spec.implementation)
     factory = cast("BackendFactory", getattr(implementation, "for_stage"))  # noqa: B009 - load_object returns object
     return factory(project, stage, environment)
+
+
+def can_start(project: Project, stage: StageConfig) -> bool:
+    """Whether the stage's own backend has anything to start; nothing is started or contacted.
+
+    A backend that cannot be built for the stage (``backend = "local"`` with no
+    local services) has nothing to start.
+    """
+    try:
+        backend = make_backend(project, stage, {})
+    except UsageError:
+        return False
+    return backend.can_start()

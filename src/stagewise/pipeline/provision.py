@@ -25,9 +25,9 @@ if TYPE_CHECKING:
 
 
 def _startable(project: Project, stage_name: str) -> bool:
-    from stagewise.backends.registry import make_backend
+    from stagewise.backends.registry import can_start
 
-    return make_backend(project, project.stages[stage_name], {}).can_start()
+    return can_start(project, project.stages[stage_name])
 
 
 @contextmanager

@@ -9,7 +9,7 @@ import pytest
 
 from stagewise.backends.compose import ComposeBackend
 from stagewise.backends.local import LocalBackend
-from stagewise.backends.registry import make_backend
+from stagewise.backends.registry import can_start, make_backend
 from stagewise.errors import UsageError
 from stagewise.plugins.backends import BACKENDS
 from stagewise.project.loader import load_project
@@ -58,3 +58,10 @@ def test_can_start_health_and_exec_without_starting_anything(tmp_path: Path) -> 
     assert compose.can_start() is False  # no compose file
     (tmp_path / project.compose.file_for("staging")).write_text("services: {}\n")
     assert compose.can_start() is True
+
+
+def test_a_local_stage_without_services_has_nothing_to_start(tmp_path: Path) -> None:
+    (tmp_path / "stagewise.toml").write_text('[project]\nname = "bare"\n[stages.dev]\nbackend = "local"\n')
+    project = load_project(tmp_path)
+    assert can_start(project, project.stages["dev"]) is False
+    assert can_start(project, project.stages["staging"]) is False  # compose, but no compose file
