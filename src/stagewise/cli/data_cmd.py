@@ -9,17 +9,21 @@ from typing import Any
 from stagewise.errors import ExitCode
 
 
-def run(target: Any, command: str, options: argparse.Namespace, say: Any, confirm: Any) -> int:
+def run(  # noqa: PLR0917 - the values deploy_cmd.run has resolved, passed on once
+    target: Any, command: str, options: argparse.Namespace, say: Any, confirm: Any, printed_json: Any
+) -> int:
     """Run one data command; typed errors propagate to ``cli.main``."""
     from stagewise.operations import data
 
     if command == "migrate":
-        return _migrate(target, options, say, confirm)
+        return _migrate(target, options, say, confirm, printed_json)
     if command == "backup":
         mode: data.BackupMode = (
             "list" if options.list else "verify" if options.verify is not None else "backup"
         )
         result = data.backup(data.BackupRequest(target, mode, options.verify or None, options.keep), say)
+        if printed_json(options, f"deploy.backup.{mode}", result.record()):
+            return 0
         if mode == "list":
             if not result.backups:
                 print(f"no backups of {result.env} in {result.folder}")
@@ -34,12 +38,14 @@ def run(target: Any, command: str, options: argparse.Namespace, say: Any, confir
             print(str(result.path))
         return 0
     restored = data.restore(data.RestoreRequest(target, options.file, options.from_env), say, confirm)
+    if printed_json(options, "deploy.restore", restored.record()):
+        return 0
     if restored.safety is not None:
         say(f"the data as it was before is kept in {restored.safety}")
     return 0
 
 
-def _migrate(target: Any, options: argparse.Namespace, say: Any, confirm: Any) -> int:
+def _migrate(target: Any, options: argparse.Namespace, say: Any, confirm: Any, printed_json: Any) -> int:
     from stagewise.operations import data
     from stagewise.operations.records import envelope
 
@@ -47,6 +53,8 @@ def _migrate(target: Any, options: argparse.Namespace, say: Any, confirm: Any) -
         "history" if options.history else "sql" if options.sql else "check" if options.check else "upgrade"
     )
     result = data.migrate(data.MigrateRequest(target, mode, options.to, options.downgrade), say, confirm)
+    if mode != "check" and printed_json(options, f"deploy.migrate.{mode}", result.record()):
+        return 0
     if mode in ("history", "sql"):
         print(result.output, end="")
     elif mode == "check":

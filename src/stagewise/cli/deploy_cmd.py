@@ -32,6 +32,8 @@ COMMANDS = {
     "restore": "restore the env's database atomically ([--file PATH] [--from-env ENV])",
 }
 LOCKED = ("up", "down", "build", "migrate", "backup", "restore")
+#: The commands with ``--json``: their result's record in the versioned envelope.
+JSON = ("up", "down", "build", "status", "migrate", "backup", "restore")
 USAGE = "stagewise deploy ENV COMMAND [ARGS]"
 
 
@@ -76,8 +78,6 @@ def _command_parser(env: str, command: str) -> Parser:
         if command == "test":
             parser.add_argument("--verbose", action="store_true", help="show every test's name and status")
             parser.add_argument("--reports-dir", metavar="DIR", help="where run reports go")
-    elif command == "status":
-        parser.add_argument("--json", action="store_true", help="print JSON")
     elif command == "migrate":
         what = parser.add_mutually_exclusive_group()
         what.add_argument("--to", metavar="REV", help="upgrade to this revision (default: head)")
@@ -105,6 +105,10 @@ def _command_parser(env: str, command: str) -> Parser:
         parser.add_argument("--from-env", metavar="ENV", help="accept a backup taken in another env")
     if command in ("migrate", "restore"):
         parser.add_argument("--yes", action="store_true", help="confirm on a protected stage")
+    if command in JSON:
+        parser.add_argument(
+            "--json", action="store_true", help="print the result as JSON (progress to stderr)"
+        )
     if command in LOCKED:
         parser.add_argument(
             "--wait", type=float, default=0.0, metavar="S", help="wait up to S s for the env lock"
@@ -159,11 +163,12 @@ def run(args: argparse.Namespace) -> int:
         getattr(options, "wait", 0.0),
         f"stagewise deploy {args.env} {' '.join(rest)}",
     )
-    sink = _sink(resolved.secret_values())
+    sink = _sink(resolved.secret_values(), to_stderr=getattr(options, "json", False))
     if command in ("migrate", "backup", "restore"):
         from stagewise.cli import data_cmd
 
-        return data_cmd.run(target, command, options, sink, _confirmer(getattr(options, "yes", False)))
+        confirm = _confirmer(getattr(options, "yes", False))
+        return data_cmd.run(target, command, options, sink, confirm, _printed_json)
     _HANDLERS[command](target, options, sink)
     return 0
 
@@ -172,6 +177,8 @@ def _up(target: Any, options: argparse.Namespace, sink: Any) -> None:
     from stagewise.operations import deploy
 
     result = deploy.up(deploy.UpRequest(target, options.detach, options.build), sink)
+    if _printed_json(options, "deploy.up", result.record()):
+        return
     _print_status(list(result.services), stream=sys.stdout)
     print(f"{result.env} is up on the {result.backend} backend")
 
@@ -180,6 +187,8 @@ def _down(target: Any, options: argparse.Namespace, sink: Any) -> None:
     from stagewise.operations import deploy
 
     result = deploy.down(deploy.DownRequest(target, options.volumes), _confirmer(options.yes))
+    if _printed_json(options, "deploy.down", result.record()):
+        return
     what = f"stopped {', '.join(result.stopped)}" if result.stopped else "nothing was running"
     print(f"{result.env}: {what}" + ("; data deleted" if result.volumes else ""))
 
@@ -188,6 +197,8 @@ def _build(target: Any, options: argparse.Namespace, sink: Any) -> None:
     from stagewise.operations import deploy
 
     result = deploy.build(deploy.BuildRequest(target, options.service), sink)
+    if _printed_json(options, "deploy.build", result.record()):
+        return
     print(f"{result.env}: built {result.service or 'all services'}")
 
 
@@ -199,13 +210,20 @@ def _logs(target: Any, options: argparse.Namespace, sink: Any) -> None:
 
 def _status(target: Any, options: argparse.Namespace, sink: Any) -> None:
     from stagewise.operations import deploy
-    from stagewise.operations.records import envelope
 
     result = deploy.status(deploy.StatusRequest(target))
-    if options.json:
-        print(json.dumps(envelope("deploy.status", result.record())))
-    else:
+    if not _printed_json(options, "deploy.status", result.record()):
         _print_status(list(result.services), stream=sys.stdout)
+
+
+def _printed_json(options: argparse.Namespace, kind: str, record: dict[str, Any]) -> bool:
+    """With ``--json``, print ``record`` in the versioned envelope and say so."""
+    if not getattr(options, "json", False):
+        return False
+    from stagewise.operations.records import envelope
+
+    print(json.dumps(envelope(kind, record)), flush=True)
+    return True
 
 
 _HANDLERS = {"up": _up, "down": _down, "build": _build, "logs": _logs, "status": _status}
@@ -224,11 +242,14 @@ def _project_dir(rest: list[str]) -> str | None:
     return None
 
 
-def _sink(secrets: list[str]) -> Any:
+def _sink(secrets: list[str], to_stderr: bool = False) -> Any:
+    """Progress lines, secrets masked; on stderr when stdout carries JSON."""
     from stagewise.project.env import mask_text
 
+    stream = sys.stderr if to_stderr else sys.stdout
+
     def sink(line: str) -> None:
-        print(mask_text(line, secrets), flush=True)
+        print(mask_text(line, secrets), file=stream, flush=True)
 
     return sink
 

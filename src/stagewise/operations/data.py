@@ -11,7 +11,7 @@ neither the lock nor a confirmation.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -50,8 +50,11 @@ class MigrateResult:
         return self.revision in self.heads
 
     def record(self) -> dict[str, Any]:
-        """``migrate --check``'s JSON: current revision, heads, at head."""
-        return {"current": self.revision, "heads": list(self.heads), "at_head": self.at_head}
+        """``--check``: current revision, heads, at head (its JSON since before the envelope); else
+        the env, the mode, the revision an upgrade left, and alembic's text (``sql``, ``history``)."""
+        if self.mode == "check":
+            return {"current": self.revision, "heads": list(self.heads), "at_head": self.at_head}
+        return {"env": self.env, "mode": self.mode, "revision": self.revision, "output": self.output}
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,9 @@ class BackupEntry:
     rows: int = 0
     problem: str = ""
 
+    def record(self) -> dict[str, Any]:
+        return asdict(self)
+
 
 @dataclass(frozen=True)
 class BackupResult:
@@ -80,6 +86,15 @@ class BackupResult:
     folder: Path
     path: Path | None = None
     backups: tuple[BackupEntry, ...] = ()
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "env": self.env,
+            "mode": self.mode,
+            "folder": str(self.folder),
+            "path": None if self.path is None else str(self.path),
+            "backups": [b.record() for b in self.backups],
+        }
 
 
 @dataclass(frozen=True)
@@ -96,6 +111,13 @@ class RestoreResult:
     env: str
     restored: Path
     safety: Path | None
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "env": self.env,
+            "restored": str(self.restored),
+            "safety": None if self.safety is None else str(self.safety),
+        }
 
 
 def _app_backend(target: Target) -> Backend | None:

@@ -74,3 +74,40 @@ def test_regions_up_and_migrate_check_records() -> None:
         "heads": ["0002"],
         "at_head": True,
     }
+
+
+def test_deploy_up_down_build_json(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project = ["--backend", "fake", "--json", "--project", str(root)]
+    with registered_fake():
+        up = printed(capsys, "deploy", "dev", "up", "-d", *project)
+        build = printed(capsys, "deploy", "dev", "build", "app", *project)
+        down = printed(capsys, "deploy", "dev", "down", *project)
+    assert list(up) == [*ENVELOPE, "env", "backend", "services"]
+    assert up["kind"] == "deploy.up"
+    assert list(build) == [*ENVELOPE, "env", "backend", "service"]
+    assert list(down) == [*ENVELOPE, "env", "backend", "stopped", "volumes"]
+    assert down["stopped"] == ["app"]
+
+
+def test_data_commands_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import sqlite3
+
+    (tmp_path / "stagewise.toml").write_text(
+        "[project]\nname = 'data'\n[data.urls]\ndev = 'sqlite:///{root}/dev.db'\n"
+    )
+    with sqlite3.connect(tmp_path / "dev.db") as db:
+        db.execute("CREATE TABLE t (v TEXT)")
+    db.close()
+    where = ["--json", "--project", str(tmp_path)]
+    taken = printed(capsys, "deploy", "dev", "backup", *where)
+    assert list(taken) == [*ENVELOPE, "env", "mode", "folder", "path", "backups"]
+    listed = printed(capsys, "deploy", "dev", "backup", "--list", *where)
+    assert listed["kind"] == "deploy.backup.list"
+    backups = listed["backups"]
+    assert isinstance(backups, list)
+    assert list(backups[0]) == ["name", "size", "revision", "rows", "problem"]
+    restored = printed(capsys, "deploy", "dev", "restore", *where)
+    assert list(restored) == [*ENVELOPE, "env", "restored", "safety"]
+    assert restored["restored"] == taken["path"]
+    upgrade = MigrateResult("dev", "upgrade", revision="0003")
+    assert list(upgrade.record()) == ["env", "mode", "revision", "output"]
