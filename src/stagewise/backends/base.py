@@ -1,7 +1,8 @@
 """The one interface every backend implements, and what its methods return.
 
 A backend brings one environment (a stage) up and down. Adding one (Swarm,
-Kubernetes) is a new module registered in ``registry``; nothing else changes.
+Kubernetes) is a new module registered in :mod:`stagewise.plugins.backends`;
+nothing else changes.
 """
 
 from __future__ import annotations
@@ -82,4 +83,22 @@ class Backend(Protocol):
 
     def start_services(self, names: Sequence[str], sink: LineSink) -> None:
         """Start these services again and wait until they are healthy."""
+        ...
+
+    def exec(self, service: str, argv: Sequence[str], sink: LineSink) -> int:
+        """Run ``argv`` in (or beside) one service, with its environment; returns the exit code.
+
+        Output goes to ``sink``; an unknown service is a ``UsageError``.
+        """
+        ...
+
+    def health(self, service: str) -> bool:
+        """Whether ``service`` runs and passes its health check right now (never raises for "no")."""
+        ...
+
+    def can_start(self) -> bool:
+        """Whether this environment has anything to start (services declared, a compose file present).
+
+        Cheap and side-effect free: it starts nothing and needs no daemon.
+        """
         ...

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from stagewise.backends.base import Environment, LineSink, ServiceStatus
 from stagewise.errors import DeployError, InterruptedRun, MissingError, UsageError
+from stagewise.project.model import Project, StageConfig
 from stagewise.tiers.process import run_streaming
 
 HEALTH_TIMEOUT = 180.0
@@ -93,6 +94,16 @@ class ComposeBackend:
         self.project = project_name(prefix or environment.project_name, environment.stage)
         self._base: list[str] | None = None
         self._services: list[str] | None = None
+
+    @classmethod
+    def for_stage(cls, project: Project, stage: StageConfig, environment: Environment) -> ComposeBackend:
+        """The registry's factory: the stage's compose file and the project's prefix and prebuild."""
+        return cls(
+            environment,
+            stage.compose_file or project.compose.file_for(stage.name),
+            project.compose.project_prefix or project.name,
+            project.compose.prebuild,
+        )
 
     def _compose(self) -> list[str]:
         if self._base is None:
@@ -269,6 +280,43 @@ class ComposeBackend:
                 )
             )
         return sorted(statuses, key=lambda s: s.name)
+
+    def exec(self, service: str, argv: Sequence[str], sink: LineSink) -> int:
+        """``docker compose exec -T SERVICE ARGV`` (the service's container must be running)."""
+        self._check_name(service)
+        return self._stream(sink, "exec", "-T", service, *argv)
+
+    def health(self, service: str) -> bool:
+        self._check_name(service)
+        return any(s.name == service and _ready(s) and not _completed(s) for s in self.status())
+
+    def can_start(self) -> bool:
+        """There is a compose file to start (the daemon is checked when something runs)."""
+        return self.file.is_file()
+
+    def container(self, service: str) -> str:
+        """The id of this environment's running ``service`` container, found by its compose labels."""
+        require_daemon()
+        done = _run_bounded(
+            [
+                "docker",
+                "ps",
+                "-q",
+                "--filter",
+                f"label=com.docker.compose.project={self.project}",
+                "--filter",
+                f"label=com.docker.compose.service={service}",
+            ],
+            60,
+        )
+        ids = done.stdout.split()
+        if done.returncode != 0 or not ids:
+            stage = self.environment.stage
+            raise MissingError(
+                f"the {service} container of {stage} (compose project {self.project}) is not running: "
+                f"`stagewise deploy {stage} up -d` first"
+            )
+        return ids[0]
 
 
 def _run_bounded(

@@ -26,6 +26,7 @@ from pathlib import Path
 from stagewise.backends.base import Environment, LineSink, ServiceStatus
 from stagewise.errors import DeployError, InterruptedRun, UsageError
 from stagewise.interrupts import interrupt_once
+from stagewise.project.model import Project, StageConfig
 from stagewise.project.services import HealthCheck, ServiceConfig
 
 GRACE_SECONDS = 10.0
@@ -74,6 +75,11 @@ class LocalBackend:
                 "in stagewise.toml, or use the compose backend (--backend compose)"
             )
         self.state_dir = environment.root / ".stagewise" / environment.stage
+
+    @classmethod
+    def for_stage(cls, project: Project, stage: StageConfig, environment: Environment) -> LocalBackend:
+        """The registry's factory: this stage's local services."""
+        return cls(environment, project.services)
 
     # -- names and placeholders -------------------------------------------------
     def services(self) -> Sequence[str]:
@@ -398,6 +404,37 @@ class LocalBackend:
                 )
             )
         return statuses
+
+    def exec(self, service: str, argv: Sequence[str], sink: LineSink) -> int:
+        """Run ``argv`` in the service's working directory with its environment."""
+        self._check_name(service)
+        config = self.all_services[service]
+        command = [self._fill(part, config) for part in argv]
+        try:
+            done = subprocess.run(
+                command,
+                cwd=self._cwd(config),
+                env=self._env(config),
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+        except OSError as exc:
+            raise DeployError(f"cannot run {command[0]!r} for {service}: {exc.strerror or exc}") from exc
+        for line in (done.stdout + done.stderr).splitlines():
+            sink(f"{service} | {line}")
+        return done.returncode
+
+    def health(self, service: str) -> bool:
+        self._check_name(service)
+        config = self.all_services[service]
+        if self._running(service) is None:
+            return False
+        return self._healthy(config, config.health) if config.health else True
+
+    def can_start(self) -> bool:
+        """A local environment always has services (the constructor refuses one without)."""
+        return bool(self.all_services)
 
 
 def _stop_group(pid: int) -> None:

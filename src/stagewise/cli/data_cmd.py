@@ -1,4 +1,4 @@
-"""``deploy ENV migrate | backup | restore``: render the data operations' results."""
+"""``deploy ENV migrate | backup | restore``: call the core's data operations, render their results."""
 
 from __future__ import annotations
 
@@ -9,70 +9,57 @@ from typing import Any
 from stagewise.errors import ExitCode
 
 
-def run(  # noqa: PLR0917 - mirrors deploy_cmd._dispatch
-    project: Any, stage: Any, env: dict[str, str], command: str, options: argparse.Namespace, say: Any
+def run(  # noqa: PLR0917 - the values deploy_cmd.run has resolved, passed on once
+    target: Any, command: str, options: argparse.Namespace, say: Any, confirm: Any, printed_json: Any
 ) -> int:
     """Run one data command; typed errors propagate to ``cli.main``."""
-    from stagewise.backends.registry import make_backend
-    from stagewise.dataops import operations
-    from stagewise.dataops.manifest import read_manifest
+    from stagewise.operations import data
 
-    data = operations.data_env(project, stage, env)
-    backend = None
-    if project.data.app_services and command in ("migrate", "restore"):
-        backend = make_backend(project, stage, env, options.backend)
     if command == "migrate":
-        return _migrate(data, options, say, backend)
+        return _migrate(target, options, say, confirm, printed_json)
     if command == "backup":
-        if options.list:
-            backups = operations.list_backups(data)
-            if not backups:
-                print(f"no backups of {stage.name} in {data.backups}")
-            for path in backups:
-                try:
-                    m = read_manifest(path)
+        mode: data.BackupMode = (
+            "list" if options.list else "verify" if options.verify is not None else "backup"
+        )
+        result = data.backup(data.BackupRequest(target, mode, options.verify or None, options.keep), say)
+        if printed_json(options, f"deploy.backup.{mode}", result.record()):
+            return 0
+        if mode == "list":
+            if not result.backups:
+                print(f"no backups of {result.env} in {result.folder}")
+            for entry in result.backups:
+                if entry.problem:
+                    print(f"{entry.name}  unreadable manifest: {entry.problem}")
+                else:
                     print(
-                        f"{path.name}  {m.size:>12} bytes  revision {m.revision}  {sum(m.tables.values())} rows"
+                        f"{entry.name}  {entry.size:>12} bytes  revision {entry.revision}  {entry.rows} rows"
                     )
-                except Exception as exc:
-                    print(f"{path.name}  unreadable manifest: {exc}")
-            return 0
-        if options.verify is not None:
-            path = operations.choose_backup(data, options.verify or None)
-            operations.verify(data, path, say)
-            return 0
-        path = operations.backup(data, say, keep=options.keep)
-        print(str(path))
+        elif mode == "backup":
+            print(str(result.path))
         return 0
-    path = operations.choose_backup(data, options.file)
-    safety = operations.restore(data, path, backend, say, from_env=options.from_env)
-    if safety is not None:
-        say(f"the data as it was before is kept in {safety}")
+    restored = data.restore(data.RestoreRequest(target, options.file, options.from_env), say, confirm)
+    if printed_json(options, "deploy.restore", restored.record()):
+        return 0
+    if restored.safety is not None:
+        say(f"the data as it was before is kept in {restored.safety}")
     return 0
 
 
-def _migrate(data: Any, options: argparse.Namespace, say: Any, backend: Any) -> int:
-    from stagewise.dataops import operations
-    from stagewise.dataops.migrate import migrate_args
+def _migrate(target: Any, options: argparse.Namespace, say: Any, confirm: Any, printed_json: Any) -> int:
+    from stagewise.operations import data
+    from stagewise.operations.records import envelope
 
-    if options.history:
-        print(data.alembic.run("history", "--verbose").stdout, end="")
+    mode: data.MigrateMode = (
+        "history" if options.history else "sql" if options.sql else "check" if options.check else "upgrade"
+    )
+    result = data.migrate(data.MigrateRequest(target, mode, options.to, options.downgrade), say, confirm)
+    if mode != "check" and printed_json(options, f"deploy.migrate.{mode}", result.record()):
         return 0
-    if options.sql:
-        current = None
-        try:
-            current = data.store.revision()
-        except Exception:
-            current = None
-        print(data.alembic.run(*migrate_args(None, None, sql=True, current=current)).stdout, end="")
-        return 0
-    if options.check:
-        current, heads = data.store.revision(), data.alembic.heads()
-        at_head = current in heads
-        print(json.dumps({"current": current, "heads": heads, "at_head": at_head}))
-        if not at_head:
-            say(f"{data.stage.name} is at {current or 'base'}, not at head ({', '.join(heads)})")
+    if mode in ("history", "sql"):
+        print(result.output, end="")
+    elif mode == "check":
+        print(json.dumps(envelope("deploy.migrate.check", result.record())))
+        if not result.at_head:
+            say(f"{result.env} is at {result.revision or 'base'}, not at head ({', '.join(result.heads)})")
             return int(ExitCode.FAILED)
-        return 0
-    operations.migrate(data, say, to=options.to, downgrade=options.downgrade, backend=backend)
     return 0

@@ -15,9 +15,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from stagewise.cli.args import Parser
 from stagewise.cli.output import PlainReporter, render_summary
-from stagewise.cli.parser import Parser
 from stagewise.errors import ExitCode, UsageError
+from stagewise.plugins.backends import BACKENDS
 
 COMMANDS = {
     "up": "start the environment's services and wait until healthy ([-d] [--build])",
@@ -31,6 +32,8 @@ COMMANDS = {
     "restore": "restore the env's database atomically ([--file PATH] [--from-env ENV])",
 }
 LOCKED = ("up", "down", "build", "migrate", "backup", "restore")
+#: The commands with ``--json``: their result's record in the versioned envelope.
+JSON = ("up", "down", "build", "status", "migrate", "backup", "restore")
 USAGE = "stagewise deploy ENV COMMAND [ARGS]"
 
 
@@ -56,7 +59,7 @@ def register(commands: Any) -> None:
 
 def _command_parser(env: str, command: str) -> Parser:
     parser = Parser(prog=f"stagewise deploy {env} {command}", description=COMMANDS[command])
-    parser.add_argument("--backend", choices=("local", "compose"), help="override the stage's backend")
+    parser.add_argument("--backend", choices=BACKENDS.names(), help="override the stage's backend")
     parser.add_argument(
         "--project", metavar="DIR", help="project directory (default: nearest stagewise.toml)"
     )
@@ -75,8 +78,6 @@ def _command_parser(env: str, command: str) -> Parser:
         if command == "test":
             parser.add_argument("--verbose", action="store_true", help="show every test's name and status")
             parser.add_argument("--reports-dir", metavar="DIR", help="where run reports go")
-    elif command == "status":
-        parser.add_argument("--json", action="store_true", help="print JSON")
     elif command == "migrate":
         what = parser.add_mutually_exclusive_group()
         what.add_argument("--to", metavar="REV", help="upgrade to this revision (default: head)")
@@ -104,6 +105,10 @@ def _command_parser(env: str, command: str) -> Parser:
         parser.add_argument("--from-env", metavar="ENV", help="accept a backup taken in another env")
     if command in ("migrate", "restore"):
         parser.add_argument("--yes", action="store_true", help="confirm on a protected stage")
+    if command in JSON:
+        parser.add_argument(
+            "--json", action="store_true", help="print the result as JSON (progress to stderr)"
+        )
     if command in LOCKED:
         parser.add_argument(
             "--wait", type=float, default=0.0, metavar="S", help="wait up to S s for the env lock"
@@ -112,7 +117,7 @@ def _command_parser(env: str, command: str) -> Parser:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Validate ENV and COMMAND, then hand over to the command."""
+    """Validate ENV and COMMAND, parse the command's flags, call the core, render its result."""
     from stagewise.project.loader import load_project
 
     rest: list[str] = list(args.args)
@@ -142,77 +147,83 @@ def run(args: argparse.Namespace) -> int:
     options = parser.parse_args(rest[1:])
     if command == "backup" and options.keep is not None and options.keep < 1:
         raise UsageError("--keep must be at least 1")
-    stage = project.stages[args.env]
+    from stagewise.operations.policy import Target
+
     if command == "test":
-        return _test(project, args.env, options)
+        target = Target(project, args.env, dict(os.environ), options.backend)
+        return _test(target, options)
     from stagewise.project.env import resolve_env
 
-    resolved = resolve_env(project, stage, os.environ)
-    env = resolved.as_child_env(os.environ)
-    sink = _sink(resolved.secret_values())
-    if command == "down" and options.volumes and stage.protected:
-        _confirm(args.env, options.yes, "delete its data (down --volumes)")
-    if command in ("migrate", "restore") and stage.protected and not _read_only(command, options):
-        _confirm(args.env, options.yes, f"{command} its database")
-    if command not in LOCKED or _read_only(command, options):
-        return _dispatch(project, stage, env, command, options, sink)
-    from stagewise.dataops.lock import env_lock
-
-    what = f"stagewise deploy {args.env} {' '.join(rest)}"
-    with env_lock(project.root / ".stagewise" / "locks", args.env, what, options.wait):
-        return _dispatch(project, stage, env, command, options, sink)
-
-
-def _read_only(command: str, options: argparse.Namespace) -> bool:
-    """Operations that change nothing need neither confirmation nor the lock."""
-    if command == "migrate":
-        return bool(options.check or options.sql or options.history)
-    if command == "backup":
-        return bool(options.list)
-    return False
-
-
-def _dispatch(  # noqa: PLR0917 - a private step of run(), called twice with the same six values
-    project: Any, stage: Any, env: dict[str, str], command: str, options: Any, sink: Any
-) -> int:
-    from stagewise.backends.registry import make_backend
-
+    resolved = resolve_env(project, project.stages[args.env], os.environ)
+    target = Target(
+        project,
+        args.env,
+        resolved.as_child_env(os.environ),
+        options.backend,
+        getattr(options, "wait", 0.0),
+        f"stagewise deploy {args.env} {' '.join(rest)}",
+    )
+    sink = _sink(resolved.secret_values(), to_stderr=getattr(options, "json", False))
     if command in ("migrate", "backup", "restore"):
         from stagewise.cli import data_cmd
 
-        return data_cmd.run(project, stage, env, command, options, sink)
-    backend = make_backend(project, stage, env, options.backend)
-    _HANDLERS[command](backend, stage.name, options, sink)
+        confirm = _confirmer(getattr(options, "yes", False))
+        return data_cmd.run(target, command, options, sink, confirm, _printed_json)
+    _HANDLERS[command](target, options, sink)
     return 0
 
 
-def _up(backend: Any, env: str, options: argparse.Namespace, sink: Any) -> None:
-    statuses = backend.up(options.detach, options.build, sink)
-    _print_status(statuses, stream=sys.stdout)
-    print(f"{env} is up on the {backend.name} backend")
+def _up(target: Any, options: argparse.Namespace, sink: Any) -> None:
+    from stagewise.operations import deploy
+
+    result = deploy.up(deploy.UpRequest(target, options.detach, options.build), sink)
+    if _printed_json(options, "deploy.up", result.record()):
+        return
+    _print_status(list(result.services), stream=sys.stdout)
+    print(f"{result.env} is up on the {result.backend} backend")
 
 
-def _down(backend: Any, env: str, options: argparse.Namespace, sink: Any) -> None:
-    stopped = backend.down(options.volumes)
-    what = f"stopped {', '.join(stopped)}" if stopped else "nothing was running"
-    print(f"{env}: {what}" + ("; data deleted" if options.volumes else ""))
+def _down(target: Any, options: argparse.Namespace, sink: Any) -> None:
+    from stagewise.operations import deploy
+
+    result = deploy.down(deploy.DownRequest(target, options.volumes), _confirmer(options.yes))
+    if _printed_json(options, "deploy.down", result.record()):
+        return
+    what = f"stopped {', '.join(result.stopped)}" if result.stopped else "nothing was running"
+    print(f"{result.env}: {what}" + ("; data deleted" if result.volumes else ""))
 
 
-def _build(backend: Any, env: str, options: argparse.Namespace, sink: Any) -> None:
-    backend.build(options.service, sink)
-    print(f"{env}: built {options.service or 'all services'}")
+def _build(target: Any, options: argparse.Namespace, sink: Any) -> None:
+    from stagewise.operations import deploy
+
+    result = deploy.build(deploy.BuildRequest(target, options.service), sink)
+    if _printed_json(options, "deploy.build", result.record()):
+        return
+    print(f"{result.env}: built {result.service or 'all services'}")
 
 
-def _logs(backend: Any, env: str, options: argparse.Namespace, sink: Any) -> None:
-    backend.logs(options.follow, options.service, sink)
+def _logs(target: Any, options: argparse.Namespace, sink: Any) -> None:
+    from stagewise.operations import deploy
+
+    deploy.logs(deploy.LogsRequest(target, options.follow, options.service), sink)
 
 
-def _status(backend: Any, env: str, options: argparse.Namespace, sink: Any) -> None:
-    statuses = backend.status()
-    if options.json:
-        print(json.dumps({"env": env, "backend": backend.name, "services": [s.__dict__ for s in statuses]}))
-    else:
-        _print_status(statuses, stream=sys.stdout)
+def _status(target: Any, options: argparse.Namespace, sink: Any) -> None:
+    from stagewise.operations import deploy
+
+    result = deploy.status(deploy.StatusRequest(target))
+    if not _printed_json(options, "deploy.status", result.record()):
+        _print_status(list(result.services), stream=sys.stdout)
+
+
+def _printed_json(options: argparse.Namespace, kind: str, record: dict[str, Any]) -> bool:
+    """With ``--json``, print ``record`` in the versioned envelope and say so."""
+    if not getattr(options, "json", False):
+        return False
+    from stagewise.operations.records import envelope
+
+    print(json.dumps(envelope(kind, record)), flush=True)
+    return True
 
 
 _HANDLERS = {"up": _up, "down": _down, "build": _build, "logs": _logs, "status": _status}
@@ -231,27 +242,35 @@ def _project_dir(rest: list[str]) -> str | None:
     return None
 
 
-def _sink(secrets: list[str]) -> Any:
+def _sink(secrets: list[str], to_stderr: bool = False) -> Any:
+    """Progress lines, secrets masked; on stderr when stdout carries JSON."""
     from stagewise.project.env import mask_text
 
+    stream = sys.stderr if to_stderr else sys.stdout
+
     def sink(line: str) -> None:
-        print(mask_text(line, secrets), flush=True)
+        print(mask_text(line, secrets), file=stream, flush=True)
 
     return sink
 
 
-def _confirm(env: str, yes: bool, what: str) -> None:
-    """Protected stages need ``--yes`` or the stage name typed at a prompt."""
-    if yes:
-        return
-    if not sys.stdin.isatty():
-        raise UsageError(f"{env} is protected: refusing to {what} without --yes (no terminal to confirm on)")
-    try:
-        typed = input(f"{env} is protected. Type '{env}' to {what}: ").strip()
-    except EOFError:  # Ctrl+D at the prompt: not confirmed
-        typed = ""
-    if typed != env:
-        raise UsageError(f"not confirmed: nothing done on {env}")
+def _confirmer(yes: bool) -> Any:
+    """The core's confirmation callback: ``--yes``, else the stage name typed at a prompt."""
+
+    def confirm(env: str, what: str) -> bool:
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            raise UsageError(
+                f"{env} is protected: refusing to {what} without --yes (no terminal to confirm on)"
+            )
+        try:
+            typed = input(f"{env} is protected. Type '{env}' to {what}: ").strip()
+        except EOFError:  # Ctrl+D at the prompt: not confirmed
+            typed = ""
+        return typed == env
+
+    return confirm
 
 
 def _print_status(statuses: list[Any], stream: Any) -> None:
@@ -266,27 +285,16 @@ def _print_status(statuses: list[Any], stream: Any) -> None:
         print(f"{s.name:<14}{s.state:<10}{s.health:<11}{pid:>8}{port:>7}  {uptime}", file=stream)
 
 
-def _test(project: Any, env: str, options: argparse.Namespace) -> int:
+def _test(target: Any, options: argparse.Namespace) -> int:
     """``deploy ENV test [SERVICE]``: the stage's tiers against the running environment."""
-    from stagewise.pipeline.test_run import TestRequest, run_tests
+    from stagewise.operations.deploy import StageTestRequest, run_stage_tests
 
-    markers = None
-    if options.service:
-        from stagewise.backends.registry import make_backend
-
-        backend = make_backend(project, project.stages[env], dict(os.environ), options.backend)
-        if options.service not in backend.services():
-            raise UsageError(
-                f"unknown service {options.service!r} for {env}: services are {', '.join(backend.services())}"
-            )
-        markers = options.service.replace("-", "_")
-    request = TestRequest(
-        stage=env,
+    request = StageTestRequest(
+        target,
+        service=options.service,
         verbose=options.verbose,
         reports_dir=Path(options.reports_dir).resolve() if options.reports_dir else None,
-        extra_markers=markers,
-        auto_start=False,
     )
-    result = run_tests(project, request, PlainReporter(sys.stdout))
+    result = run_stage_tests(request, PlainReporter(sys.stdout))
     render_summary(result, sys.stdout)
     return int(result.exit_code)

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from stagewise.cli.parser import add_project_argument
+from stagewise.cli.args import add_project_argument
 
 
 def register(commands: Any) -> None:
@@ -27,30 +27,17 @@ def register(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the resolved variables with where each came from."""
-    from stagewise.project.env import resolve_env
+    from stagewise.operations.env import EnvRequest, resolve
+    from stagewise.operations.records import envelope
     from stagewise.project.loader import load_project
-    from stagewise.project.policy import stage_named
 
     project = load_project(Path(args.project or os.getcwd()))
-    stage = stage_named(project, args.stage)
-    provided = {"STAGEWISE_STAGE": stage.name, "TEST_ENVIRONMENT": stage.name}
-    if stage.base_url:
-        provided |= {"STAGEWISE_BASE_URL": stage.base_url, "TARGET_HOST": stage.base_url}
-    resolved = resolve_env(project, stage, os.environ, provided)
+    result = resolve(EnvRequest(project, args.stage), os.environ)
     if args.json:
-        payload = {
-            "stage": stage.name,
-            "project_file": project.describe_file(),
-            "files_read": list(resolved.files_read),
-            "variables": {
-                v.name: {"value": v.shown(), "source": v.source, "secret": v.secret}
-                for v in sorted(resolved.variables.values(), key=lambda v: v.name)
-            },
-        }
-        print(json.dumps(payload, indent=2))
+        print(json.dumps(envelope("env", result.record()), indent=2))
         return 0
-    files = ", ".join(resolved.files_read) or "none found"
-    print(f"# stage {stage.name} · project file {project.describe_file()} · env files: {files}")
-    for var in sorted(resolved.variables.values(), key=lambda v: v.name):
-        print(f"{var.name}={var.shown()}  # {var.source}")
+    files = ", ".join(result.files_read) or "none found"
+    print(f"# stage {result.stage} · project file {result.project_file} · env files: {files}")
+    for var in result.variables:
+        print(f"{var.name}={var.shown}  # {var.source}")
     return 0

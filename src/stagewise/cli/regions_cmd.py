@@ -15,11 +15,10 @@ import argparse
 import json
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-from stagewise.cli.parser import add_project_argument
+from stagewise.cli.args import add_project_argument
 
 
 def register(commands: Any) -> None:
@@ -37,86 +36,49 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Dispatch to the action; errors are typed and mapped by ``cli.main``."""
+    """Call the core's regions lifecycle and render what it returns."""
+    from stagewise.operations import regions
+    from stagewise.operations.records import envelope
     from stagewise.project.loader import load_project
-    from stagewise.tiers.resilience.journal import Journal
 
     project = load_project(Path(args.project or os.getcwd()))
-    journal = Journal(project.root / project.resilience.state_dir)
     if args.action == "status":
-        pending = journal.pending()
-        live = journal.live_runs()
+        state = regions.status(project)
         if args.json:
-            print(
-                json.dumps(
-                    {"journals": str(journal.directory), "pending": pending, "live_runs": live}, indent=2
-                )
-            )
+            print(json.dumps(envelope("regions.status", state.record()), indent=2))
             return 0
-        if live:
-            print(f"running now (not touched by `regions down`): pid {', '.join(str(p) for p in live)}")
-        if not pending:
-            print(f"no resilience leftovers in {journal.directory}")
+        if state.live_runs:
+            pids = ", ".join(str(p) for p in state.live_runs)
+            print(f"running now (not touched by `regions down`): pid {pids}")
+        if not state.pending:
+            print(f"no resilience leftovers in {state.journals}")
         else:
-            print(f"{len(pending)} journalled item(s) may still exist (stagewise regions down reverts them):")
-            for entry in pending:
+            print(
+                f"{len(state.pending)} journalled item(s) may still exist (stagewise regions down reverts them):"
+            )
+            for entry in state.pending:
                 print(f"  {entry.get('kind')}: {entry.get('what')}")
         return 0
     if args.action == "down":
-        count = journal.replay(lambda line: print(line, file=sys.stderr))
+        count = regions.down(project, _note).reverted
         print(f"reverted {count} journalled item(s)" if count else "nothing to revert")
         return 0
-    return _up(project, journal, args.json)
+
+    def show(built: regions.RegionsUp) -> None:
+        for note in built.notes:
+            print(f"resilience: {note}", file=sys.stderr)
+        if args.json:
+            print(json.dumps(envelope("regions.up", built.record()), indent=2), flush=True)
+            return
+        print(f"entry URL (router): {built.entry_url}")
+        for region in built.regions:
+            print(f"  {region.name:10} {region.role:8} {region.url}  {region.dsn}")
+        print(f"writes take: Authorization: Bearer {built.token}")
+        print("Ctrl+C tears it all down.", flush=True)
+
+    regions.up(project, _note, show)
+    return 0
 
 
-def _up(project: Any, journal: Any, as_json: bool) -> int:
-    from stagewise.errors import InterruptedRun
-    from stagewise.interrupts import interrupt_once
-    from stagewise.tiers.resilience.topology import build_local
-
-    journal.replay(lambda line: print(line, file=sys.stderr))
-    deployment = None
-    # From the first Ctrl+C on, later ones are not delivered: the teardown below runs whole.
-    with interrupt_once():
-        try:
-            deployment = build_local(
-                project.resilience,
-                journal,
-                project.root / project.resilience.state_dir,
-                on_note=lambda line: print(line, file=sys.stderr),
-                root=project.root,
-            )
-            for note in deployment.notes:
-                print(f"resilience: {note}", file=sys.stderr)
-            regions = {
-                r.name: {
-                    "role": r.role,
-                    "url": r.url,
-                    "dsn": r.dsn,
-                    "weight": r.weight,
-                    "location": r.location,
-                }
-                for r in deployment.regions.values()
-            }
-            token = deployment.write_headers.get("Authorization", "").removeprefix("Bearer ")
-            if as_json:
-                print(
-                    json.dumps(
-                        {"entry_url": deployment.entry_url, "regions": regions, "token": token}, indent=2
-                    ),
-                    flush=True,
-                )
-            else:
-                print(f"entry URL (router): {deployment.entry_url}")
-                for name, region in regions.items():
-                    print(f"  {name:10} {region['role']:8} {region['url']}  {region['dsn']}")
-                print(f"writes take: Authorization: Bearer {token}")
-                print("Ctrl+C tears it all down.", flush=True)
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt as exc:
-            raise InterruptedRun("regions down: everything `regions up` started was stopped") from exc
-        finally:
-            if deployment is not None:
-                deployment.close()
-            journal.undo_all()
+def _note(line: str) -> None:
+    print(line, file=sys.stderr)

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from stagewise.cli.parser import add_project_argument
+from stagewise.cli.args import add_project_argument
 from stagewise.errors import MissingError, UsageError
 
 

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from stagewise.cli.args import add_project_argument
 from stagewise.cli.output import PlainReporter, render_summary, wants_live_progress
-from stagewise.cli.parser import add_project_argument
 from stagewise.project.model import TIER_ORDER
 
 if TYPE_CHECKING:

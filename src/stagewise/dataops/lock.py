@@ -21,6 +21,19 @@ from pathlib import Path
 
 from stagewise.errors import LockedError, MissingError
 
+#: The locks this process holds now, by resolved lock-file path (for :func:`holds`).
+_HELD: set[Path] = set()
+
+
+def project_locks(root: Path) -> Path:
+    """Where a project's env locks live."""
+    return root / ".stagewise" / "locks"
+
+
+def holds(locks_dir: Path, env: str) -> bool:
+    """Whether this process holds ``env``'s lock right now (destructive data operations check it)."""
+    return (locks_dir / f"{env}.lock").resolve() in _HELD
+
 
 def _holder(path: Path) -> dict[str, object] | None:
     try:
@@ -66,9 +79,12 @@ def env_lock(locks_dir: Path, env: str, what: str, wait: float = 0.0) -> Iterato
         }
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(me).encode(), 0)
+        held = path.resolve()
+        _HELD.add(held)
         try:
             yield
         finally:
+            _HELD.discard(held)
             os.ftruncate(fd, 0)
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:

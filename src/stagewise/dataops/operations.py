@@ -5,20 +5,23 @@
   against the manifest, stops the app services, swaps, and starts them again.
 - On a protected stage a verified backup is taken before migrate or restore;
   a failed migration is put back from it, and the message says so.
+- ``backup``, ``restore`` and ``migrate`` refuse to run unless this process
+  holds the env's lock: call them through :mod:`stagewise.operations`, which
+  takes it and asks for confirmation on protected stages first.
 """
 
 from __future__ import annotations
 
 import contextlib
-import sqlite3
-import subprocess
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from stagewise import __version__
 from stagewise.backends.base import Backend
+from stagewise.dataops.driver_errors import database_errors
+from stagewise.dataops.lock import holds, project_locks
 from stagewise.dataops.manifest import (
     Manifest,
     check_intact,
@@ -31,7 +34,6 @@ from stagewise.dataops.stores import Store, store_for
 from stagewise.errors import CorruptBackupError, DeployError, MissingError, UsageError, VerifyError
 from stagewise.interrupts import interrupt_once
 from stagewise.project.data import expand
-from stagewise.project.env import mask_url_password
 from stagewise.project.model import Project, StageConfig
 
 Say = Callable[[str], None]
@@ -63,7 +65,7 @@ def data_env(project: Project, stage: StageConfig, env: Mapping[str, str]) -> Da
         url = f"sqlite:///{project.root / url[len('sqlite:///') :]}"
     alembic = Alembic(project.root, config.alembic_ini, {**env, config.url_env: url})
     service = config.containers.get(stage.name)
-    container = _running_container(project, stage.name, service) if service else None
+    container = _running_container(project, stage, env, service) if service else None
     return DataEnv(
         project,
         stage,
@@ -74,34 +76,23 @@ def data_env(project: Project, stage: StageConfig, env: Mapping[str, str]) -> Da
     )
 
 
-def _running_container(project: Project, stage: str, service: str) -> str:
-    """The id of the env's running ``service`` container, found by its compose labels."""
-    from stagewise.backends.compose import project_name, require_daemon
+def _running_container(project: Project, stage: StageConfig, env: Mapping[str, str], service: str) -> str:
+    """The id of the env's running ``service`` container (the compose backend finds it)."""
+    from stagewise.backends.compose import ComposeBackend
+    from stagewise.backends.registry import make_backend
 
-    require_daemon()
-    compose_project = project_name(project.compose.project_prefix or project.name, stage)
-    done = subprocess.run(
-        [
-            "docker",
-            "ps",
-            "-q",
-            "--filter",
-            f"label=com.docker.compose.project={compose_project}",
-            "--filter",
-            f"label=com.docker.compose.service={service}",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    ids = done.stdout.split()
-    if done.returncode != 0 or not ids:
-        raise MissingError(
-            f"the {service} container of {stage} (compose project {compose_project}) is not running: "
-            f"`stagewise deploy {stage} up -d` first"
+    backend = make_backend(project, stage, env, "compose")
+    assert isinstance(backend, ComposeBackend)  # noqa: S101 - make_backend(..., "compose") builds one
+    return backend.container(service)
+
+
+def _require_lock(data: DataEnv, what: str) -> None:
+    """Destructive operations run only under the env lock (that is, through stagewise.operations)."""
+    if not holds(project_locks(data.project.root), data.stage.name):
+        raise UsageError(
+            f"{what} on {data.stage.name} needs the env lock: call it through stagewise.operations, "
+            "which takes the lock and applies the stage policy"
         )
-    return ids[0]
 
 
 def list_backups(data: DataEnv) -> list[Path]:
@@ -113,8 +104,9 @@ def list_backups(data: DataEnv) -> list[Path]:
 
 
 def backup(data: DataEnv, say: Say, keep: int | None = None) -> Path:
-    """Dump the live database with a manifest; apply ``keep`` retention after."""
-    with _database_errors():
+    """Dump the live database with a manifest; apply ``keep`` retention after (under the env lock)."""
+    _require_lock(data, "backup")
+    with database_errors():
         return _backup(data, say, keep)
 
 
@@ -170,7 +162,7 @@ def _prune(data: DataEnv, keep: int, say: Say) -> None:
 
 def verify(data: DataEnv, path: Path, say: Say) -> Manifest:
     """Restore into a scratch target and compare with the manifest; never touches live data."""
-    with _database_errors():
+    with database_errors():
         return _verify(data, path, say)
 
 
@@ -230,9 +222,10 @@ def restore(
 
     ``safety_backup=False`` is for putting back the backup a failed migration
     was guarded by: backing up the half-migrated database first could fail
-    and stop the put-back that matters.
+    and stop the put-back that matters. Runs only under the env lock.
     """
-    with _database_errors():
+    _require_lock(data, "restore")
+    with database_errors():
         manifest = check_intact(path)
         if manifest.env not in (data.stage.name, from_env):
             raise UsageError(
@@ -288,22 +281,6 @@ def _sweep_leftovers(data: DataEnv, say: Say) -> None:
         say(f"dropped {name}, left by an interrupted restore (it never held live data)")
 
 
-@contextlib.contextmanager
-def _database_errors() -> Iterator[None]:
-    """A driver's own error (psycopg, sqlite3) becomes one line, never a traceback."""
-    try:
-        yield
-    except sqlite3.Error as exc:
-        raise DeployError(f"SQLite refused: {str(exc).strip() or type(exc).__name__}") from exc
-    except OSError as exc:  # disk full, permissions: the file and the reason
-        raise MissingError(f"{exc.filename or 'a file'}: {exc.strerror or exc}") from exc
-    except Exception as exc:
-        if type(exc).__module__.split(".")[0] != "psycopg":
-            raise
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DeployError(f"PostgreSQL refused: {mask_url_password(first)}") from exc
-
-
 def migrate(
     data: DataEnv,
     say: Say,
@@ -317,7 +294,8 @@ def migrate(
     data back, since alembic may have committed some revisions already.
     """
     args = migrate_args(to, downgrade, sql=False, current=None)  # bad revisions fail before any work
-    with _database_errors():
+    _require_lock(data, "migrate")
+    with database_errors():
         safety = None
         if data.stage.protected and data.store.exists():
             safety = backup(data, say)

@@ -25,13 +25,9 @@ if TYPE_CHECKING:
 
 
 def _startable(project: Project, stage_name: str) -> bool:
-    stage = project.stages[stage_name]
-    from stagewise.backends.registry import default_backend
+    from stagewise.backends.registry import can_start
 
-    if default_backend(project, stage) == "local":
-        return any(s.runs_in(stage_name) for s in project.services.values())
-    compose_file = stage.compose_file or project.compose.file_for(stage_name)
-    return (project.root / compose_file).is_file()
+    return can_start(project, project.stages[stage_name])
 
 
 @contextmanager
