@@ -22,13 +22,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Literal
 
-from stagewise.project.table import TomlTable, parse_seconds
+from stagewise.project.table import ConfigTable, parse_seconds
+from stagewise.project.validate import NAME, inside_project, matching, named_tables, one_of
 
 ScenarioKind = Literal["constant", "shape", "stress", "endurance"]
 KINDS: tuple[ScenarioKind, ...] = ("constant", "shape", "stress", "endurance")
 MAX_USERS = 100_000
 _ENDPOINT = re.compile(r"^[A-Z]+ \S+$")
-_SCENARIO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 
 
 @dataclass(frozen=True)
@@ -179,27 +179,26 @@ class PerformanceConfig:
 
 
 def parse_performance(file: str, path: str, data: Mapping[str, object]) -> PerformanceConfig:
-    """Validate the ``[performance]`` table (``data`` may be empty: all defaults)."""
-    top = TomlTable(file, path, data)
+    """Validate ``data`` as the ``[performance]`` table at ``path`` of ``file`` (empty: all defaults)."""
+    return read_performance(ConfigTable(file, path, data))
+
+
+def read_performance(table: ConfigTable) -> PerformanceConfig:
+    """Validate the ``[performance]`` table (empty: all defaults)."""
+    top = table
     base = PerformanceConfig()
     gates_t = top.table("gates")
     gates = base.gates.over(_gates(gates_t)) if gates_t is not None else base.gates
     tolerance = _tolerance(top.table("tolerance"))
     scenarios = dict(base.scenarios)
-    scenarios_t = top.table("scenarios")
-    if scenarios_t is not None:
-        for name in list(scenarios_t.data):
-            scenario_t = scenarios_t.table(name)
-            if scenario_t is None:  # pragma: no cover - the key exists, so a value does
-                continue
-            if not _SCENARIO_NAME.match(name):
-                raise scenarios_t.error(name, "scenario names are letters, digits, '.', '_' or '-'")
-            scenarios[name] = _scenario(scenario_t, name, scenarios.get(name))
+    check = matching(NAME, "scenario names are letters, digits, '.', '_' or '-'")
+    for name, scenario_t in named_tables(top.section("scenarios"), check):
+        scenarios[name] = _scenario(scenario_t, name, scenarios.get(name))
     scenario = top.string("scenario") or base.scenario
     if scenario not in scenarios:
         raise top.error("scenario", f"unknown scenario {scenario!r} (scenarios: {', '.join(scenarios)})")
     baseline_dir = top.string("baseline_dir") or base.baseline_dir
-    if baseline_dir.startswith("/") or ".." in baseline_dir.split("/"):
+    if not inside_project(baseline_dir):
         raise top.error("baseline_dir", "must be a relative path inside the project")
     workers = top.whole("workers", 0, 256)
     top.check_unknown()
@@ -213,7 +212,7 @@ def parse_performance(file: str, path: str, data: Mapping[str, object]) -> Perfo
     )
 
 
-def _limits(table: TomlTable) -> GateLimits:
+def _limits(table: ConfigTable) -> GateLimits:
     return GateLimits(
         p50_ms=table.number("p50_ms", 0, 3_600_000),
         p95_ms=table.number("p95_ms", 0, 3_600_000),
@@ -223,19 +222,12 @@ def _limits(table: TomlTable) -> GateLimits:
     )
 
 
-def _gates(table: TomlTable) -> Gates:
+def _gates(table: ConfigTable) -> Gates:
     default = _limits(table)
     endpoints: dict[str, GateLimits] = {}
     endpoints_t = table.table("endpoints")
     if endpoints_t is not None:
-        for name in list(endpoints_t.data):
-            endpoint_t = endpoints_t.table(name)
-            if endpoint_t is None:  # pragma: no cover - the key exists, so a value does
-                continue
-            if not _ENDPOINT.match(name) and name != "all requests":
-                raise endpoints_t.error(
-                    name, "endpoint keys are 'METHOD /path' as Locust names them, or 'all requests'"
-                )
+        for name, endpoint_t in named_tables(endpoints_t, _endpoint_name):
             endpoints[name] = _limits(endpoint_t)
             endpoint_t.check_unknown()
         endpoints_t.check_unknown()
@@ -243,7 +235,13 @@ def _gates(table: TomlTable) -> Gates:
     return Gates(default, endpoints)
 
 
-def _tolerance(table: TomlTable | None) -> Tolerance:
+def _endpoint_name(name: str) -> str | None:
+    if _ENDPOINT.match(name) or name == "all requests":
+        return None
+    return "endpoint keys are 'METHOD /path' as Locust names them, or 'all requests'"
+
+
+def _tolerance(table: ConfigTable | None) -> Tolerance:
     base = Tolerance()
     if table is None:
         return base
@@ -264,11 +262,9 @@ def _tolerance(table: TomlTable | None) -> Tolerance:
     return tolerance
 
 
-def _scenario(table: TomlTable, name: str, builtin: Scenario | None) -> Scenario:
+def _scenario(table: ConfigTable, name: str, builtin: Scenario | None) -> Scenario:
     base = builtin or Scenario(name)
-    kind_value = table.string("kind")
-    if kind_value is not None and kind_value not in KINDS:
-        raise table.error("kind", f"must be one of {', '.join(KINDS)}")
+    kind_value = one_of(table, "kind", KINDS)
     kind: ScenarioKind = base.kind
     for candidate in KINDS:
         if candidate == kind_value:
@@ -321,7 +317,7 @@ def _scenario(table: TomlTable, name: str, builtin: Scenario | None) -> Scenario
     return scenario
 
 
-def _stages(table: TomlTable) -> tuple[ShapeStage, ...]:
+def _stages(table: ConfigTable) -> tuple[ShapeStage, ...]:
     value = table.raw("stages")
     if not isinstance(value, list) or not value:
         raise table.error("stages", "must be a non-empty list of {duration, users, spawn_rate} tables")
@@ -329,7 +325,7 @@ def _stages(table: TomlTable) -> tuple[ShapeStage, ...]:
     for index, item in enumerate(value):
         if not isinstance(item, dict):
             raise table.error(f"stages[{index}]", "must be a table {duration, users, spawn_rate}")
-        stage_t = TomlTable(table.file, table.key(f"stages[{index}]"), item)
+        stage_t = ConfigTable(table.file, table.key(f"stages[{index}]"), item)
         duration = stage_t.seconds("duration")
         users = stage_t.whole("users", 0, MAX_USERS)
         if duration is None or users is None:
@@ -351,4 +347,5 @@ __all__ = [
     "builtin_scenarios",
     "parse_performance",
     "parse_seconds",
+    "read_performance",
 ]
