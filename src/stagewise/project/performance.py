@@ -46,23 +46,22 @@ def parse_performance(file: str, path: str, data: Mapping[str, object]) -> Perfo
 
 def read_performance(table: ConfigTable) -> PerformanceConfig:
     """Validate the ``[performance]`` table (empty: all defaults)."""
-    top = table
     base = PerformanceConfig()
-    gates_t = top.table("gates")
+    gates_t = table.table("gates")
     gates = base.gates.over(_gates(gates_t)) if gates_t is not None else base.gates
-    tolerance = _tolerance(top.table("tolerance"))
+    tolerance = _tolerance(table.table("tolerance"))
     scenarios = dict(base.scenarios)
     check = matching(NAME, "scenario names are letters, digits, '.', '_' or '-'")
-    for name, scenario_t in named_tables(top.section("scenarios"), check):
+    for name, scenario_t in named_tables(table.section("scenarios"), check):
         scenarios[name] = _scenario(scenario_t, name, scenarios.get(name))
-    scenario = top.string("scenario") or base.scenario
+    scenario = table.string("scenario") or base.scenario
     if scenario not in scenarios:
-        raise top.error("scenario", f"unknown scenario {scenario!r} (scenarios: {', '.join(scenarios)})")
-    baseline_dir = top.string("baseline_dir") or base.baseline_dir
+        raise table.error("scenario", f"unknown scenario {scenario!r} (scenarios: {', '.join(scenarios)})")
+    baseline_dir = table.string("baseline_dir") or base.baseline_dir
     if not inside_project(baseline_dir):
-        raise top.error("baseline_dir", "must be a relative path inside the project")
-    workers = top.whole("workers", 0, 256)
-    top.check_unknown()
+        raise table.error("baseline_dir", "must be a relative path inside the project")
+    workers = table.whole("workers", 0, 256)
+    table.check_unknown()
     return PerformanceConfig(
         scenario=scenario,
         scenarios=scenarios,

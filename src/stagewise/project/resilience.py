@@ -85,35 +85,33 @@ def parse_resilience(file: str, path: str, data: Mapping[str, object]) -> Resili
 
 def read_resilience(table: ConfigTable) -> ResilienceConfig:
     """Validate the ``[resilience]`` table (empty: all defaults)."""
-    top = table
-    data = table.data
     base = ResilienceConfig()
-    topology = top.string("topology", choices=("local", "remote")) or base.topology
-    entry_url = url(top, "entry_url")
-    regions = _regions(top, topology) if "regions" in data else dict(base.regions)
+    topology = table.string("topology", choices=("local", "remote")) or base.topology
+    entry_url = url(table, "entry_url")
+    regions = _regions(table, topology) if "regions" in table.data else dict(base.regions)
     if topology == "remote" and entry_url is None:
-        raise top.error("entry_url", "is required with topology = 'remote' (the URL users hit)")
-    gates_t = top.table("gates")
+        raise table.error("entry_url", "is required with topology = 'remote' (the URL users hit)")
+    gates_t = table.table("gates")
     gates = ResilienceGates(**_gate_values(gates_t, base.gates)) if gates_t is not None else base.gates
     if gates_t is not None:
         gates_t.check_unknown()
-    faults = _faults(top.section("faults"))
+    faults = _faults(table.section("faults"))
     scenarios = dict(base.scenarios)
     check = matching(LOWER_NAME, "scenario names are lower-case letters, digits and '-'")
-    for name, scenario_t in named_tables(top.section("scenarios"), check):
+    for name, scenario_t in named_tables(table.section("scenarios"), check):
         scenarios[name] = _scenario(scenario_t, name, scenarios.get(name), regions, faults)
-    scenario = top.string("scenario") or base.scenario
+    scenario = table.string("scenario") or base.scenario
     if scenario not in scenarios:
-        raise top.error("scenario", f"unknown scenario {scenario!r} (scenarios: {', '.join(scenarios)})")
-    local = _local(top.table("local"))
-    state_dir = top.string("state_dir") or base.state_dir
+        raise table.error("scenario", f"unknown scenario {scenario!r} (scenarios: {', '.join(scenarios)})")
+    local = _local(table.table("local"))
+    state_dir = table.string("state_dir") or base.state_dir
     if not inside_project(state_dir):
-        raise top.error("state_dir", "must be a relative path inside the project")
-    token_env = env_name(top, "token_env", noun="an environment variable name")
-    kv_table = top.string("kv_table") or base.kv_table
+        raise table.error("state_dir", "must be a relative path inside the project")
+    token_env = env_name(table, "token_env", noun="an environment variable name")
+    kv_table = table.string("kv_table") or base.kv_table
     if not _IDENTIFIER.match(kv_table):
-        raise top.error("kv_table", f"{kv_table!r} is not a plain table name (letters, digits, '_')")
-    top.check_unknown()
+        raise table.error("kv_table", f"{kv_table!r} is not a plain table name (letters, digits, '_')")
+    table.check_unknown()
     return ResilienceConfig(
         topology="remote" if topology == "remote" else "local",
         entry_url=entry_url,

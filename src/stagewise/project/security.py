@@ -131,22 +131,21 @@ def _whole(table: ConfigTable, key: str, low: int, high: int, default: int) -> i
 def read_security(table: ConfigTable) -> SecurityConfig:
     """Validate ``[security]`` (absent: every default)."""
     base = SecurityConfig()
-    security_t = table
-    fail_on = one_of(security_t, "fail_on", SEVERITIES, base.fail_on) or base.fail_on
-    allowlist = security_t.string("allowlist", base.allowlist) or base.allowlist
-    _relative(security_t, "allowlist", (allowlist,))
-    checks = names_in(security_t, "checks", SECURITY_CHECKS, base.checks, what="check", plural="checks")
+    fail_on = one_of(table, "fail_on", SEVERITIES, base.fail_on) or base.fail_on
+    allowlist = table.string("allowlist", base.allowlist) or base.allowlist
+    _relative(table, "allowlist", (allowlist,))
+    checks = names_in(table, "checks", SECURITY_CHECKS, base.checks, what="check", plural="checks")
     config = SecurityConfig(
         fail_on=fail_on,
         allowlist=allowlist,
         checks=tuple(c for c in SECURITY_CHECKS.names() if c in checks),
-        bandit=_bandit(security_t.table("bandit")),
-        dependencies=_dependencies(security_t.table("dependencies")),
-        fuzz=_fuzz(security_t.table("fuzz")),
-        passive=_passive(security_t.table("passive")),
-        zap=_zap(security_t.table("zap")),
+        bandit=_bandit(table.table("bandit")),
+        dependencies=_dependencies(table.table("dependencies")),
+        fuzz=_fuzz(table.table("fuzz")),
+        passive=_passive(table.table("passive")),
+        zap=_zap(table.table("zap")),
     )
-    security_t.check_unknown()
+    table.check_unknown()
     return config
 
 

@@ -20,19 +20,18 @@ _PORT = "must be a port number from 1 to 65535"
 
 def read_services(table: ConfigTable, stage_names: Mapping[str, object]) -> dict[str, ServiceConfig]:
     """Every ``[services.NAME]`` table, with dependencies checked for existence and cycles."""
-    services_t = table
     services: dict[str, ServiceConfig] = {}
     check = matching(SERVICE_NAME, "service names are lower-case letters, digits, '_' or '-'")
-    for name, service_t in named_tables(services_t, check):
+    for name, service_t in named_tables(table, check):
         services[name] = _service(service_t, name, stage_names)
     for service in services.values():
         for dependency in service.depends_on:
             if dependency not in services:
-                raise services_t.error(
+                raise table.error(
                     f"{service.name}.depends_on",
                     f"unknown service {dependency!r} (services: {', '.join(services)})",
                 )
-    _check_cycles(services_t, services)
+    _check_cycles(table, services)
     return services
 
 
@@ -152,15 +151,14 @@ def _check_cycles(table: ConfigTable, services: Mapping[str, ServiceConfig]) -> 
 
 def read_compose(table: ConfigTable, stage_names: Mapping[str, object]) -> ComposeConfig:
     """``[compose]``: per-stage files, host-side prebuild steps, project name prefix."""
-    compose_t = table
-    files_t = compose_t.section("files")
+    files_t = table.section("files")
     files: dict[str, str] = {}
     for stage in stage_keys(files_t, stage_names):
         files[stage] = files_t.string(stage) or ""
     config = ComposeConfig(
         files=files,
-        prebuild=_commands(compose_t, "prebuild"),
-        project_prefix=compose_t.string("project_prefix"),
+        prebuild=_commands(table, "prebuild"),
+        project_prefix=table.string("project_prefix"),
     )
-    compose_t.check_unknown()
+    table.check_unknown()
     return config
