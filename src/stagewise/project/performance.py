@@ -3,7 +3,7 @@
 Parsed and validated once into frozen dataclasses; every error is a
 :class:`~stagewise.errors.ConfigError` naming the file and the key path
 (``performance.scenarios.stress.step_users: must be a whole number from 1 to
-100000``), exit code 3. Nothing here imports Locust: the project model must
+100000, got 0``), exit code 3. Nothing here imports Locust: the project model must
 load in milliseconds for ``stagewise --help`` and ``stagewise env``.
 
 Layering of gate limits, later wins, key by key::

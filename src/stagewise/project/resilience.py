@@ -2,7 +2,7 @@
 
 Parsed and validated once into frozen dataclasses; every error is a
 :class:`~stagewise.errors.ConfigError` naming the file and the key path
-(``resilience.regions.eu.weight: must be a number from 0 to 1000``), exit 3.
+(``resilience.regions.eu.weight: must be a number from 0 to 1000, got -5``), exit 3.
 Nothing here starts a process or imports a database driver: the project model
 must load in milliseconds.
 
