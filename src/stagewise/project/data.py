@@ -23,12 +23,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from stagewise.project.loader import _Table
+from stagewise.project.table import ConfigTable
+from stagewise.project.validate import NAME, stage_keys
 
-_SERVICE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -56,42 +54,29 @@ def expand(template: str, env: Mapping[str, str], root: str, stage: str) -> str:
     return _VAR.sub(variable, template).replace("{root}", root).replace("{stage}", stage)
 
 
-def read_data(top: _Table, stage_names: Mapping[str, object]) -> DataConfig:
+def read_data(table: ConfigTable, stage_names: Mapping[str, object]) -> DataConfig:
     """Validate ``[data]``; unknown stages in ``[data.urls]`` are config errors."""
-    data_t = top.table("data")
-    if data_t is None:
-        return DataConfig()
     urls: dict[str, str] = {}
-    urls_t = data_t.table("urls")
-    if urls_t is not None:
-        for stage in list(urls_t.data):
-            if stage not in stage_names:
-                raise urls_t.error(stage, f"unknown stage (stages: {', '.join(stage_names)})")
-            url = urls_t.string(stage) or ""
-            if not url.startswith(("sqlite:///", "postgresql://", "postgres://", "postgresql+psycopg://")):
-                raise urls_t.error(stage, "must be a sqlite:/// or postgresql:// URL")
-            urls[stage] = url
-        urls_t.check_unknown()
+    urls_t = table.section("urls")
+    for stage in stage_keys(urls_t, stage_names):
+        url = urls_t.string(stage) or ""
+        if not url.startswith(("sqlite:///", "postgresql://", "postgres://", "postgresql+psycopg://")):
+            raise urls_t.error(stage, "must be a sqlite:/// or postgresql:// URL")
+        urls[stage] = url
     containers: dict[str, str] = {}
-    containers_t = data_t.table("containers")
-    if containers_t is not None:
-        for stage in list(containers_t.data):
-            if stage not in stage_names:
-                raise containers_t.error(stage, f"unknown stage (stages: {', '.join(stage_names)})")
-            service = containers_t.string(stage) or ""
-            if not _SERVICE.match(service):
-                raise containers_t.error(
-                    stage, "must be a compose service name (letters, digits, '.', '_', '-')"
-                )
-            containers[stage] = service
-        containers_t.check_unknown()
+    containers_t = table.section("containers")
+    for stage in stage_keys(containers_t, stage_names):
+        service = containers_t.string(stage) or ""
+        if not NAME.match(service):
+            raise containers_t.error(stage, "must be a compose service name (letters, digits, '.', '_', '-')")
+        containers[stage] = service
     config = DataConfig(
-        alembic_ini=data_t.string("alembic_ini", "alembic.ini") or "alembic.ini",
-        url_env=data_t.string("url_env", "DATABASE_URL") or "DATABASE_URL",
-        backups_dir=data_t.string("backups_dir", "backups") or "backups",
-        app_services=data_t.strings("app_services", ()),
+        alembic_ini=table.string("alembic_ini", "alembic.ini") or "alembic.ini",
+        url_env=table.string("url_env", "DATABASE_URL") or "DATABASE_URL",
+        backups_dir=table.string("backups_dir", "backups") or "backups",
+        app_services=table.strings("app_services", ()),
         urls=urls,
         containers=containers,
     )
-    data_t.check_unknown()
+    table.check_unknown()
     return config

@@ -6,43 +6,23 @@ Validation happens once, here; every error names the file and the key path
 
 from __future__ import annotations
 
-import re
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from stagewise.errors import ConfigError
 from stagewise.project.data import read_data
-from stagewise.project.defaults import default_stages, default_tiers
-from stagewise.project.model import (
-    ON_REQUEST_TIERS,
-    TIER_ORDER,
-    BrowserConfig,
-    CoverageConfig,
-    Project,
-    StageConfig,
-    TierConfig,
-)
-from stagewise.project.performance import parse_performance
-from stagewise.project.resilience import parse_resilience
+from stagewise.project.model import BrowserConfig, CoverageConfig, Project
+from stagewise.project.performance import read_performance
+from stagewise.project.resilience import read_resilience
 from stagewise.project.security import read_security
-from stagewise.project.services_loader import BACKENDS, read_compose, read_services
-from stagewise.project.table import TomlTable
+from stagewise.project.services_loader import read_compose, read_services
+from stagewise.project.stages import read_stages, read_tiers
+from stagewise.project.table import ConfigTable
+from stagewise.project.validate import env_names
 
 PROJECT_FILE = "stagewise.toml"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_URL = re.compile(r"^https?://[^\s/]+(/\S*)?$")
-
-
-class _Table(TomlTable):
-    """A table of the project file itself; an out-of-range number also shows the value given."""
-
-    def _range_problem(self, value: object, low: float, high: float) -> str:
-        problem = super()._range_problem(value, low, high)
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            return problem
-        return f"{problem}, got {value}"
 
 
 def find_project_root(start: Path) -> tuple[Path, Path | None]:
@@ -90,52 +70,83 @@ def load_project(start: Path) -> Project:
     return _build(root, file, document)
 
 
-def _build(root: Path, file: Path | None, data: Mapping[str, object], prefix: str = "") -> Project:
-    top = _Table(file or root / PROJECT_FILE, prefix, data)
-    project_t = top.table("project")
-    name = root.name
-    python: str | None = None
-    required_env: tuple[str, ...] = ()
-    source: tuple[str, ...] = ()
-    start_hint: str | None = None
-    health_path = "/"
-    reports_dir = "reports"
-    default_stage = "test"
-    if project_t is not None:
-        name = project_t.string("name", name) or name
-        python = project_t.string("python")
-        source = project_t.strings("source", ())
-        required_env = _env_names(project_t, "required_env")
-        start_hint = project_t.string("start_hint")
-        health_path = project_t.string("health_path", "/") or "/"
-        if not health_path.startswith("/"):
-            raise project_t.error("health_path", "must start with '/'")
-        reports_dir = project_t.string("reports_dir", "reports") or "reports"
-        default_stage = project_t.string("default_stage", "test") or "test"
-        project_t.check_unknown()
+@dataclass(frozen=True)
+class ProjectSection:
+    """``[project]``: the name, interpreter, sources and defaults of the project as a whole."""
 
-    tiers = _tiers(top)
-    stages = _stages(top, tiers)
-    if default_stage not in stages:
+    name: str
+    python: str | None = None
+    source: tuple[str, ...] = ()
+    required_env: tuple[str, ...] = ()
+    start_hint: str | None = None
+    health_path: str = "/"
+    reports_dir: str = "reports"
+    default_stage: str = "test"
+
+
+def read_project_section(table: ConfigTable, default_name: str) -> ProjectSection:
+    """Validate ``[project]`` (absent: the directory's name and every default)."""
+    name = table.string("name", default_name) or default_name
+    python = table.string("python")
+    source = table.strings("source", ())
+    required_env = env_names(table, "required_env")
+    start_hint = table.string("start_hint")
+    health_path = table.string("health_path", "/") or "/"
+    if not health_path.startswith("/"):
+        raise table.error("health_path", "must start with '/'")
+    section = ProjectSection(
+        name=name,
+        python=python,
+        source=source,
+        required_env=required_env,
+        start_hint=start_hint,
+        health_path=health_path,
+        reports_dir=table.string("reports_dir", "reports") or "reports",
+        default_stage=table.string("default_stage", "test") or "test",
+    )
+    table.check_unknown()
+    return section
+
+
+def read_coverage(table: ConfigTable, source: tuple[str, ...]) -> CoverageConfig:
+    """Validate ``[coverage]``; its source defaults to ``project.source``."""
+    config = CoverageConfig(
+        source=table.strings("source", source), fail_under=table.number("fail_under", 0, 100)
+    )
+    table.check_unknown()
+    return config
+
+
+def read_browser(table: ConfigTable) -> BrowserConfig:
+    """Validate ``[browser]``."""
+    default = BrowserConfig()
+    config = BrowserConfig(
+        executable=table.string("executable"),
+        args=table.strings("args", default.args),
+    )
+    table.check_unknown()
+    return config
+
+
+def _build(root: Path, file: Path | None, data: Mapping[str, object], prefix: str = "") -> Project:
+    top = ConfigTable(file or root / PROJECT_FILE, prefix, data)
+    settings = read_project_section(top.section("project"), root.name)
+    tiers = read_tiers(top.section("tiers"))
+    stages = read_stages(top.section("stages"), tiers)
+    if settings.default_stage not in stages:
         raise ConfigError(
             top.file,
             top.key("project.default_stage"),
-            f"unknown stage {default_stage!r} (stages: {', '.join(stages)})",
+            f"unknown stage {settings.default_stage!r} (stages: {', '.join(stages)})",
         )
-    coverage = _coverage(top, source)
-    browser = _browser(top)
-    services = read_services(top, stages)
-    compose = read_compose(top, stages)
-    data_config = read_data(top, stages)
-    performance_t = top.table("performance")
-    performance = parse_performance(
-        top.file, top.key("performance"), performance_t.data if performance_t is not None else {}
-    )
-    security = read_security(top)
-    resilience_t = top.table("resilience")
-    resilience = parse_resilience(
-        top.file, top.key("resilience"), resilience_t.data if resilience_t is not None else {}
-    )
+    coverage = read_coverage(top.section("coverage"), settings.source)
+    browser = read_browser(top.section("browser"))
+    services = read_services(top.section("services"), stages)
+    compose = read_compose(top.section("compose"), stages)
+    data_config = read_data(top.section("data"), stages)
+    performance = read_performance(top.section("performance"))
+    security = read_security(top.section("security"))
+    resilience = read_resilience(top.section("resilience"))
     top.check_unknown()
     return Project(
         root=root,
@@ -146,120 +157,15 @@ def _build(root: Path, file: Path | None, data: Mapping[str, object], prefix: st
         performance=performance,
         security=security,
         resilience=resilience,
-        name=name,
-        python=python,
+        name=settings.name,
+        python=settings.python,
         tiers=tiers,
         stages=stages,
         coverage=coverage,
         browser=browser,
-        default_stage=default_stage,
-        required_env=required_env,
-        start_hint=start_hint,
-        health_path=health_path,
-        reports_dir=reports_dir,
+        default_stage=settings.default_stage,
+        required_env=settings.required_env,
+        start_hint=settings.start_hint,
+        health_path=settings.health_path,
+        reports_dir=settings.reports_dir,
     )
-
-
-def _env_names(table: _Table, key: str) -> tuple[str, ...]:
-    names = table.strings(key, ())
-    for env_name in names:
-        if not _ENV_NAME.match(env_name):
-            raise table.error(key, f"{env_name!r} is not a valid environment variable name")
-    return names
-
-
-def _tiers(top: _Table) -> dict[str, TierConfig]:
-    tiers = dict(default_tiers())
-    tiers_t = top.table("tiers")
-    if tiers_t is None:
-        return tiers
-    for tier_name in list(tiers_t.data):
-        tier_t = tiers_t.table(tier_name)
-        if tier_t is None:
-            raise tiers_t.error(tier_name, "must be a table")
-        if tier_name not in TIER_ORDER:
-            raise tiers_t.error(tier_name, f"unknown tier (allowed: {', '.join(TIER_ORDER)})")
-        base = tiers[tier_name]
-        paths = tier_t.strings("paths", base.paths)
-        for path in paths:
-            if Path(path).is_absolute() or ".." in Path(path).parts:
-                raise tier_t.error("paths", f"{path!r} must be relative and inside the project")
-        tiers[tier_name] = TierConfig(
-            name=tier_name,
-            paths=paths,
-            markers=tier_t.string("markers", base.markers),
-            args=tier_t.strings("args", base.args),
-            needs_target=tier_t.boolean("needs_target", base.needs_target),
-            browser=tier_t.boolean("browser", base.browser),
-            coverage=tier_t.boolean("coverage", base.coverage),
-        )
-        tier_t.check_unknown()
-    return tiers
-
-
-def _stages(top: _Table, tiers: Mapping[str, TierConfig]) -> dict[str, StageConfig]:
-    stages = dict(default_stages())
-    stages_t = top.table("stages")
-    if stages_t is None:
-        return stages
-    for stage_name in list(stages_t.data):
-        stage_t = stages_t.table(stage_name)
-        if stage_t is None:
-            raise stages_t.error(stage_name, "must be a table")
-        if not _NAME.match(stage_name):
-            raise stages_t.error(stage_name, "stage names are letters, digits, '.', '_' or '-'")
-        base = stages.get(stage_name) or StageConfig(
-            name=stage_name,
-            tiers=tuple(t for t in TIER_ORDER if t not in ON_REQUEST_TIERS),
-            env_files=(".env", f".env.{stage_name}"),
-        )
-        stage_tiers = stage_t.strings("tiers", base.tiers)
-        for tier_name in stage_tiers:
-            if tier_name not in tiers:
-                raise stage_t.error("tiers", f"unknown tier {tier_name!r} (tiers: {', '.join(tiers)})")
-        base_url = stage_t.string("base_url", base.base_url)
-        if base_url is not None and not _URL.match(base_url):
-            raise stage_t.error("base_url", f"{base_url!r} is not an http(s) URL")
-        stages[stage_name] = StageConfig(
-            name=stage_name,
-            tiers=tuple(t for t in TIER_ORDER if t in stage_tiers),
-            env_files=stage_t.strings("env_files", base.env_files),
-            base_url=base_url,
-            protected=stage_t.boolean("protected", base.protected),
-            markers=stage_t.string("markers", base.markers),
-            required_env=_env_names(stage_t, "required_env") or base.required_env,
-            backend=_backend(stage_t, base.backend),
-            compose_file=stage_t.string("compose_file", base.compose_file),
-        )
-        stage_t.check_unknown()
-    return stages
-
-
-def _backend(stage_t: _Table, default: str | None) -> str | None:
-    backend = stage_t.string("backend", default)
-    if backend is not None and backend not in BACKENDS:
-        raise stage_t.error("backend", f"must be one of {', '.join(BACKENDS)}")
-    return backend
-
-
-def _coverage(top: _Table, source: tuple[str, ...]) -> CoverageConfig:
-    coverage_t = top.table("coverage")
-    if coverage_t is None:
-        return CoverageConfig(source=source)
-    cov_source = coverage_t.strings("source", source)
-    fail_under = coverage_t.number("fail_under", 0, 100)
-    coverage_t.check_unknown()
-    return CoverageConfig(source=cov_source, fail_under=fail_under)
-
-
-def _browser(top: _Table) -> BrowserConfig:
-    browser_t = top.table("browser")
-    if browser_t is None:
-        return BrowserConfig()
-    default = BrowserConfig()
-    config = BrowserConfig(
-        executable=browser_t.string("executable"),
-        args=browser_t.strings("args", default.args),
-    )
-    browser_t.check_unknown()
-    return config

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stagewise.project.data import DataConfig
-from stagewise.project.performance import PerformanceConfig
-from stagewise.project.resilience import ResilienceConfig
+from stagewise.project.performance_model import PerformanceConfig
+from stagewise.project.resilience_model import ResilienceConfig
 from stagewise.project.security import SecurityConfig
 from stagewise.project.services import ComposeConfig, ServiceConfig
 

@@ -3,7 +3,7 @@
 Parsed and validated once into frozen dataclasses; every error is a
 :class:`~stagewise.errors.ConfigError` naming the file and the key path
 (``performance.scenarios.stress.step_users: must be a whole number from 1 to
-100000``), exit code 3. Nothing here imports Locust: the project model must
+100000, got 0``), exit code 3. Nothing here imports Locust: the project model must
 load in milliseconds for ``stagewise --help`` and ``stagewise env``.
 
 Layering of gate limits, later wins, key by key::
@@ -19,190 +19,49 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
-from typing import Literal
 
-from stagewise.project.table import TomlTable, parse_seconds
+from stagewise.project.performance_model import (
+    DEFAULT_LIMITS,
+    KINDS,
+    MAX_USERS,
+    GateLimits,
+    Gates,
+    PerformanceConfig,
+    Scenario,
+    ScenarioKind,
+    ShapeStage,
+    Tolerance,
+    builtin_scenarios,
+)
+from stagewise.project.table import ConfigTable, parse_seconds
+from stagewise.project.validate import NAME, inside_project, matching, named_tables, one_of
 
-ScenarioKind = Literal["constant", "shape", "stress", "endurance"]
-KINDS: tuple[ScenarioKind, ...] = ("constant", "shape", "stress", "endurance")
-MAX_USERS = 100_000
 _ENDPOINT = re.compile(r"^[A-Z]+ \S+$")
-_SCENARIO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
-
-
-@dataclass(frozen=True)
-class GateLimits:
-    """Latency, error-rate and throughput limits; ``None`` means "no gate".
-
-    Latencies are the largest allowed value in milliseconds, ``error_rate`` the
-    largest allowed share of failed requests in percent, ``min_rps`` the
-    smallest acceptable requests per second.
-    """
-
-    p50_ms: float | None = None
-    p95_ms: float | None = None
-    p99_ms: float | None = None
-    error_rate: float | None = None
-    min_rps: float | None = None
-
-    def over(self, other: GateLimits) -> GateLimits:
-        """``other``'s limits where set, ours elsewhere (``other`` is more specific)."""
-        values = {f.name: getattr(other, f.name) for f in fields(self) if getattr(other, f.name) is not None}
-        return replace(self, **values)
-
-
-#: staging_tests.md's targets: P95 latency < 200 ms, error rate < 1%.
-DEFAULT_LIMITS = GateLimits(p95_ms=200.0, error_rate=1.0)
-
-
-@dataclass(frozen=True)
-class Gates:
-    """Limits for every endpoint plus overrides for named endpoints ("GET /orders")."""
-
-    default: GateLimits = GateLimits()
-    endpoints: Mapping[str, GateLimits] = field(default_factory=dict)
-
-    def over(self, other: Gates) -> Gates:
-        """Layer a more specific :class:`Gates` on top of this one."""
-        endpoints = dict(self.endpoints)
-        for name, limits in other.endpoints.items():
-            endpoints[name] = endpoints.get(name, GateLimits()).over(limits)
-        return Gates(self.default.over(other.default), endpoints)
-
-    def for_endpoint(self, name: str) -> GateLimits:
-        """The limits that apply to one endpoint (``"GET /x"``) or to all requests."""
-        specific = self.endpoints.get(name)
-        return self.default if specific is None else self.default.over(specific)
-
-
-@dataclass(frozen=True)
-class Tolerance:
-    """How far a run may drift from its saved baseline before it is a regression.
-
-    Latencies (``p50``, ``p95``, ``p99``) may grow by that many percent,
-    throughput (``rps``) may drop by that many percent, and ``error_rate`` may
-    grow by that many percentage points. ``min_ms`` ignores latency changes
-    smaller than itself, so a 1 ms -> 2 ms blip on a trivial endpoint is not
-    "+100%".
-    """
-
-    p50: float | None = None
-    p95: float | None = 20.0
-    p99: float | None = None
-    rps: float | None = None
-    error_rate: float | None = 1.0
-    min_ms: float = 5.0
-
-
-@dataclass(frozen=True)
-class ShapeStage:
-    """One step of a load shape: hold ``users`` for ``duration`` seconds."""
-
-    duration: float
-    users: int
-    spawn_rate: float
-
-
-@dataclass(frozen=True)
-class Scenario:
-    """One named load scenario.
-
-    ``constant`` holds ``users`` for ``duration``; ``shape`` plays ``stages``
-    in order; ``stress`` runs ``start_users``, then ``+step_users`` every
-    ``step_duration`` seconds up to ``max_users`` until a gate breaks (and
-    fails only if that happens below ``sustain_users``); ``endurance`` is a
-    long constant run that also watches p95 latency and the target's memory
-    for drift.
-    """
-
-    name: str
-    kind: ScenarioKind = "constant"
-    users: int = 10
-    spawn_rate: float | None = None
-    duration: float = 60.0
-    stages: tuple[ShapeStage, ...] = ()
-    start_users: int = 10
-    step_users: int = 10
-    max_users: int = 100
-    step_duration: float = 30.0
-    sustain_users: int | None = None
-    sample_interval: float = 10.0
-    metrics_path: str = "/metrics"
-    memory_metric: str = "process_resident_memory_bytes"
-    pid_file: str | None = None
-    max_memory_growth: float | None = 20.0
-    max_latency_drift: float | None = 50.0
-    gates: Gates = Gates()
-
-    @property
-    def effective_spawn_rate(self) -> float:
-        """The spawn rate, or a ten-second ramp (at least one user a second) when unset.
-
-        Starting every user in the same instant measures the target's cold start,
-        not its behaviour under load; a short ramp keeps that out of the percentiles.
-        """
-        return self.spawn_rate if self.spawn_rate is not None else max(self.users / 10, 1.0)
-
-
-def builtin_scenarios() -> dict[str, Scenario]:
-    """The five scenarios of staging_tests.md, usable without any configuration."""
-    return {
-        "normal-load": Scenario("normal-load", users=10, duration=60),
-        "peak-load": Scenario("peak-load", users=50, spawn_rate=10, duration=120),
-        "stress": Scenario(
-            "stress", kind="stress", start_users=10, step_users=10, max_users=200, step_duration=30
-        ),
-        "endurance": Scenario("endurance", kind="endurance", users=10, duration=3600),
-        "spike": Scenario(
-            "spike",
-            kind="shape",
-            stages=(ShapeStage(30, 10, 10), ShapeStage(30, 100, 100), ShapeStage(30, 10, 100)),
-        ),
-    }
-
-
-@dataclass(frozen=True)
-class PerformanceConfig:
-    """Everything the performance tier reads from the project file."""
-
-    scenario: str = "normal-load"
-    scenarios: Mapping[str, Scenario] = field(default_factory=builtin_scenarios)
-    gates: Gates = Gates(DEFAULT_LIMITS)
-    tolerance: Tolerance = Tolerance()
-    baseline_dir: str = ".stagewise/baselines"
-    workers: int = 0
-
-    def gates_for(self, scenario: Scenario) -> Gates:
-        """The project-wide gates with the scenario's own layered on top."""
-        return self.gates.over(scenario.gates)
 
 
 def parse_performance(file: str, path: str, data: Mapping[str, object]) -> PerformanceConfig:
-    """Validate the ``[performance]`` table (``data`` may be empty: all defaults)."""
-    top = TomlTable(file, path, data)
+    """Validate ``data`` as the ``[performance]`` table at ``path`` of ``file`` (empty: all defaults)."""
+    return read_performance(ConfigTable(file, path, data))
+
+
+def read_performance(table: ConfigTable) -> PerformanceConfig:
+    """Validate the ``[performance]`` table (empty: all defaults)."""
     base = PerformanceConfig()
-    gates_t = top.table("gates")
+    gates_t = table.table("gates")
     gates = base.gates.over(_gates(gates_t)) if gates_t is not None else base.gates
-    tolerance = _tolerance(top.table("tolerance"))
+    tolerance = _tolerance(table.table("tolerance"))
     scenarios = dict(base.scenarios)
-    scenarios_t = top.table("scenarios")
-    if scenarios_t is not None:
-        for name in list(scenarios_t.data):
-            scenario_t = scenarios_t.table(name)
-            if scenario_t is None:  # pragma: no cover - the key exists, so a value does
-                continue
-            if not _SCENARIO_NAME.match(name):
-                raise scenarios_t.error(name, "scenario names are letters, digits, '.', '_' or '-'")
-            scenarios[name] = _scenario(scenario_t, name, scenarios.get(name))
-    scenario = top.string("scenario") or base.scenario
+    check = matching(NAME, "scenario names are letters, digits, '.', '_' or '-'")
+    for name, scenario_t in named_tables(table.section("scenarios"), check):
+        scenarios[name] = _scenario(scenario_t, name, scenarios.get(name))
+    scenario = table.string("scenario") or base.scenario
     if scenario not in scenarios:
-        raise top.error("scenario", f"unknown scenario {scenario!r} (scenarios: {', '.join(scenarios)})")
-    baseline_dir = top.string("baseline_dir") or base.baseline_dir
-    if baseline_dir.startswith("/") or ".." in baseline_dir.split("/"):
-        raise top.error("baseline_dir", "must be a relative path inside the project")
-    workers = top.whole("workers", 0, 256)
-    top.check_unknown()
+        raise table.error("scenario", f"unknown scenario {scenario!r} (scenarios: {', '.join(scenarios)})")
+    baseline_dir = table.string("baseline_dir") or base.baseline_dir
+    if not inside_project(baseline_dir):
+        raise table.error("baseline_dir", "must be a relative path inside the project")
+    workers = table.whole("workers", 0, 256)
+    table.check_unknown()
     return PerformanceConfig(
         scenario=scenario,
         scenarios=scenarios,
@@ -213,7 +72,7 @@ def parse_performance(file: str, path: str, data: Mapping[str, object]) -> Perfo
     )
 
 
-def _limits(table: TomlTable) -> GateLimits:
+def _limits(table: ConfigTable) -> GateLimits:
     return GateLimits(
         p50_ms=table.number("p50_ms", 0, 3_600_000),
         p95_ms=table.number("p95_ms", 0, 3_600_000),
@@ -223,19 +82,12 @@ def _limits(table: TomlTable) -> GateLimits:
     )
 
 
-def _gates(table: TomlTable) -> Gates:
+def _gates(table: ConfigTable) -> Gates:
     default = _limits(table)
     endpoints: dict[str, GateLimits] = {}
     endpoints_t = table.table("endpoints")
     if endpoints_t is not None:
-        for name in list(endpoints_t.data):
-            endpoint_t = endpoints_t.table(name)
-            if endpoint_t is None:  # pragma: no cover - the key exists, so a value does
-                continue
-            if not _ENDPOINT.match(name) and name != "all requests":
-                raise endpoints_t.error(
-                    name, "endpoint keys are 'METHOD /path' as Locust names them, or 'all requests'"
-                )
+        for name, endpoint_t in named_tables(endpoints_t, _endpoint_name):
             endpoints[name] = _limits(endpoint_t)
             endpoint_t.check_unknown()
         endpoints_t.check_unknown()
@@ -243,7 +95,13 @@ def _gates(table: TomlTable) -> Gates:
     return Gates(default, endpoints)
 
 
-def _tolerance(table: TomlTable | None) -> Tolerance:
+def _endpoint_name(name: str) -> str | None:
+    if _ENDPOINT.match(name) or name == "all requests":
+        return None
+    return "endpoint keys are 'METHOD /path' as Locust names them, or 'all requests'"
+
+
+def _tolerance(table: ConfigTable | None) -> Tolerance:
     base = Tolerance()
     if table is None:
         return base
@@ -264,11 +122,9 @@ def _tolerance(table: TomlTable | None) -> Tolerance:
     return tolerance
 
 
-def _scenario(table: TomlTable, name: str, builtin: Scenario | None) -> Scenario:
+def _scenario(table: ConfigTable, name: str, builtin: Scenario | None) -> Scenario:
     base = builtin or Scenario(name)
-    kind_value = table.string("kind")
-    if kind_value is not None and kind_value not in KINDS:
-        raise table.error("kind", f"must be one of {', '.join(KINDS)}")
+    kind_value = one_of(table, "kind", KINDS)
     kind: ScenarioKind = base.kind
     for candidate in KINDS:
         if candidate == kind_value:
@@ -321,7 +177,7 @@ def _scenario(table: TomlTable, name: str, builtin: Scenario | None) -> Scenario
     return scenario
 
 
-def _stages(table: TomlTable) -> tuple[ShapeStage, ...]:
+def _stages(table: ConfigTable) -> tuple[ShapeStage, ...]:
     value = table.raw("stages")
     if not isinstance(value, list) or not value:
         raise table.error("stages", "must be a non-empty list of {duration, users, spawn_rate} tables")
@@ -329,7 +185,7 @@ def _stages(table: TomlTable) -> tuple[ShapeStage, ...]:
     for index, item in enumerate(value):
         if not isinstance(item, dict):
             raise table.error(f"stages[{index}]", "must be a table {duration, users, spawn_rate}")
-        stage_t = TomlTable(table.file, table.key(f"stages[{index}]"), item)
+        stage_t = ConfigTable(table.file, table.key(f"stages[{index}]"), item)
         duration = stage_t.seconds("duration")
         users = stage_t.whole("users", 0, MAX_USERS)
         if duration is None or users is None:
@@ -342,13 +198,17 @@ def _stages(table: TomlTable) -> tuple[ShapeStage, ...]:
 
 __all__ = [
     "DEFAULT_LIMITS",
+    "KINDS",
+    "MAX_USERS",
     "GateLimits",
     "Gates",
     "PerformanceConfig",
     "Scenario",
+    "ScenarioKind",
     "ShapeStage",
     "Tolerance",
     "builtin_scenarios",
     "parse_performance",
     "parse_seconds",
+    "read_performance",
 ]

@@ -36,20 +36,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from stagewise.project.loader import _Table
+from stagewise.plugins.security_checks import SECURITY_CHECKS
+from stagewise.project.table import ConfigTable
+from stagewise.project.validate import URL, env_name, inside_project, names_in, one_of, url
 
 #: Most severe first; a gate fails on findings at or above its level.
 SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low", "info")
 #: The checks in the order they run: offline ones first, so a dead target still yields their findings.
-CHECK_NAMES: tuple[str, ...] = ("bandit", "dependencies", "fuzz", "passive", "zap")
+#: The security check registry (:mod:`stagewise.plugins.security_checks`) is the one list.
+CHECK_NAMES: tuple[str, ...] = SECURITY_CHECKS.names()
 DEFAULT_ALLOWLIST = ".stagewise/security-allowlist.toml"
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _ENDPOINT = re.compile(r"^[A-Z]+ /\S*$")
-_URL = re.compile(r"^https?://[^\s/]+(/\S*)?$")
 
 
 @dataclass(frozen=True)
@@ -113,60 +111,45 @@ class SecurityConfig:
     zap: ZapConfig = field(default_factory=ZapConfig)
 
 
-def _relative(table: _Table, key: str, values: tuple[str, ...]) -> tuple[str, ...]:
+def _relative(table: ConfigTable, key: str, values: tuple[str, ...]) -> tuple[str, ...]:
     for value in values:
-        path = PurePosixPath(value)
-        if path.is_absolute() or ".." in path.parts:
+        if not inside_project(value):
             raise table.error(key, f"{value!r} must be a relative path inside the project")
     return values
 
 
-def _env_name(table: _Table, key: str) -> str | None:
-    name = table.string(key)
-    if name is not None and not _ENV_NAME.match(name):
-        raise table.error(key, f"{name!r} is not a valid environment variable name")
-    return name
-
-
-def _whole(table: _Table, key: str, low: int, high: int, default: int) -> int:
+def _whole(table: ConfigTable, key: str, low: int, high: int, default: int) -> int:
+    """A whole number; ``25.0`` is accepted as 25 (``TOML`` floats that are whole)."""
     value = table.number(key, low, high)
     if value is None:
         return default
     if value != int(value):
-        raise table.error(key, f"must be a whole number from {low} to {high}")
+        raise table.out_of_range(key, value, f"must be a whole number from {low} to {high}")
     return int(value)
 
 
-def read_security(top: _Table) -> SecurityConfig:
+def read_security(table: ConfigTable) -> SecurityConfig:
     """Validate ``[security]`` (absent: every default)."""
     base = SecurityConfig()
-    security_t = top.table("security")
-    if security_t is None:
-        return base
-    fail_on = security_t.string("fail_on", base.fail_on) or base.fail_on
-    if fail_on not in SEVERITIES:
-        raise security_t.error("fail_on", f"must be one of {', '.join(SEVERITIES)}")
-    allowlist = security_t.string("allowlist", base.allowlist) or base.allowlist
-    _relative(security_t, "allowlist", (allowlist,))
-    checks = security_t.strings("checks", base.checks)
-    for name in checks:
-        if name not in CHECK_NAMES:
-            raise security_t.error("checks", f"unknown check {name!r} (checks: {', '.join(CHECK_NAMES)})")
+    fail_on = one_of(table, "fail_on", SEVERITIES, base.fail_on) or base.fail_on
+    allowlist = table.string("allowlist", base.allowlist) or base.allowlist
+    _relative(table, "allowlist", (allowlist,))
+    checks = names_in(table, "checks", SECURITY_CHECKS, base.checks, what="check", plural="checks")
     config = SecurityConfig(
         fail_on=fail_on,
         allowlist=allowlist,
-        checks=tuple(c for c in CHECK_NAMES if c in checks),
-        bandit=_bandit(security_t.table("bandit")),
-        dependencies=_dependencies(security_t.table("dependencies")),
-        fuzz=_fuzz(security_t.table("fuzz")),
-        passive=_passive(security_t.table("passive")),
-        zap=_zap(security_t.table("zap")),
+        checks=tuple(c for c in SECURITY_CHECKS.names() if c in checks),
+        bandit=_bandit(table.table("bandit")),
+        dependencies=_dependencies(table.table("dependencies")),
+        fuzz=_fuzz(table.table("fuzz")),
+        passive=_passive(table.table("passive")),
+        zap=_zap(table.table("zap")),
     )
-    security_t.check_unknown()
+    table.check_unknown()
     return config
 
 
-def _bandit(table: _Table | None) -> BanditConfig:
+def _bandit(table: ConfigTable | None) -> BanditConfig:
     base = BanditConfig()
     if table is None:
         return base
@@ -178,16 +161,12 @@ def _bandit(table: _Table | None) -> BanditConfig:
     return config
 
 
-def _dependencies(table: _Table | None) -> DependencyConfig:
+def _dependencies(table: ConfigTable | None) -> DependencyConfig:
     base = DependencyConfig()
     if table is None:
         return base
-    service = table.string("service", base.service) or base.service
-    if service not in ("pypi", "osv"):
-        raise table.error("service", "must be one of pypi, osv")
-    osv_url = table.string("osv_url")
-    if osv_url is not None and not _URL.match(osv_url):
-        raise table.error("osv_url", f"{osv_url!r} is not an http(s) URL")
+    service = one_of(table, "service", ("pypi", "osv"), base.service) or base.service
+    osv_url = url(table, "osv_url")
     timeout = table.number("timeout", 1, 600)
     config = DependencyConfig(
         requirements=_relative(table, "requirements", table.strings("requirements", base.requirements)),
@@ -199,12 +178,12 @@ def _dependencies(table: _Table | None) -> DependencyConfig:
     return config
 
 
-def _fuzz(table: _Table | None) -> FuzzConfig:
+def _fuzz(table: ConfigTable | None) -> FuzzConfig:
     base = FuzzConfig()
     if table is None:
         return base
     openapi = table.string("openapi", base.openapi) or base.openapi
-    if not openapi.startswith("/") and not _URL.match(openapi):
+    if not openapi.startswith("/") and not URL.match(openapi):
         raise table.error("openapi", "must be a path on the target ('/openapi.json') or an http(s) URL")
     public = table.strings("public", base.public)
     exclude = table.strings("exclude", base.exclude)
@@ -216,7 +195,7 @@ def _fuzz(table: _Table | None) -> FuzzConfig:
         openapi=openapi,
         max_examples=_whole(table, "max_examples", 1, 100_000, base.max_examples),
         seed=_whole(table, "seed", 0, 2**31 - 1, base.seed),
-        auth_env=_env_name(table, "auth_env"),
+        auth_env=env_name(table, "auth_env"),
         public=public,
         exclude=exclude,
     )
@@ -224,7 +203,7 @@ def _fuzz(table: _Table | None) -> FuzzConfig:
     return config
 
 
-def _passive(table: _Table | None) -> PassiveConfig:
+def _passive(table: ConfigTable | None) -> PassiveConfig:
     if table is None:
         return PassiveConfig()
     paths = table.strings("paths", ())
@@ -235,18 +214,16 @@ def _passive(table: _Table | None) -> PassiveConfig:
     return PassiveConfig(paths=paths)
 
 
-def _zap(table: _Table | None) -> ZapConfig:
+def _zap(table: ConfigTable | None) -> ZapConfig:
     base = ZapConfig()
     if table is None:
         return base
-    url = table.string("url")
-    if url is not None and not _URL.match(url):
-        raise table.error("url", f"{url!r} is not an http(s) URL")
+    zap_url = url(table, "url")
     spider = table.number("spider_seconds", 1, 24 * 3600)
     active = table.number("active_seconds", 1, 7 * 24 * 3600)
     config = ZapConfig(
-        url=url,
-        api_key_env=_env_name(table, "api_key_env"),
+        url=zap_url,
+        api_key_env=env_name(table, "api_key_env"),
         spider_seconds=base.spider_seconds if spider is None else spider,
         active_seconds=base.active_seconds if active is None else active,
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TypeGuard
 
 from stagewise.project.services import (
     HEALTH_KINDS,
@@ -12,38 +12,30 @@ from stagewise.project.services import (
     HealthCheck,
     ServiceConfig,
 )
+from stagewise.project.table import ConfigTable
+from stagewise.project.validate import inside_project, matching, named_tables, names_in, stage_keys
 
-if TYPE_CHECKING:
-    from stagewise.project.loader import _Table
-
-BACKENDS = ("local", "compose")
+_PORT = "must be a port number from 1 to 65535"
 
 
-def read_services(top: _Table, stage_names: Mapping[str, object]) -> dict[str, ServiceConfig]:
+def read_services(table: ConfigTable, stage_names: Mapping[str, object]) -> dict[str, ServiceConfig]:
     """Every ``[services.NAME]`` table, with dependencies checked for existence and cycles."""
-    services_t = top.table("services")
-    if services_t is None:
-        return {}
     services: dict[str, ServiceConfig] = {}
-    for name in list(services_t.data):
-        service_t = services_t.table(name)
-        if service_t is None:
-            raise services_t.error(name, "must be a table")
-        if not SERVICE_NAME.match(name):
-            raise services_t.error(name, "service names are lower-case letters, digits, '_' or '-'")
+    check = matching(SERVICE_NAME, "service names are lower-case letters, digits, '_' or '-'")
+    for name, service_t in named_tables(table, check):
         services[name] = _service(service_t, name, stage_names)
     for service in services.values():
         for dependency in service.depends_on:
             if dependency not in services:
-                raise services_t.error(
+                raise table.error(
                     f"{service.name}.depends_on",
                     f"unknown service {dependency!r} (services: {', '.join(services)})",
                 )
-    _check_cycles(services_t, services)
+    _check_cycles(table, services)
     return services
 
 
-def _service(table: _Table, name: str, stage_names: Mapping[str, object]) -> ServiceConfig:
+def _service(table: ConfigTable, name: str, stage_names: Mapping[str, object]) -> ServiceConfig:
     command = table.strings("command", ())
     if not command:
         raise table.error("command", "is required: the argument list that starts the service")
@@ -56,10 +48,7 @@ def _service(table: _Table, name: str, stage_names: Mapping[str, object]) -> Ser
             env[key] = str(value)
             env_t.seen.add(key)
     port, stage_ports = _port(table, stage_names)
-    stages = table.strings("stages", ())
-    for stage in stages:
-        if stage not in stage_names:
-            raise table.error("stages", f"unknown stage {stage!r} (stages: {', '.join(stage_names)})")
+    stages = names_in(table, "stages", stage_names, (), what="stage", plural="stages")
     service = ServiceConfig(
         name=name,
         command=command,
@@ -75,7 +64,7 @@ def _service(table: _Table, name: str, stage_names: Mapping[str, object]) -> Ser
         stages=stages,
     )
     for path in (service.cwd, *service.data):
-        if path.startswith("/") or ".." in path.split("/"):
+        if not inside_project(path):
             raise table.error(
                 "data" if path != service.cwd else "cwd", f"{path!r} must stay inside the project"
             )
@@ -83,25 +72,29 @@ def _service(table: _Table, name: str, stage_names: Mapping[str, object]) -> Ser
     return service
 
 
-def _port(table: _Table, stage_names: Mapping[str, object]) -> tuple[int | None, dict[str, int]]:
+def _port(table: ConfigTable, stage_names: Mapping[str, object]) -> tuple[int | None, dict[str, int]]:
     raw = table.raw("port")
     if raw is None:
         return None, {}
-    if isinstance(raw, int) and not isinstance(raw, bool) and 1 <= raw <= 65535:
+    if _is_port(raw):
         return raw, {}
     if isinstance(raw, dict):
         ports: dict[str, int] = {}
         for stage, value in raw.items():
             if stage not in stage_names:
                 raise table.error(f"port.{stage}", f"unknown stage (stages: {', '.join(stage_names)})")
-            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 65535:
-                raise table.error(f"port.{stage}", "must be a port number from 1 to 65535")
+            if not _is_port(value):
+                raise table.out_of_range(f"port.{stage}", value, _PORT)
             ports[stage] = value
         return None, ports
-    raise table.error("port", "must be a port number from 1 to 65535, or a table of stage = port")
+    raise table.out_of_range("port", raw, f"{_PORT}, or a table of stage = port")
 
 
-def _health(table: _Table) -> HealthCheck | None:
+def _is_port(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535
+
+
+def _health(table: ConfigTable) -> HealthCheck | None:
     health_t = table.table("health")
     if health_t is None:
         return None
@@ -125,7 +118,7 @@ def _health(table: _Table) -> HealthCheck | None:
     return HealthCheck(kind, target, timeout)
 
 
-def _commands(table: _Table, key: str) -> tuple[tuple[str, ...], ...]:
+def _commands(table: ConfigTable, key: str) -> tuple[tuple[str, ...], ...]:
     raw = table.raw(key)
     if raw is None:
         return ()
@@ -136,7 +129,7 @@ def _commands(table: _Table, key: str) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(cmd) for cmd in raw)
 
 
-def _check_cycles(table: _Table, services: Mapping[str, ServiceConfig]) -> None:
+def _check_cycles(table: ConfigTable, services: Mapping[str, ServiceConfig]) -> None:
     visiting: set[str] = set()
     done: set[str] = set()
 
@@ -156,23 +149,16 @@ def _check_cycles(table: _Table, services: Mapping[str, ServiceConfig]) -> None:
         visit(name, ())
 
 
-def read_compose(top: _Table, stage_names: Mapping[str, object]) -> ComposeConfig:
+def read_compose(table: ConfigTable, stage_names: Mapping[str, object]) -> ComposeConfig:
     """``[compose]``: per-stage files, host-side prebuild steps, project name prefix."""
-    compose_t = top.table("compose")
-    if compose_t is None:
-        return ComposeConfig()
-    files_t = compose_t.table("files")
+    files_t = table.section("files")
     files: dict[str, str] = {}
-    if files_t is not None:
-        for stage in list(files_t.data):
-            if stage not in stage_names:
-                raise files_t.error(stage, f"unknown stage (stages: {', '.join(stage_names)})")
-            files[stage] = files_t.string(stage) or ""
-        files_t.check_unknown()
+    for stage in stage_keys(files_t, stage_names):
+        files[stage] = files_t.string(stage) or ""
     config = ComposeConfig(
         files=files,
-        prebuild=_commands(compose_t, "prebuild"),
-        project_prefix=compose_t.string("project_prefix"),
+        prebuild=_commands(table, "prebuild"),
+        project_prefix=table.string("project_prefix"),
     )
-    compose_t.check_unknown()
+    table.check_unknown()
     return config

@@ -1,16 +1,20 @@
-"""One TOML table being validated: typed reads that name the file and key path on error.
+"""The one table reader of the project file: typed reads that name the file and key path on error.
 
-Every part of the project file (stages, tiers, ``[data]``, ``[services]``,
-``[performance]``, ``[security]``, ``[resilience]``) reads through this one
-class, so a bad value reads the same everywhere
-(``stagewise.toml: performance.gates.p95_ms: must be a number from 0 to ...``,
-exit 3) and an unknown key lists what is allowed at that level.
+Every section of the project file (``[project]``, ``[tiers]``, ``[stages]``,
+``[coverage]``, ``[browser]``, ``[data]``, ``[services]``, ``[compose]``,
+``[performance]``, ``[security]``, ``[resilience]``) is read by a
+``read_X(table) -> XConfig`` function on this one class, so a bad value reads
+the same everywhere (``stagewise.toml: performance.gates.p95_ms: must be a
+number from 0 to 3.6e+06, got -1``, exit 3) and an unknown key lists what is
+allowed at that level. The shared checks on top of it (URLs, names,
+environment variable names, lists of names, named sub-tables) are in
+:mod:`stagewise.project.validate`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Self, overload
 
@@ -18,6 +22,13 @@ from stagewise.errors import ConfigError
 
 MAX_SECONDS = 7 * 24 * 3600
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$")
+
+
+def echo(value: object) -> str:
+    """``", got VALUE"`` for a number (never a boolean), else ``""``: how a bad number is shown."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return ""
+    return f", got {value}"
 
 
 def parse_seconds(value: object) -> float | None:
@@ -34,7 +45,7 @@ def parse_seconds(value: object) -> float | None:
     return None
 
 
-class TomlTable:
+class ConfigTable:
     """A TOML table being read; remembers its key path and the keys it read."""
 
     def __init__(self, file: str | Path, path: str, data: Mapping[str, object]) -> None:
@@ -61,7 +72,20 @@ class TomlTable:
             raise self.error(name, "must be a table")
         return type(self)(self.file, self.key(name), value)
 
-    def string(self, name: str, default: str | None = None, *, choices: tuple[str, ...] = ()) -> str | None:
+    def section(self, name: str) -> Self:
+        """The sub-table ``name``, or an empty one at that key path when it is absent."""
+        return self.table(name) or type(self)(self.file, self.key(name), {})
+
+    def out_of_range(self, name: str, value: object, problem: str) -> ConfigError:
+        """The error for a number outside its range; every section echoes a numeric value the same way.
+
+        ``problem`` is the rule (``must be a number from 0 to 100``); a value
+        that is a number is appended (``, got 120``), anything else (a string,
+        a boolean) is not echoed.
+        """
+        return self.error(name, f"{problem}{echo(value)}")
+
+    def string(self, name: str, default: str | None = None, *, choices: Sequence[str] = ()) -> str | None:
         value = self.raw(name)
         if value is None:
             return default
@@ -88,20 +112,15 @@ class TomlTable:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-            raise self.error(name, self._range_problem(value, low, high))
+            raise self.out_of_range(name, value, f"must be a number from {low:g} to {high:g}")
         return float(value)
-
-    def _range_problem(self, value: object, low: float, high: float) -> str:
-        """How a bad number is described; the project file's own tables also echo the value."""
-        del value
-        return f"must be a number from {low:g} to {high:g}"
 
     def whole(self, name: str, low: int, high: int) -> int | None:
         value = self.raw(name)
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise self.error(name, f"must be a whole number from {low} to {high}")
+            raise self.out_of_range(name, value, f"must be a whole number from {low} to {high}")
         return value
 
     def seconds(self, name: str) -> float | None:
@@ -110,7 +129,9 @@ class TomlTable:
             return None
         seconds = parse_seconds(value)
         if seconds is None or not 0 < seconds <= MAX_SECONDS:
-            raise self.error(name, "must be seconds (a number) or a duration like '90s', '5m', '2h'")
+            raise self.out_of_range(
+                name, value, "must be seconds (a number) or a duration like '90s', '5m', '2h'"
+            )
         return seconds
 
     def strings(self, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
