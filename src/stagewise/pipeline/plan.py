@@ -109,7 +109,7 @@ def select_tiers(
     else:
         chosen = (base,)
     for tier in chosen:
-        if tier not in project.tiers:
+        if tier not in project.tiers or tier not in order:
             raise UsageError(f"unknown tier {tier!r}: tiers are {', '.join(project.tiers)}")
         if tier in on_request and tier in requested and not stage.protected:
             continue  # asked for by name on an unprotected stage; --all never pulls it in
