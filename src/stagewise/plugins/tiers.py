@@ -16,7 +16,7 @@ from stagewise.registry import Registry
 class TierSpec:
     """One tier: its name, whether it runs only on request, its implementation.
 
-    ``page`` optionally names ``"module:attr"``, a function taking the tier's
+    ``help`` is the line ``stagewise test --help`` shows for its flag. ``page`` optionally names ``"module:attr"``, a function taking the tier's
     record (one entry of summary.json's ``tiers``) and returning an HTML
     fragment for the report page (``None`` or ``""``: nothing to show).
     """
@@ -25,16 +25,43 @@ class TierSpec:
     implementation: str
     on_request: bool = False
     page: str = ""
+    help: str = ""  # the ``stagewise test --NAME`` flag's help line
 
 
 TIERS: Registry[TierSpec] = Registry("tier")
-TIERS.register(TierSpec("unit", "stagewise.tiers.pytest_tier:UNIT"))
-TIERS.register(TierSpec("integration", "stagewise.tiers.pytest_tier:INTEGRATION"))
-TIERS.register(TierSpec("api", "stagewise.tiers.pytest_tier:API"))
-TIERS.register(TierSpec("e2e", "stagewise.tiers.pytest_tier:E2E"))
-TIERS.register(TierSpec("performance", "stagewise.tiers.performance.tier:TIER", on_request=True))
-TIERS.register(TierSpec("security", "stagewise.tiers.security.tier:TIER", on_request=True))
-TIERS.register(TierSpec("resilience", "stagewise.tiers.resilience.tier:TIER", on_request=True))
+_PYTEST = "stagewise.tiers.pytest_tier"
+TIERS.register(
+    TierSpec("unit", f"{_PYTEST}:UNIT", help="run the unit tier (the default when no tier flag is given)")
+)
+TIERS.register(TierSpec("integration", f"{_PYTEST}:INTEGRATION", help="run the integration tier"))
+TIERS.register(TierSpec("api", f"{_PYTEST}:API", help="run the api tier against the target (--host)"))
+TIERS.register(
+    TierSpec("e2e", f"{_PYTEST}:E2E", help="run the e2e tier in a real Chromium against the target (--host)")
+)
+TIERS.register(
+    TierSpec(
+        "performance",
+        "stagewise.tiers.performance.tier:TIER",
+        on_request=True,
+        help="run the Locust load test (tests/performance/locustfile.py) against the target",
+    )
+)
+TIERS.register(
+    TierSpec(
+        "security",
+        "stagewise.tiers.security.tier:TIER",
+        on_request=True,
+        help="run the security checks (bandit, pip-audit, API fuzzing, passive HTTP, ZAP) and tests/security",
+    )
+)
+TIERS.register(
+    TierSpec(
+        "resilience",
+        "stagewise.tiers.resilience.tier:TIER",
+        on_request=True,
+        help="measure replication lag, failover, consistency and routing across regions ([resilience])",
+    )
+)
 
 
 def tier_order() -> tuple[str, ...]:
