@@ -11,21 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 from stagewise.cli.args import add_project_argument
 from stagewise.cli.output import PlainReporter, render_summary, wants_live_progress
-from stagewise.project.model import TIER_ORDER
+from stagewise.plugins.tiers import TIERS
 
 if TYPE_CHECKING:
     from stagewise.pipeline.results import RunResult
     from stagewise.tiers.performance.scenarios import LoadRequest
-
-_TIER_HELP = {
-    "unit": "run the unit tier (the default when no tier flag is given)",
-    "integration": "run the integration tier",
-    "api": "run the api tier against the target (--host)",
-    "e2e": "run the e2e tier in a real Chromium against the target (--host)",
-    "performance": "run the Locust load test (tests/performance/locustfile.py) against the target",
-    "security": "run the security checks (bandit, pip-audit, API fuzzing, passive HTTP, ZAP) and tests/security",
-    "resilience": "measure replication lag, failover, consistency and routing across regions ([resilience])",
-}
 
 
 def register(commands: Any) -> None:
@@ -37,9 +27,9 @@ def register(commands: Any) -> None:
         "Exit codes: 0 passed, 1 failed, 2 usage, 3 bad project file, "
         "4 something missing/unreachable, 5 no tests collected, 130 interrupted.",
     )
-    for tier in TIER_ORDER:
+    for tier in TIERS:
         parser.add_argument(
-            f"--{tier}", action="store_true", help=_TIER_HELP.get(tier, f"run the {tier} tier")
+            f"--{tier.name}", action="store_true", help=tier.help or f"run the {tier.name} tier"
         )
     parser.add_argument(
         "--all", action="store_true", help="run every tier the stage allows, in pyramid order"
@@ -125,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
 
     project = load_project(Path(args.project or os.getcwd()))
     request = TestRequest(
-        tiers=tuple(t for t in TIER_ORDER if getattr(args, t)),
+        tiers=tuple(t for t in TIERS.names() if getattr(args, t, False)),
         run_all=args.all,
         stage=args.stage,
         coverage=args.coverage,

@@ -21,7 +21,8 @@ from stagewise.tiers.target import check_reachable
 
 if TYPE_CHECKING:
     from stagewise.backends.base import Backend
-    from stagewise.pipeline.test_run import RunPlan, TestRequest
+    from stagewise.pipeline.plan import RunPlan
+    from stagewise.tiers.request import TestRequest
 
 
 def _startable(project: Project, stage_name: str) -> bool:

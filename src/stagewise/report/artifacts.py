@@ -1,9 +1,9 @@
 """Evidence other tiers leave for the report, and the shapes the report reads.
 
 The performance and security tiers hand their results to the report in one of
-two places; the report looks in the tier's record first (``TierResult.extra``,
-copied into ``summary.json`` as ``tiers[].performance`` / ``tiers[].findings``)
-and then in the run folder (``performance.json`` / ``findings.json``).
+two places; the report looks in the tier's record first (the tier's typed
+evidence, ``TierResult.evidence``, copied into ``summary.json`` as
+``tiers[].performance`` / ``tiers[].findings``) and then in the run folder (``performance.json`` / ``findings.json``).
 Anything that does not match the shape is ignored rather than failing the page.
 
 ``performance`` (one load run)::
@@ -32,7 +32,7 @@ The security tier also records its checks (``tiers[].security.checks``:
 ``[{name, status, reason}]``), which :func:`load_security_checks` reads so the
 page can say which checks did not run and why.
 
-The performance tier's own record is read too: ``TierResult.extra["performance"]``
+The performance tier's own record is read too: its evidence's ``performance`` key
 with ``{"summary": "<tier folder>/summary.json", "users", "total": {...}}``,
 whose file holds ``stats.samples`` (``[{t, users, rps, p50_ms, p95_ms}]``),
 ``stats.total`` and ``stats.endpoints`` (``p50_ms``, ``p95_ms``, ``p99_ms``,

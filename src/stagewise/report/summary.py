@@ -19,7 +19,7 @@ Added in version 1 (issue 7, reports)::
     tiers[].flaky_tests: [{name, reruns}]
     tiers[].reruns: int                # --reruns N the tier ran with (0: none)
     tiers[].passed                     # excludes flaky: tests = passed+failed+errors+skipped+flaky
-    tiers[].performance, tiers[].findings   # only when the tier put them in TierResult.extra
+    tiers[].performance, tiers[].findings   # only when the tier's evidence writes them
                                        # (shapes in stagewise.report.artifacts)
     tiers[].security                   # the security tier: {findings_json, sarif, counts, fail_on,
                                        #   checks: [{name, status, reason, findings, duration_s, ...}]}
@@ -39,17 +39,16 @@ from pathlib import Path
 from typing import Any
 
 from stagewise import __version__
-from stagewise.pipeline.results import RunResult
 from stagewise.report.flaky import clean_passed, flaky_tests
 from stagewise.report.history import append_history
-from stagewise.tiers.result import TierResult
+from stagewise.tiers.result import RunResult, TierResult
 
 SCHEMA_VERSION = 1
 
 
 def tier_record(tier: TierResult) -> dict[str, Any]:
-    """One tier as it appears in summary.json."""
-    return {
+    """One tier as it appears in summary.json (its evidence adds its own keys)."""
+    record: dict[str, Any] = {
         "name": tier.name,
         "status": tier.status.value,
         "tests": tier.counts.tests,
@@ -65,12 +64,10 @@ def tier_record(tier: TierResult) -> dict[str, Any]:
         "flaky": len(flaky_tests(tier)),
         "flaky_tests": [{"name": f.name, "reruns": f.reruns} for f in flaky_tests(tier)],
         "reruns": tier.extra.get("reruns", 0),
-        **{
-            key: tier.extra[key]
-            for key in ("performance", "findings", "security", "resilience")
-            if key in tier.extra
-        },
     }
+    for evidence in tier.evidence:  # each tier writes its own part of the record
+        record.update(evidence.record())
+    return record
 
 
 def run_record(result: RunResult, info: Mapping[str, Any] | None = None) -> dict[str, Any]:

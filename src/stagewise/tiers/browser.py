@@ -8,12 +8,22 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from stagewise.errors import MissingError
 
 CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/snap/bin/chromium")
 _NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+@dataclass(frozen=True)
+class BrowserRun:
+    """How the e2e tier launches the system browser."""
+
+    executable: str
+    args: tuple[str, ...]
+    headless: bool
 
 
 def find_browser(configured: str | None) -> str:

@@ -9,14 +9,19 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from stagewise.project.env import mask_text
+from stagewise.project.model import Project, StageConfig
+from stagewise.tiers.base import TierContext, TierPlan, ToolNeed
+from stagewise.tiers.browser import BrowserRun
 from stagewise.tiers.junit import read_cases, read_junit
 from stagewise.tiers.process import run_streaming
+from stagewise.tiers.request import TestRequest
 from stagewise.tiers.result import TestCounts, TierResult, TierStatus
+from stagewise.tiers.tools import PYTEST
 
 PLUGIN_DIR = Path(__file__).parent / "pytest_plugins"
 
@@ -33,15 +38,6 @@ class CoverageRun:
     html_dir: Path
     json_file: Path
     append: bool
-
-
-@dataclass(frozen=True)
-class BrowserRun:
-    """How the e2e tier launches the system browser."""
-
-    executable: str
-    args: tuple[str, ...]
-    headless: bool
 
 
 @dataclass(frozen=True)
@@ -210,3 +206,60 @@ def _interesting_line(tail: list[str]) -> str:
             if marker in line:
                 return line.strip(" =")[:300]
     return tail[-1].strip(" =")[:300] if tail else "(no output)"
+
+
+@dataclass(frozen=True)
+class PytestTier:
+    """A tier that is a folder of pytest tests (unit, integration, api, e2e)."""
+
+    name: str
+    on_request: bool = False
+
+    def tools(self, project: Project, plan: TierPlan, request: TestRequest) -> Sequence[ToolNeed]:
+        return (ToolNeed(PYTEST),)
+
+    def check_request(self, stage: StageConfig, request: TestRequest, tiers: Sequence[str]) -> None:
+        return None
+
+    def validate(self, project: Project, request: TestRequest) -> None:
+        return None
+
+    def run(self, context: TierContext) -> TierResult:
+        return run_pytest_tier(pytest_run(context), context.log)
+
+
+def pytest_run(context: TierContext) -> PytestRun:
+    """The pytest run of a planned tier; its JUnit XML and log go in the run's folder."""
+    plan = context.plan
+    coverage = None
+    if plan.coverage:
+        coverage = CoverageRun(
+            source=context.project.coverage.source,
+            data_file=context.run_dir / ".coverage",
+            html_dir=context.run_dir / "coverage-html",
+            json_file=context.run_dir / "coverage.json",
+            append=context.coverage_append,
+        )
+    return PytestRun(
+        tier=plan.name,
+        python=context.python,
+        cwd=context.root,
+        paths=plan.paths,
+        env=context.env,
+        junit_path=context.run_dir / f"junit-{plan.name}.xml",
+        log_path=context.run_dir / f"{plan.name}.log",
+        markers=plan.markers,
+        args=plan.args,
+        verbose=context.verbose,
+        color=context.color,
+        coverage=coverage,
+        browser=context.browser if plan.browser else None,
+        secrets=context.secrets,
+        reruns=context.request.reruns,
+    )
+
+
+UNIT = PytestTier("unit")
+INTEGRATION = PytestTier("integration")
+API = PytestTier("api")
+E2E = PytestTier("e2e")

@@ -1,9 +1,11 @@
-"""What a tier returns: its status, its counts and the evidence it left."""
+"""What a tier returns (status, counts, evidence) and the run record built from them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
 
 from stagewise.errors import ExitCode
 
@@ -53,6 +55,29 @@ class FailedTest:
     message: str
 
 
+@runtime_checkable
+class Evidence(Protocol):
+    """A tier's typed evidence: it writes its own part of the tier's record in summary.json.
+
+    ``record()`` returns top-level keys of ``tiers[]`` (e.g. ``{"performance": {...}}``);
+    they must be JSON-serialisable. The page renders from the record, never from
+    this object, so a record read back from disk renders the same.
+    """
+
+    def record(self) -> Mapping[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class RecordEvidence:
+    """Evidence already in its record shape: one key of ``tiers[]`` and its value."""
+
+    key: str
+    value: object
+
+    def record(self) -> Mapping[str, Any]:
+        return {self.key: self.value}
+
+
 @dataclass(frozen=True)
 class TierResult:
     """The result of one tier; a failure here is data, never an exception."""
@@ -66,4 +91,66 @@ class TierResult:
     log_path: str | None = None
     command: tuple[str, ...] = ()
     failed_tests: tuple[FailedTest, ...] = ()
-    extra: dict[str, object] = field(default_factory=dict)
+    extra: dict[str, object] = field(default_factory=dict)  # runner-private data (pytest exit code, reruns)
+    evidence: tuple[Evidence, ...] = ()  # what the tier leaves in summary.json and on the page
+
+
+def with_record_evidence(result: TierResult, keys: Sequence[str]) -> TierResult:
+    """A runner's record handed over in ``extra`` under ``keys``, as the result's typed evidence."""
+    evidence = tuple(RecordEvidence(k, result.extra[k]) for k in keys if k in result.extra)
+    return replace(result, evidence=(*result.evidence, *evidence))
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """A gate over a whole run (e.g. coverage), with measured value and limit."""
+
+    name: str
+    measured: float
+    limit: float
+    passed: bool
+    message: str
+
+
+@dataclass
+class RunResult:
+    """A whole run; ``exit_code`` is the verdict every command ends with.
+
+    Precedence when tiers disagree: a failure (1) outranks something missing
+    (4), which outranks an empty tier (5); only all-passed is 0. A code
+    problem is reported ahead of an environment problem because it is the
+    one a rerun will not fix.
+    """
+
+    run_id: str
+    stage: str
+    target: str
+    run_dir: str
+    tiers: list[TierResult] = field(default_factory=list)
+    gates: list[GateResult] = field(default_factory=list)
+    started_at: str = ""
+    duration: float = 0.0
+    interrupted: bool = False
+    coverage_percent: float | None = None
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if self.interrupted:
+            return ExitCode.INTERRUPTED
+        codes = {t.status.exit_code for t in self.tiers}
+        if any(not g.passed for g in self.gates):
+            codes.add(ExitCode.FAILED)
+        for code in (ExitCode.FAILED, ExitCode.MISSING, ExitCode.NO_TESTS):
+            if code in codes:
+                return code
+        return ExitCode.OK
+
+    @property
+    def verdict(self) -> str:
+        return {
+            ExitCode.OK: "passed",
+            ExitCode.FAILED: "failed",
+            ExitCode.MISSING: "incomplete",
+            ExitCode.NO_TESTS: "no tests",
+            ExitCode.INTERRUPTED: "interrupted",
+        }.get(self.exit_code, "failed")

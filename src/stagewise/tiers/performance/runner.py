@@ -20,12 +20,12 @@ import json
 import socket
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from stagewise.project.env import mask_text
-from stagewise.project.performance import PerformanceConfig, Scenario
+from stagewise.project.performance import Scenario
 from stagewise.tiers.performance import baseline as baselines
 from stagewise.tiers.performance.drift import (
     MemoryReader,
@@ -36,8 +36,16 @@ from stagewise.tiers.performance.drift import (
 )
 from stagewise.tiers.performance.gates import GateCheck, check_gates
 from stagewise.tiers.performance.junit import write_junit
+from stagewise.tiers.performance.record import (
+    Attempt,
+    Outcome,
+    PerformanceRun,
+    evidence_of,
+    interesting_line,
+    render_outcome,
+    write_summary,
+)
 from stagewise.tiers.performance.scenarios import (
-    LoadRequest,
     describe,
     resolve_scenario,
     run_time,
@@ -52,45 +60,7 @@ PROBE = PLUGINS / "stagewise_probe.py"
 SHAPE = PLUGINS / "stagewise_shape.py"
 #: Passed as ``--exit-code-on-error``: distinct from 1 (Locust's own start-up errors).
 LOCUST_REPORTED_ERRORS = 7
-SUMMARY_SCHEMA_VERSION = 1
 WORKERS_WAIT_S = 30
-
-
-@dataclass(frozen=True)
-class PerformanceRun:
-    """Everything one performance tier needs, fully resolved by the pipeline."""
-
-    python: str
-    cwd: Path
-    locustfiles: tuple[str, ...]
-    target: str
-    env: Mapping[str, str]
-    out_dir: Path
-    log_path: Path
-    junit_path: Path
-    config: PerformanceConfig
-    request: LoadRequest = field(default_factory=LoadRequest)
-    verbose: bool = False
-    run_id: str = ""
-    secrets: tuple[str, ...] = ()
-
-
-@dataclass
-class _Attempt:
-    """One Locust process: its command, exit code, statistics and checks."""
-
-    label: str
-    users: int
-    command: list[str]
-    code: int = 0
-    stats: LoadStats | None = None
-    problem: str = ""
-    checks: list[GateCheck] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def failed(self) -> list[GateCheck]:
-        return [c for c in self.checks if not c.passed]
 
 
 class _Log:
@@ -144,14 +114,14 @@ def run_performance_tier(run: PerformanceRun, on_line: Callable[[str], None]) ->
         else:
             attempts = [_one(run, scenario, log, run.out_dir, scenario.users)]
         outcome = _judge(run, scenario, attempts)
-        for line in _render(outcome, attempts):
+        for line in render_outcome(outcome, attempts):
             log.show(line)
     finally:
         log.close()
     duration = time.monotonic() - started
     write_junit(run.junit_path, scenario.name, outcome.checks, duration)
     summary_path = run.out_dir / "summary.json"
-    _write_summary(
+    write_summary(
         summary_path, run=run, scenario=scenario, attempts=attempts, outcome=outcome, duration=duration
     )
     last = attempts[-1]
@@ -167,11 +137,11 @@ def run_performance_tier(run: PerformanceRun, on_line: Callable[[str], None]) ->
         failed_tests=tuple(
             FailedTest(f"{c.gate} {c.endpoint}", "gate", c.message) for c in outcome.checks if not c.passed
         ),
-        extra={"performance": _extra(summary_path, scenario, last, outcome)},
+        evidence=(evidence_of(summary_path, scenario, last, outcome),),
     )
 
 
-def _counts(outcome: _Outcome) -> TestCounts:
+def _counts(outcome: Outcome) -> TestCounts:
     """One test per gate check; a run Locust could not finish counts as one error."""
     failed = len([c for c in outcome.checks if not c.passed])
     if outcome.status is TierStatus.ERROR:
@@ -214,11 +184,11 @@ def build_command(
     return command
 
 
-def _one(run: PerformanceRun, scenario: Scenario, log: _Log, out: Path, users: int) -> _Attempt:
+def _one(run: PerformanceRun, scenario: Scenario, log: _Log, out: Path, users: int) -> Attempt:
     out.mkdir(parents=True, exist_ok=True)
     duration = scenario.step_duration if scenario.kind == "stress" else scenario.duration
     command = build_command(run, scenario, out, users, duration)
-    attempt = _Attempt(out.name, users, command)
+    attempt = Attempt(out.name, users, command)
     env = dict(run.env)
     env.setdefault("PYTHONUNBUFFERED", "1")
     env["STAGEWISE_LOCUST_PROBE"] = str(out / "stagewise-probe.json")
@@ -237,12 +207,12 @@ def _one(run: PerformanceRun, scenario: Scenario, log: _Log, out: Path, users: i
     else:
         attempt.code = run_streaming(command, run.cwd, env, log.locust, what="locust (performance tier)")
     if attempt.code not in (0, LOCUST_REPORTED_ERRORS):
-        attempt.problem = f"locust exited {attempt.code}: {_interesting_line(log.tail)}"
+        attempt.problem = f"locust exited {attempt.code}: {interesting_line(log.tail)}"
         return attempt
     try:
         attempt.stats = read_stats(out / "locust.json", out / "stagewise-probe.json")
     except StatsUnreadable as exc:
-        attempt.problem = f"{exc}: {_interesting_line(log.tail)}"
+        attempt.problem = f"{exc}: {interesting_line(log.tail)}"
         return attempt
     gates = check_gates(attempt.stats, run.config.gates_for(scenario))
     drift = _drift_checks(scenario, None, attempt.stats)
@@ -289,7 +259,7 @@ def _exception_checks(stats: LoadStats) -> list[GateCheck]:
     return [GateCheck("exceptions", "locustfile", float(count), 0.0, False, message)]
 
 
-def _stress(run: PerformanceRun, scenario: Scenario, log: _Log) -> list[_Attempt]:
+def _stress(run: PerformanceRun, scenario: Scenario, log: _Log) -> list[Attempt]:
     attempts = []
     for users in stress_steps(scenario):
         log.show(f"stress step: {users} users for {scenario.step_duration:g}s")
@@ -300,20 +270,10 @@ def _stress(run: PerformanceRun, scenario: Scenario, log: _Log) -> list[_Attempt
     return attempts
 
 
-@dataclass
-class _Outcome:
-    status: TierStatus
-    message: str
-    checks: list[GateCheck]
-    notes: list[str] = field(default_factory=list)
-    breaking_point: int | None = None
-    baseline: dict[str, Any] = field(default_factory=dict)
-
-
-def _judge(run: PerformanceRun, scenario: Scenario, attempts: list[_Attempt]) -> _Outcome:
+def _judge(run: PerformanceRun, scenario: Scenario, attempts: list[Attempt]) -> Outcome:
     last = attempts[-1]
     if last.problem:
-        return _Outcome(TierStatus.ERROR, last.problem, last.checks)
+        return Outcome(TierStatus.ERROR, last.problem, last.checks)
     outcome = _judge_stress(scenario, attempts) if scenario.kind == "stress" else _judge_run(last)
     if outcome.status is TierStatus.NO_TESTS:
         return outcome
@@ -321,20 +281,20 @@ def _judge(run: PerformanceRun, scenario: Scenario, attempts: list[_Attempt]) ->
     return outcome
 
 
-def _judge_run(attempt: _Attempt) -> _Outcome:
+def _judge_run(attempt: Attempt) -> Outcome:
     stats = attempt.stats
     if stats is None or stats.total.requests == 0:
-        return _Outcome(
+        return Outcome(
             TierStatus.NO_TESTS, "Locust made no requests: do the locustfile's users have @task methods?", []
         )
     failed = attempt.failed
     if failed:
         message = "; ".join(c.message for c in failed[:5])
-        return _Outcome(TierStatus.FAILED, message, attempt.checks, notes=list(attempt.notes))
-    return _Outcome(TierStatus.PASSED, "", attempt.checks, notes=list(attempt.notes))
+        return Outcome(TierStatus.FAILED, message, attempt.checks, notes=list(attempt.notes))
+    return Outcome(TierStatus.PASSED, "", attempt.checks, notes=list(attempt.notes))
 
 
-def _judge_stress(scenario: Scenario, attempts: list[_Attempt]) -> _Outcome:
+def _judge_stress(scenario: Scenario, attempts: list[Attempt]) -> Outcome:
     """A stress run passes when it breaks above ``sustain_users`` (or never breaks).
 
     Breaking is what a stress test is for, so the breaking step's failed gates
@@ -342,14 +302,14 @@ def _judge_stress(scenario: Scenario, attempts: list[_Attempt]) -> _Outcome:
     step that held plus one ``breaking_point`` check.
     """
     if all(a.stats is None or a.stats.total.requests == 0 for a in attempts):
-        return _Outcome(TierStatus.NO_TESTS, "Locust made no requests in any stress step", [])
+        return Outcome(TierStatus.NO_TESTS, "Locust made no requests in any stress step", [])
     broken = next((a for a in attempts if a.failed), None)
     held = [a for a in attempts if not a.failed]
     kept = list(held[-1].checks) if held else []
     if broken is None:
         message = f"no breaking point up to {scenario.max_users} users"
         point = GateCheck("breaking_point", "stress", scenario.max_users, scenario.max_users, True, message)
-        return _Outcome(TierStatus.PASSED, message, [point, *kept], notes=[message])
+        return Outcome(TierStatus.PASSED, message, [point, *kept], notes=[message])
     reason = broken.failed[0].message
     held_text = f"held {held[-1].users} users" if held else "broke at the first step"
     message = f"breaking point: {broken.users} users ({reason}); {held_text}"
@@ -357,14 +317,14 @@ def _judge_stress(scenario: Scenario, attempts: list[_Attempt]) -> _Outcome:
     if needed is not None and broken.users <= needed:
         message = f"{message}; must sustain {needed} users"
         point = GateCheck("breaking_point", "stress", broken.users, needed, False, message)
-        return _Outcome(TierStatus.FAILED, message, [point, *kept], breaking_point=broken.users)
+        return Outcome(TierStatus.FAILED, message, [point, *kept], breaking_point=broken.users)
     limit = float(needed) if needed is not None else 0.0
     point = GateCheck("breaking_point", "stress", broken.users, limit, True, message)
-    return _Outcome(TierStatus.PASSED, message, [point, *kept], notes=[message], breaking_point=broken.users)
+    return Outcome(TierStatus.PASSED, message, [point, *kept], notes=[message], breaking_point=broken.users)
 
 
 def _baseline_step(
-    run: PerformanceRun, scenario: Scenario, attempts: list[_Attempt], outcome: _Outcome
+    run: PerformanceRun, scenario: Scenario, attempts: list[Attempt], outcome: Outcome
 ) -> None:
     path = baselines.baseline_file(run.cwd, run.config.baseline_dir, scenario.name)
     stats = _reference_stats(scenario, attempts)
@@ -400,7 +360,7 @@ def _baseline_step(
             outcome.notes.append("baseline not saved: the run did not pass")
 
 
-def _reference_stats(scenario: Scenario, attempts: list[_Attempt]) -> LoadStats | None:
+def _reference_stats(scenario: Scenario, attempts: list[Attempt]) -> LoadStats | None:
     """The figures a baseline holds: the run's, or a stress run's last step that held."""
     if scenario.kind != "stress":
         return attempts[-1].stats
@@ -426,103 +386,6 @@ def _breaking_point_check(
     word = "" if passed else "regression "
     message = f"{word}breaking_point: {current} users vs baseline {before} users"
     return [GateCheck("regression breaking_point", "stress", float(current), float(before), passed, message)]
-
-
-def _render(outcome: _Outcome, attempts: list[_Attempt]) -> list[str]:
-    lines: list[str] = []
-    for attempt in attempts:
-        stats = attempt.stats
-        if stats is None:
-            continue
-        if len(attempts) > 1:
-            lines.append(f"{attempt.label}:")
-        lines.append(
-            f"  {'endpoint':<32} {'reqs':>7} {'fails':>6} {'req/s':>8} {'p50':>6} {'p95':>6} {'p99':>6} ms"
-        )
-        for endpoint in (*stats.endpoints, stats.total):
-            lines.append(
-                f"  {endpoint.name[:32]:<32} {endpoint.requests:>7} {endpoint.failures:>6} "
-                f"{endpoint.rps:>8.1f} {endpoint.p50_ms:>6.0f} {endpoint.p95_ms:>6.0f} "
-                f"{endpoint.p99_ms:>6.0f}"
-            )
-        if stats.errors:
-            lines.append(
-                "  errors: "
-                + "; ".join(f"{e.endpoint}: {e.error} x{e.occurrences}" for e in stats.errors[:5])
-            )
-    lines += [f"  {c.message}" for c in outcome.checks if not c.passed]
-    lines += [f"  {note}" for note in outcome.notes]
-    return lines
-
-
-def _interesting_line(tail: list[str]) -> str:
-    for marker in ("Error", "error", "Exception", "No User class", "Traceback"):
-        for line in reversed(tail):
-            if marker in line:
-                return line.strip()[:300]
-    return tail[-1].strip()[:300] if tail else "(no output)"
-
-
-def _write_summary(
-    path: Path,
-    *,
-    run: PerformanceRun,
-    scenario: Scenario,
-    attempts: list[_Attempt],
-    outcome: _Outcome,
-    duration: float,
-) -> None:
-    last = attempts[-1]
-    record = {
-        "schema_version": SUMMARY_SCHEMA_VERSION,
-        "run_id": run.run_id,
-        "scenario": {k: v for k, v in asdict(scenario).items() if k != "gates"},
-        "target": run.target,
-        "status": outcome.status.value,
-        "message": outcome.message,
-        "duration_s": round(duration, 3),
-        "locust_exit_code": last.code,
-        "command": last.command,
-        "stats": last.stats.as_dict() if last.stats is not None else None,
-        "gates": [c.as_dict() for c in outcome.checks],
-        "notes": outcome.notes,
-        "breaking_point": outcome.breaking_point,
-        "baseline": outcome.baseline,
-        "steps": [
-            {
-                "label": a.label,
-                "users": a.users,
-                "passed": not a.failed and not a.problem,
-                "stats": a.stats.as_dict() if a.stats is not None else None,
-                "failed_gates": [c.message for c in a.failed],
-            }
-            for a in attempts
-        ]
-        if scenario.kind == "stress"
-        else [],
-        "artifacts": {
-            "html": str(path.parent / "locust.html") if scenario.kind != "stress" else None,
-            "csv_prefix": str(path.parent / "locust"),
-            "json": str(path.parent / "locust.json"),
-            "log": str(run.log_path),
-        },
-    }
-    temporary = path.with_suffix(".json.tmp")
-    temporary.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-    temporary.replace(path)
-
-
-def _extra(summary: Path, scenario: Scenario, last: _Attempt, outcome: _Outcome) -> dict[str, Any]:
-    total = last.stats.total.as_dict() if last.stats is not None else None
-    return {
-        "summary": str(summary),
-        "scenario": scenario.name,
-        "kind": scenario.kind,
-        "users": last.users,
-        "total": total,
-        "breaking_point": outcome.breaking_point,
-        "baseline": outcome.baseline,
-    }
 
 
 __all__ = ["LOCUST_REPORTED_ERRORS", "PerformanceRun", "build_command", "run_performance_tier"]

@@ -1,0 +1,157 @@
+"""Plan a test run: stage, target, interpreter and tiers, with every usage error before anything runs.
+
+The pipeline names no tier: the tiers come from :data:`stagewise.plugins.tiers.TIERS`
+(their order is the run order) and each one validates the request and says
+which tools it needs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import cast
+
+from stagewise.errors import UsageError
+from stagewise.plugins.tiers import TIERS, on_request_tiers, tier_order
+from stagewise.project.model import DEFAULT_BASE_URL, Project, StageConfig
+from stagewise.project.policy import combine_markers, stage_named
+from stagewise.registry import load_object
+from stagewise.tiers import tools
+from stagewise.tiers.base import Tier, TierPlan, ToolNeed
+from stagewise.tiers.request import TestRequest
+from stagewise.tiers.target import validate_url
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """The whole run, decided before anything starts."""
+
+    stage: StageConfig
+    target: str
+    python: str
+    tiers: tuple[TierPlan, ...]
+    needs: tuple[ToolNeed, ...] = field(default=())  # what the planned tiers asked for
+
+    @property
+    def security_checks(self) -> tuple[str, ...]:
+        """The named checks the planned tiers run (the security tier's), in their order."""
+        return tuple(n.check for n in self.needs if n.check)
+
+
+def tier_named(name: str) -> Tier:
+    """The registered tier's implementation (imported on first use)."""
+    spec = TIERS.get(name)
+    if spec is None:
+        raise UsageError(f"unknown tier {name!r}: tiers are {TIERS.one_of()}")
+    return cast("Tier", load_object(spec.implementation))
+
+
+def plan_run(project: Project, request: TestRequest) -> RunPlan:
+    """Decide stage, target, interpreter and tiers; usage errors surface here."""
+    stage = stage_named(project, request.stage)
+    registered = [tier_named(name) for name in tier_order()]
+    for tier in registered:
+        tier.check_request(stage, request, request.tiers)
+    chosen = select_tiers(project, stage, request.tiers, request.run_all, request.stage is not None)
+    for tier in registered:
+        tier.check_request(stage, request, chosen)
+    if request.host is not None:
+        target = validate_url(request.host)
+    else:
+        target = validate_url(stage.base_url or DEFAULT_BASE_URL, f"stages.{stage.name}.base_url")
+    for name in chosen:
+        tier_named(name).validate(project, request)  # config and usage errors before anything runs
+    plans = []
+    for name in chosen:
+        config = project.tiers[name]
+        plans.append(
+            TierPlan(
+                name=name,
+                paths=config.paths,
+                markers=combine_markers(config.markers, stage.markers, request.extra_markers),
+                args=config.args,
+                needs_target=config.needs_target,
+                browser=config.browser,
+                coverage=request.coverage and config.coverage,
+            )
+        )
+    needs = tuple(need for p in plans for need in tier_named(p.name).tools(project, p, request))
+    return RunPlan(stage, target, _python(project), tuple(plans), needs)
+
+
+def select_tiers(
+    project: Project,
+    stage: StageConfig,
+    requested: Sequence[str],
+    run_all: bool,
+    stage_given: bool,
+) -> tuple[str, ...]:
+    """The tiers to run, in the registry's order (``project.policy.select_tiers`` over the registry).
+
+    Explicit tier flags win; ``--all`` means every tier the stage allows,
+    plus the on-request tiers named beside it; with neither, a named stage
+    runs its own tiers and no stage runs the base of the pyramid.
+    """
+    order, on_request = tier_order(), on_request_tiers()
+    base = order[0]
+    if run_all:
+        chosen: Sequence[str] = [
+            *stage.tiers,
+            *(t for t in requested if t in on_request and t not in stage.tiers),
+        ]
+    elif requested:
+        chosen = requested
+    elif stage_given or base not in stage.tiers:
+        chosen = stage.tiers
+    else:
+        chosen = (base,)
+    for tier in chosen:
+        if tier not in project.tiers or tier not in order:
+            raise UsageError(f"unknown tier {tier!r}: tiers are {', '.join(project.tiers)}")
+        if tier in on_request and tier in requested and not stage.protected:
+            continue  # asked for by name on an unprotected stage; --all never pulls it in
+        if tier not in stage.tiers:
+            allowed = ", ".join(stage.tiers) or "none"
+            why = " (a protected stage)" if stage.protected else ""
+            raise UsageError(f"the {tier} tier does not run on stage {stage.name}{why}; it runs: {allowed}")
+    if not chosen:
+        raise UsageError(f"stage {stage.name} runs no tiers: set stages.{stage.name}.tiers")
+    return tuple(t for t in order if t in chosen)
+
+
+def _python(project: Project) -> str:
+    if not project.python:
+        return sys.executable
+    candidate = Path(project.python)
+    if not candidate.is_absolute() and os.sep in project.python:
+        candidate = project.root / candidate
+    return str(candidate) if os.sep in project.python else project.python
+
+
+def preflight(plan: RunPlan, request: TestRequest) -> None:
+    """Check every tool the plan needs before any tier runs (fail fast, exit 4)."""
+    needed = _unique(n.tool for n in plan.needs if n.tool is not None and not n.in_stagewise)
+    if any(t.coverage for t in plan.tiers):
+        needed.append(tools.PYTEST_COV)
+    if any(t.browser for t in plan.tiers):
+        needed.append(tools.PLAYWRIGHT)
+    if request.reruns > 0:
+        needed.append(tools.RERUNFAILURES)
+    tools.require_tools(plan.python, needed, request.install_missing)
+    own = _unique(n.tool for n in plan.needs if n.tool is not None and n.in_stagewise)
+    if own:
+        tools.require_tools(sys.executable, own, request.install_missing)
+
+
+def _unique(found: Iterable[tools.Tool]) -> list[tools.Tool]:
+    unique: list[tools.Tool] = []
+    for tool in found:
+        if tool not in unique:
+            unique.append(tool)
+    return unique
+
+
+__all__ = ["RunPlan", "plan_run", "preflight", "select_tiers", "tier_named"]
