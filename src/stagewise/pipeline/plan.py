@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
 from stagewise.errors import UsageError
-from stagewise.plugins.tiers import TIERS, on_request_tiers, tier_order
+from stagewise.plugins.tiers import TIERS, tier_order
 from stagewise.project.model import DEFAULT_BASE_URL, Project, StageConfig
-from stagewise.project.policy import combine_markers, stage_named
+from stagewise.project.policy import combine_markers, select_tiers, stage_named
 from stagewise.registry import load_object
 from stagewise.tiers import tools
 from stagewise.tiers.base import Tier, TierPlan, ToolNeed
@@ -80,46 +80,6 @@ def plan_run(project: Project, request: TestRequest) -> RunPlan:
         )
     needs = tuple(need for p in plans for need in tier_named(p.name).tools(project, p, request))
     return RunPlan(stage, target, _python(project), tuple(plans), needs)
-
-
-def select_tiers(
-    project: Project,
-    stage: StageConfig,
-    requested: Sequence[str],
-    run_all: bool,
-    stage_given: bool,
-) -> tuple[str, ...]:
-    """The tiers to run, in the registry's order (``project.policy.select_tiers`` over the registry).
-
-    Explicit tier flags win; ``--all`` means every tier the stage allows,
-    plus the on-request tiers named beside it; with neither, a named stage
-    runs its own tiers and no stage runs the base of the pyramid.
-    """
-    order, on_request = tier_order(), on_request_tiers()
-    base = order[0]
-    if run_all:
-        chosen: Sequence[str] = [
-            *stage.tiers,
-            *(t for t in requested if t in on_request and t not in stage.tiers),
-        ]
-    elif requested:
-        chosen = requested
-    elif stage_given or base not in stage.tiers:
-        chosen = stage.tiers
-    else:
-        chosen = (base,)
-    for tier in chosen:
-        if tier not in project.tiers or tier not in order:
-            raise UsageError(f"unknown tier {tier!r}: tiers are {', '.join(project.tiers)}")
-        if tier in on_request and tier in requested and not stage.protected:
-            continue  # asked for by name on an unprotected stage; --all never pulls it in
-        if tier not in stage.tiers:
-            allowed = ", ".join(stage.tiers) or "none"
-            why = " (a protected stage)" if stage.protected else ""
-            raise UsageError(f"the {tier} tier does not run on stage {stage.name}{why}; it runs: {allowed}")
-    if not chosen:
-        raise UsageError(f"stage {stage.name} runs no tiers: set stages.{stage.name}.tiers")
-    return tuple(t for t in order if t in chosen)
 
 
 def _python(project: Project) -> str:

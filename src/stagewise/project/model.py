@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from stagewise.plugins.tiers import on_request_tiers, tier_order
 from stagewise.project.data import DataConfig
 from stagewise.project.performance_model import PerformanceConfig
 from stagewise.project.resilience_model import ResilienceConfig
@@ -17,12 +18,14 @@ from stagewise.project.services import ComposeConfig, ServiceConfig
 
 DEFAULT_BASE_URL = "http://localhost:8000"
 
-#: Tiers in pyramid order; plans and ``--all`` always run them in this order.
-TIER_ORDER: tuple[str, ...] = ("unit", "integration", "api", "e2e", "performance", "security", "resilience")
+#: The built-in tiers in pyramid order, as the tier registry lists them at import
+#: (``stagewise.plugins.tiers``); code that must see a tier registered later
+#: calls ``tier_order()`` / ``on_request_tiers()`` instead.
+TIER_ORDER: tuple[str, ...] = tier_order()
 
 #: Tiers that run only when asked for by name (``--performance``) or listed by
 #: the stage; ``--all`` and a stage's defaults never pull them in otherwise.
-ON_REQUEST_TIERS: tuple[str, ...] = ("performance", "security", "resilience")
+ON_REQUEST_TIERS: tuple[str, ...] = on_request_tiers()
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from stagewise.errors import UsageError
-from stagewise.project.model import ON_REQUEST_TIERS, TIER_ORDER, Project, StageConfig
+from stagewise.plugins.tiers import on_request_tiers, tier_order
+from stagewise.project.model import Project, StageConfig
 
 
 def stage_named(project: Project, name: str | None) -> StageConfig:
@@ -28,28 +29,29 @@ def select_tiers(
     run_all: bool,
     stage_given: bool,
 ) -> tuple[str, ...]:
-    """The tiers to run, in pyramid order.
+    """The tiers to run, in the tier registry's order (a tier registered later included).
 
     Explicit tier flags win; ``--all`` means every tier the stage allows,
-    plus the on-request tiers named beside it (``--all --performance`` is one
-    run, so one report, of the pyramid and a load test); with neither, a named
-    stage runs its own tiers and no stage runs unit.
+    plus the on-request tiers named beside it; with neither, a named stage
+    runs its own tiers and no stage runs the base of the pyramid.
     """
+    order, on_request = tier_order(), on_request_tiers()
+    base = order[0]
     if run_all:
         chosen: Sequence[str] = [
             *stage.tiers,
-            *(t for t in requested if t in ON_REQUEST_TIERS and t not in stage.tiers),
+            *(t for t in requested if t in on_request and t not in stage.tiers),
         ]
     elif requested:
         chosen = requested
-    elif stage_given or "unit" not in stage.tiers:
+    elif stage_given or base not in stage.tiers:
         chosen = stage.tiers
     else:
-        chosen = ("unit",)
+        chosen = (base,)
     for tier in chosen:
-        if tier not in project.tiers:
+        if tier not in project.tiers or tier not in order:
             raise UsageError(f"unknown tier {tier!r}: tiers are {', '.join(project.tiers)}")
-        if tier in ON_REQUEST_TIERS and tier in requested and not stage.protected:
+        if tier in on_request and tier in requested and not stage.protected:
             continue  # asked for by name on an unprotected stage; --all never pulls it in
         if tier not in stage.tiers:
             allowed = ", ".join(stage.tiers) or "none"
@@ -57,7 +59,7 @@ def select_tiers(
             raise UsageError(f"the {tier} tier does not run on stage {stage.name}{why}; it runs: {allowed}")
     if not chosen:
         raise UsageError(f"stage {stage.name} runs no tiers: set stages.{stage.name}.tiers")
-    return tuple(t for t in TIER_ORDER if t in chosen)
+    return tuple(t for t in order if t in chosen)
 
 
 def combine_markers(*expressions: str | None) -> str | None:
