@@ -1,7 +1,7 @@
 """Flaky tests: tests that failed and then passed on a rerun.
 
 JUnit counts such a test as passed; stagewise does not. The pytest tier keeps
-their names in ``TierResult.extra["flaky_tests"]`` (``[{"name", "reruns"}]``);
+their names in ``TierResult.flaky_tests`` (``FlakyTest(name, reruns)``);
 this module reads them back, subtracts them from the passed count, and ranks
 the flakiest tests over ``history.jsonl``.
 """
@@ -12,28 +12,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from stagewise.tiers.result import TierResult
-
-
-@dataclass(frozen=True)
-class FlakyTest:
-    """A test that passed only after ``reruns`` reruns in one tier of one run."""
-
-    name: str
-    reruns: int
+from stagewise.tiers.result import FlakyTest, TierResult
 
 
 def flaky_tests(tier: TierResult) -> tuple[FlakyTest, ...]:
     """The flaky tests a tier recorded (none if it ran without ``--reruns``)."""
-    raw = tier.extra.get("flaky_tests")
-    if not isinstance(raw, list):
-        return ()
-    found = []
-    for item in raw:
-        if isinstance(item, Mapping) and isinstance(item.get("name"), str):
-            reruns = item.get("reruns")
-            found.append(FlakyTest(item["name"], reruns if isinstance(reruns, int) else 1))
-    return tuple(found)
+    return tier.flaky_tests
 
 
 def clean_passed(tier: TierResult) -> int:

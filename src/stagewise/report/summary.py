@@ -63,7 +63,7 @@ def tier_record(tier: TierResult) -> dict[str, Any]:
         "failed_tests": [{"name": f.name, "kind": f.kind, "message": f.message} for f in tier.failed_tests],
         "flaky": len(flaky_tests(tier)),
         "flaky_tests": [{"name": f.name, "reruns": f.reruns} for f in flaky_tests(tier)],
-        "reruns": tier.extra.get("reruns", 0),
+        "reruns": tier.reruns,
     }
     for evidence in tier.evidence:  # each tier writes its own part of the record
         record.update(evidence.record())

@@ -20,7 +20,7 @@ from stagewise.tiers.browser import BrowserRun
 from stagewise.tiers.junit import read_cases, read_junit
 from stagewise.tiers.process import run_streaming
 from stagewise.tiers.request import TestRequest
-from stagewise.tiers.result import TestCounts, TierResult, TierStatus
+from stagewise.tiers.result import FlakyTest, TestCounts, TierResult, TierStatus
 from stagewise.tiers.tools import PYTEST
 
 PLUGIN_DIR = Path(__file__).parent / "pytest_plugins"
@@ -142,25 +142,17 @@ def run_pytest_tier(run: PytestRun, on_line: Callable[[str], None]) -> TierResul
         log_path=str(run.log_path),
         command=tuple(command),
         failed_tests=failed,
-        extra=_extra(run, code),
+        pytest_exit_code=code,
+        reruns=max(run.reruns, 0),
+        flaky_tests=_flaky(run),
     )
 
 
-def _extra(run: PytestRun, code: int) -> dict[str, object]:
-    """Tier details beyond the counts; ``flaky_tests`` lists tests that passed only on a rerun.
-
-    JUnit counts a flaky test as passed; the report must not, so the names are
-    kept here (``[{"name": str, "reruns": int}]``) for the summary to subtract.
-    """
-    extra: dict[str, object] = {"pytest_exit_code": code}
-    if run.reruns > 0:
-        extra["reruns"] = run.reruns
-        extra["flaky_tests"] = [
-            {"name": case.name, "reruns": case.attempts - 1}
-            for case in read_cases(run.junit_path)
-            if case.flaky
-        ]
-    return extra
+def _flaky(run: PytestRun) -> tuple[FlakyTest, ...]:
+    """The tests that passed only on a rerun (none without ``--reruns``)."""
+    if run.reruns <= 0:
+        return ()
+    return tuple(FlakyTest(case.name, case.attempts - 1) for case in read_cases(run.junit_path) if case.flaky)
 
 
 def _mask_file(path: Path, secrets: tuple[str, ...]) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
@@ -68,6 +68,18 @@ class Evidence(Protocol):
 
 
 @dataclass(frozen=True)
+class FlakyTest:
+    """A test that passed only after ``reruns`` reruns in one tier of one run.
+
+    JUnit counts a flaky test as passed; the report must not, so the tier keeps
+    the names for the summary to subtract.
+    """
+
+    name: str
+    reruns: int
+
+
+@dataclass(frozen=True)
 class RecordEvidence:
     """Evidence already in its record shape: one key of ``tiers[]`` and its value."""
 
@@ -91,14 +103,10 @@ class TierResult:
     log_path: str | None = None
     command: tuple[str, ...] = ()
     failed_tests: tuple[FailedTest, ...] = ()
-    extra: dict[str, object] = field(default_factory=dict)  # runner-private data (pytest exit code, reruns)
+    pytest_exit_code: int | None = None  # pytest tiers: the child's own exit code
+    reruns: int = 0  # --reruns N as the tier ran it
+    flaky_tests: tuple[FlakyTest, ...] = ()  # tests that passed only on a rerun
     evidence: tuple[Evidence, ...] = ()  # what the tier leaves in summary.json and on the page
-
-
-def with_record_evidence(result: TierResult, keys: Sequence[str]) -> TierResult:
-    """A runner's record handed over in ``extra`` under ``keys``, as the result's typed evidence."""
-    evidence = tuple(RecordEvidence(k, result.extra[k]) for k in keys if k in result.extra)
-    return replace(result, evidence=(*result.evidence, *evidence))
 
 
 @dataclass(frozen=True)

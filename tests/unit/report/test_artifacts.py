@@ -83,7 +83,7 @@ def test_git_info_in_a_real_repository(tmp_path: Path) -> None:
 
 
 def test_the_performance_tiers_own_record_is_read_too(tmp_path: Path) -> None:
-    """The shape tiers/performance leaves: totals in TierResult.extra, samples in its summary file."""
+    """The shape tiers/performance leaves: totals in its evidence, samples in its summary file."""
     from stagewise.report.html import render_page
 
     tier_dir = tmp_path / "performance"

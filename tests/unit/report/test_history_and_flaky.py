@@ -10,7 +10,7 @@ from stagewise.report.flaky import clean_passed, flakiest, flaky_tests
 from stagewise.report.history import append_history, history_line, read_history
 from stagewise.report.summary import run_record, write_run_record
 from stagewise.tiers.junit import read_cases
-from stagewise.tiers.result import FailedTest, TestCounts, TierResult, TierStatus
+from stagewise.tiers.result import FailedTest, FlakyTest, TestCounts, TierResult, TierStatus
 from tests.unit.report.synthetic import JUNIT_UNIT, make_run
 
 # What pytest 9 + pytest-rerunfailures write for `--reruns 2` (checked by hand and in
@@ -33,7 +33,8 @@ def tier_with_flaky() -> TierResult:
         TestCounts(tests=5, failures=1, errors=0, skipped=1),
         duration=1.25,
         failed_tests=(FailedTest("t::bad", "failure", "boom"),),
-        extra={"reruns": 2, "flaky_tests": [{"name": "t::flaky", "reruns": 1}]},
+        reruns=2,
+        flaky_tests=(FlakyTest("t::flaky", 1),),
     )
 
 
@@ -75,7 +76,7 @@ def test_flaky_tests_are_not_counted_as_passed() -> None:
 
 
 def test_tier_without_reruns_has_no_flaky() -> None:
-    tier = TierResult("unit", TierStatus.PASSED, TestCounts(tests=2), extra={"pytest_exit_code": 0})
+    tier = TierResult("unit", TierStatus.PASSED, TestCounts(tests=2), pytest_exit_code=0)
     assert flaky_tests(tier) == ()
     assert clean_passed(tier) == 2
 

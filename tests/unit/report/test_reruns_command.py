@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stagewise.tiers.pytest_tier import PytestRun, _extra, build_command
+from stagewise.tiers.pytest_tier import PytestRun, _flaky, build_command
+from stagewise.tiers.result import FlakyTest
 
 
 def make_run(tmp_path: Path, reruns: int) -> PytestRun:
@@ -33,9 +34,6 @@ def test_flaky_tests_come_from_the_junit_file(tmp_path: Path) -> None:
         "<testcase classname='t' name='a' time='0.1'/><testcase classname='t' name='a' time='0.1'/>"
         "<testcase classname='t' name='b' time='0.1'/></testsuite></testsuites>"
     )
-    assert _extra(make_run(tmp_path, 2), 0) == {
-        "pytest_exit_code": 0,
-        "reruns": 2,
-        "flaky_tests": [{"name": "t::a", "reruns": 1}],
-    }
-    assert _extra(make_run(tmp_path, 0), 0) == {"pytest_exit_code": 0}
+    # The same facts as the old ``extra`` dict, now typed fields of TierResult (issue 13).
+    assert _flaky(make_run(tmp_path, 2)) == (FlakyTest("t::a", 1),)
+    assert _flaky(make_run(tmp_path, 0)) == ()

@@ -34,7 +34,7 @@ from stagewise.tiers.resilience.junit import write_junit
 from stagewise.tiers.resilience.probes import ProbeContext, load_probe
 from stagewise.tiers.resilience.probes.base import ProbeResult, holds
 from stagewise.tiers.resilience.topology import Deployment, build_local, http_json, remote_deployment
-from stagewise.tiers.result import FailedTest, TestCounts, TierResult, TierStatus
+from stagewise.tiers.result import FailedTest, RecordEvidence, TestCounts, TierResult, TierStatus
 
 SUMMARY_SCHEMA_VERSION = 1
 
@@ -164,13 +164,12 @@ def run_resilience_tier(run: ResilienceRun, on_line: Callable[[str], None]) -> T
         junit_path=str(run.junit_path),
         log_path=str(run.log_path),
         failed_tests=tuple(FailedTest(f"{c.probe} {c.gate}", "gate", c.message) for c in failed),
-        extra={
-            "resilience": {
-                "summary": str(summary_path),
-                "scenario": scenario.name,
-                "figures": summary["figures"],
-            }
-        },
+        evidence=(
+            RecordEvidence(
+                "resilience",
+                {"summary": str(summary_path), "scenario": scenario.name, "figures": summary["figures"]},
+            ),
+        ),
     )
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from stagewise.project.model import Project, StageConfig
 from stagewise.tiers.base import TierContext, TierPlan, ToolNeed
 from stagewise.tiers.request import TestRequest
-from stagewise.tiers.result import TierResult, with_record_evidence
+from stagewise.tiers.result import TierResult
 
 
 class ResilienceTier:
@@ -43,7 +43,7 @@ class ResilienceTier:
             log_path=context.run_dir / "resilience.log",
             scenario=context.request.resilience_scenario,
         )
-        return with_record_evidence(run_resilience_tier(run, context.log), ("resilience",))
+        return run_resilience_tier(run, context.log)
 
 
 TIER = ResilienceTier()

@@ -29,7 +29,7 @@ from stagewise.plugins.security_checks import check_spec
 from stagewise.project.env import mask_text
 from stagewise.project.security import SecurityConfig
 from stagewise.tiers.pytest_tier import PytestRun, run_pytest_tier
-from stagewise.tiers.result import FailedTest, TestCounts, TierResult, TierStatus
+from stagewise.tiers.result import FailedTest, RecordEvidence, TestCounts, TierResult, TierStatus
 from stagewise.tiers.security.allowlist import AllowList, apply_allowlist
 from stagewise.tiers.security.checks import CheckContext, load_check
 from stagewise.tiers.security.findings import CheckOutcome, CheckStatus, Finding, at_or_above
@@ -140,16 +140,19 @@ def run_security_tier(run: SecurityRun, on_line: Callable[[str], None]) -> TierR
         failed_tests=tuple(
             FailedTest(f"{f.id} {f.location}", "finding", f"{f.severity}: {f.title}") for f in gating
         ),
-        extra={
-            "findings": document["findings"],
-            "security": {
-                "findings_json": str(findings_path),
-                "sarif": str(run.out_dir / "findings.sarif"),
-                "counts": document["counts"],
-                "fail_on": run.config.fail_on,
-                "checks": document["checks"],
-            },
-        },
+        evidence=(
+            RecordEvidence("findings", document["findings"]),
+            RecordEvidence(
+                "security",
+                {
+                    "findings_json": str(findings_path),
+                    "sarif": str(run.out_dir / "findings.sarif"),
+                    "counts": document["counts"],
+                    "fail_on": run.config.fail_on,
+                    "checks": document["checks"],
+                },
+            ),
+        ),
     )
 
 

@@ -14,7 +14,7 @@ from stagewise.errors import UsageError
 from stagewise.project.model import Project, StageConfig
 from stagewise.tiers.base import TierContext, TierPlan, ToolNeed
 from stagewise.tiers.request import TestRequest
-from stagewise.tiers.result import TierResult, with_record_evidence
+from stagewise.tiers.result import TierResult
 from stagewise.tiers.tools import PYTEST
 
 if TYPE_CHECKING:
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 NAME = "security"
 
 #: The keys of ``tiers[]`` in summary.json that the security runner's record holds.
-_RECORD_KEYS = ("findings", "security")
 
 
 class SecurityTier:
@@ -95,7 +94,7 @@ class SecurityTier:
             verbose=context.verbose,
             secrets=context.secrets,
         )
-        return with_record_evidence(run_security_tier(run, context.log), _RECORD_KEYS)
+        return run_security_tier(run, context.log)
 
 
 def security_allowlist(project: Project) -> AllowList:
