@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from stagewise.errors import MissingError
-from stagewise.tiers.resilience.journal import Journal, run_quiet
+from stagewise.tiers.resilience.journal import Journal, ServerEntry, run_quiet
 
 PG_BIN_DIRS = ("/usr/lib/postgresql/17/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/15/bin")
 SCHEMA = """
@@ -109,8 +109,13 @@ class Cluster:
     def start(self, journal: Journal) -> None:
         """Start the cluster and wait until it accepts connections."""
         log = self.datadir.parent / f"{self.name}.log"
-        journal.record(
-            "pg", f"PostgreSQL {self.name} on port {self.port}", datadir=str(self.datadir), user=self.user
+        stop = ["pg_ctl", "stop", "-D", str(self.datadir), "-m", "immediate", "-w", "-t", "20"]
+        journal.add(
+            ServerEntry(
+                f"PostgreSQL {self.name} on port {self.port}",
+                argv=pg_command(stop, self.user),
+                pid_file=str(self.datadir / "postmaster.pid"),
+            )
         )
         command = ["pg_ctl", "start", "-D", str(self.datadir), "-l", str(log), "-w", "-t", "30"]
         done = run_quiet([*self.prefix, *pg_command(command, self.user)], timeout=40)

@@ -33,6 +33,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from stagewise.errors import MissingError
+from stagewise.processes import start_group, stop_group
 from stagewise.project.resilience import ResilienceConfig
 from stagewise.tiers.resilience import patroni
 from stagewise.tiers.resilience.failover import FailoverManager, PromotionWatch
@@ -43,7 +44,7 @@ from stagewise.tiers.resilience.haproxy import (
     haproxy_binary,
     render_config,
 )
-from stagewise.tiers.resilience.journal import Journal, kill_process, process_start_time
+from stagewise.tiers.resilience.journal import Journal, ProcessEntry, process_start_time
 from stagewise.tiers.resilience.linkproxy import LinkProxy
 from stagewise.tiers.resilience.netns import Netns
 from stagewise.tiers.resilience.postgres import (
@@ -177,13 +178,11 @@ def spawn(
     ``cwd`` matters for a child that drops to another user: it must be able
     to enter its working directory.
     """
-    entry = deployment.journal.record("process", f"{name} process", pid=0, start=None)
+    entry = deployment.journal.add(ProcessEntry(f"{name} process"))
     with log.open("ab") as out:
-        process = subprocess.Popen(
+        process, _ref = start_group(
             argv,
             stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
             cwd=cwd,
             # The marker lets a check find every child of a run, whatever its command line says.
             env={**os.environ, CHILD_MARKER: "1", **(env or {})},
@@ -204,7 +203,7 @@ def kill(deployment: Deployment, name: str) -> None:
     """SIGKILL a child: what a region whose host dies looks like to everyone else."""
     started = deployment.services[name]
     if started.process is not None:
-        kill_process(started.process.pid, process_start_time(started.process.pid))
+        stop_group(started.process, first=())  # no grace: SIGKILL at once
         started.process.wait(5)
     deployment.journal.undo(started.entry)
 
