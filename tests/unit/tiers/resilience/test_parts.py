@@ -212,8 +212,9 @@ def test_the_region_service_routes_the_contracts_paths() -> None:
 
 
 def test_region_service_urls_list_the_own_database_first_for_libpq_and_sqlalchemy() -> None:
+    from stagewise.tiers.resilience.clusters import libpq_url as _libpq_url
+    from stagewise.tiers.resilience.launch import fill as _fill
     from stagewise.tiers.resilience.postgres import Cluster
-    from stagewise.tiers.resilience.topology import _fill, _libpq_url
 
     own = Cluster("eu-west", Path("/x"), 5433, None, "10.0.0.2")
     other = Cluster("us-east", Path("/y"), 5432, None, "10.0.0.1")
