@@ -17,6 +17,7 @@ from pathlib import Path
 from stagewise.errors import MissingError
 from stagewise.project.resilience import ResilienceConfig
 from stagewise.tiers.resilience import patroni
+from stagewise.tiers.resilience.dberrors import database_errors
 from stagewise.tiers.resilience.deployment import Deployment, Sites
 from stagewise.tiers.resilience.health import wait_bootstrapping, wait_node
 from stagewise.tiers.resilience.journal import ServerEntry
@@ -164,7 +165,10 @@ def patroni_pair(
             wait_bootstrapping(deployment, region.name, (link_host, etcd_port), scope)
     primary, replica = clusters[primary_region.name], clusters[replica_region.name]
     wait_node(deployment, primary_region.name, ("master", "primary"))
-    with connect(primary.url, timeout=5) as db:
+    with (
+        database_errors(f"cannot create the probe tables on {primary.name}"),
+        connect(primary.url, timeout=5) as db,
+    ):
         db.execute(SCHEMA)
     wait_node(deployment, replica_region.name, ("replica",))
     wait_streaming(primary, replica.name, timeout=30)
