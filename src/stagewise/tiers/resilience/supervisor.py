@@ -12,7 +12,7 @@ from pathlib import Path
 
 from stagewise.processes import start_group, stop_group
 from stagewise.tiers.resilience.deployment import CHILD_MARKER, Deployment, Started
-from stagewise.tiers.resilience.journal import ProcessEntry, process_start_time
+from stagewise.tiers.resilience.journal import ProcessEntry
 
 
 def spawn(
@@ -31,14 +31,14 @@ def spawn(
     """
     entry = deployment.journal.add(ProcessEntry(f"{name} process"))
     with log.open("ab") as out:
-        process, _ref = start_group(
+        process, ref = start_group(
             argv,
             stdout=out,
             cwd=cwd,
             # The marker lets a check find every child of a run, whatever its command line says.
             env={**os.environ, CHILD_MARKER: "1", **(env or {})},
         )
-    deployment.journal.update(entry, pid=process.pid, start=process_start_time(process.pid))
+    deployment.journal.update(entry, pid=ref.pid, start=None if ref.start is None else str(ref.start))
     started = Started(name, argv, log, entry, process, cwd, env)
     deployment.services[name] = started
     return started
