@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -26,6 +24,7 @@ from pathlib import Path
 from stagewise.backends.base import Environment, LineSink, ServiceStatus
 from stagewise.errors import DeployError, InterruptedRun, UsageError
 from stagewise.interrupts import interrupt_once
+from stagewise.processes import ProcessRef, start_group, stop_group
 from stagewise.project.model import Project, StageConfig
 from stagewise.project.services import HealthCheck, ServiceConfig
 
@@ -40,18 +39,6 @@ class _Running:
     start_ticks: int
     port: int | None
     started_at: float
-
-
-def _start_ticks(pid: int) -> int | None:
-    """The process start time in clock ticks from /proc, or None if it is gone."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rsplit(")", 1)[1].split()
-    if fields[0] == "Z":
-        return None
-    return int(fields[19])
 
 
 def port_in_use(port: int) -> bool:
@@ -145,7 +132,7 @@ class LocalBackend:
             )
         except (OSError, ValueError, KeyError, TypeError):
             return None
-        if _start_ticks(running.pid) != running.start_ticks:
+        if not ProcessRef(running.pid, running.start_ticks).alive():
             return None
         return running
 
@@ -228,20 +215,12 @@ class LocalBackend:
         command = [self._fill(part, service) for part in service.command]
         log = self.log_file(service.name).open("ab")
         try:
-            process = subprocess.Popen(
-                command,
-                cwd=self._cwd(service),
-                env=self._env(service),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+            process, ref = start_group(command, cwd=self._cwd(service), env=self._env(service), stdout=log)
         except OSError as exc:
             raise DeployError(f"service {service.name} cannot start: {command[0]}: {exc.strerror}") from exc
         finally:
             log.close()
-        ticks = _start_ticks(process.pid) or 0
+        ticks = ref.start or 0
         state = {"pid": process.pid, "start_ticks": ticks, "port": port, "started_at": time.time()}
         self._state_file(service.name).write_text(json.dumps(state))
         sink(f"{service.name} | started pid {process.pid}" + (f" on 127.0.0.1:{port}" if port else ""))
@@ -322,7 +301,8 @@ class LocalBackend:
         for name in reversed(list(names)):
             running = self._running(name)
             if running is not None:
-                _stop_group(running.pid)
+                # TERM, the grace period, KILL: see stagewise.processes.
+                stop_group(ProcessRef(running.pid, running.start_ticks), grace=GRACE_SECONDS)
                 stopped.append(name)
             self._state_file(name).unlink(missing_ok=True)
         return stopped
@@ -435,46 +415,3 @@ class LocalBackend:
     def can_start(self) -> bool:
         """A local environment always has services (the constructor refuses one without)."""
         return bool(self.all_services)
-
-
-def _stop_group(pid: int) -> None:
-    """TERM the service's process group, then KILL it after the grace period."""
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + GRACE_SECONDS
-    while time.monotonic() < deadline:
-        if not _group_alive(pid):
-            return
-        time.sleep(0.1)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGKILL)
-    while _group_alive(pid) and time.monotonic() < deadline + 5:
-        time.sleep(0.1)
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie leader still counts for killpg; reap it if it is our child.
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pgid, os.WNOHANG)
-    return _start_ticks(pgid) is not None or _any_member(pgid)
-
-
-def _any_member(pgid: int) -> bool:
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            return True
-    return False

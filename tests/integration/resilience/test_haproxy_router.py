@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from stagewise.project.resilience import LocalTopology, Region, ResilienceConfig
-from stagewise.tiers.resilience import topology
+from stagewise.tiers.resilience import launch, topology
 from stagewise.tiers.resilience.haproxy import fetch_states, haproxy_binary
 from stagewise.tiers.resilience.journal import Journal
 from stagewise.tiers.resilience.topology import (
@@ -136,7 +136,7 @@ def test_router_builtin_uses_stagewises_own_router(deployment: Deployment) -> No
 def test_without_haproxy_installed_the_builtin_router_stands_in_with_a_note(
     deployment: Deployment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(topology, "haproxy_binary", lambda: None)
+    monkeypatch.setattr(launch, "haproxy_binary", lambda: None)
     url = start_router(deployment, True, sys.executable, tmp_path)
     assert any("haproxy is not installed" in note for note in deployment.notes), deployment.notes
     assert topology.router_kind(deployment) == "haproxy"  # the first router; this one is its stand-in

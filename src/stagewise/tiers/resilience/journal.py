@@ -6,18 +6,23 @@ Undo actions are idempotent: undoing something that never got applied, or
 was already undone, is harmless. The next run (or ``stagewise regions down``)
 replays whatever a crashed run left, newest first, before it starts anything.
 
-Undo kinds (replayable by a fresh process, so they hold only plain data):
+Each entry is a typed record (one dataclass per kind, each with its own
+``undo()``), replayable by a fresh process, so it holds only plain data. On
+disk it is a JSON object: ``id``, ``kind``, ``what``, ``at`` and its fields.
 
-- ``process``: kill a process group we started (``pid`` + its start time, so
-  a recycled PID is never killed), sending SIGCONT first in case it is stopped;
-- ``pg``: ``pg_ctl stop -m immediate`` on a data directory;
-- ``path``: remove a directory tree we created;
-- ``argv``: run an argument list (iptables -D, ip netns del, a remote revert).
+- :class:`ProcessEntry` (``process``): SIGKILL a process group we started, only
+  while ``pid`` still has the recorded start time (a recycled PID is never killed);
+- :class:`ServerEntry` (``server``): a server that keeps a pid file (a
+  PostgreSQL cluster): run its stop command, then SIGKILL the pid in the file;
+- :class:`PathEntry` (``path``): remove a directory tree we created;
+- :class:`ArgvEntry` (``argv``): run an argument list (iptables -D, ip netns del, a remote revert);
+- :class:`NoopEntry` (``noop``): a note; another entry does the undoing.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import shutil
@@ -26,18 +31,131 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
+
+from stagewise.processes import ProcessRef, start_time, stop_group
 
 
 def process_start_time(pid: int) -> str | None:
-    """The kernel's start time of ``pid`` (field 22 of /proc/PID/stat), or None if gone or a zombie."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8")
-    except OSError:
-        return None
-    fields = stat.rsplit(")", 1)[1].split()
-    return None if fields[0] in ("Z", "X") else fields[19]
+    """The kernel's start time of ``pid`` as the journal writes it, or None if gone or a zombie."""
+    ticks = start_time(pid)
+    return None if ticks is None else str(ticks)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One undo action; subclasses name their ``kind`` (on disk) and implement :meth:`undo`."""
+
+    KIND: ClassVar[str] = ""
+    what: str
+
+    def undo(self) -> None:
+        raise NotImplementedError
+
+    def fields(self) -> dict[str, Any]:
+        """The kind's own data, as written to disk."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "what"}
+
+
+@dataclass(frozen=True)
+class ProcessEntry(Entry):
+    KIND: ClassVar[str] = "process"
+    pid: int = 0
+    start: str | None = None  # None until the process exists (or if it was gone at once)
+
+    def undo(self) -> None:
+        if self.pid <= 0 or self.start is None or process_start_time(self.pid) != self.start:
+            return  # never started, already gone, or the pid now belongs to someone else
+        stop_group(ProcessRef(self.pid, int(self.start)), first=())
+
+
+@dataclass(frozen=True)
+class ServerEntry(Entry):
+    KIND: ClassVar[str] = "server"
+    argv: list[str] = field(default_factory=list)  # the stop command
+    pid_file: str = ""
+
+    def undo(self) -> None:
+        pid_file = Path(self.pid_file)
+        if not pid_file.exists():
+            return
+        run_quiet(self.argv)
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            pid = int(pid_file.read_text(encoding="utf-8").split()[0])
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+@dataclass(frozen=True)
+class PathEntry(Entry):
+    KIND: ClassVar[str] = "path"
+    path: str = ""
+
+    def undo(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class ArgvEntry(Entry):
+    KIND: ClassVar[str] = "argv"
+    argv: list[str] = field(default_factory=list)
+
+    def undo(self) -> None:
+        run_quiet(self.argv)
+
+
+@dataclass(frozen=True)
+class NoopEntry(Entry):
+    KIND: ClassVar[str] = "noop"
+
+    def undo(self) -> None:
+        return
+
+
+@dataclass(frozen=True)
+class UnknownEntry(Entry):
+    """An entry of a kind this version does not know: reported, never acted on."""
+
+    kind: str = ""
+
+    def undo(self) -> None:
+        raise ValueError(f"unknown journal entry kind {self.kind!r}")
+
+
+KINDS: dict[str, type[Entry]] = {
+    kind.KIND: kind for kind in (ProcessEntry, ServerEntry, PathEntry, ArgvEntry, NoopEntry)
+}
+_META = ("id", "kind", "what", "at", "undone")
+
+
+def entry_from_record(record: dict[str, Any]) -> Entry:
+    """The typed entry a journal file's JSON object describes."""
+    kind = str(record.get("kind"))
+    what = str(record.get("what"))
+    cls = KINDS.get(kind)
+    if cls is None:
+        return UnknownEntry(what, kind)
+    known = {f.name for f in dataclasses.fields(cls)}
+    return cls(what, **{k: v for k, v in record.items() if k in known and k not in _META})
+
+
+@dataclass
+class _Slot:
+    """An entry in this run's journal, with its bookkeeping."""
+
+    id: int
+    entry: Entry
+    at: float
+    undone: bool = False
+
+    def record(self) -> dict[str, Any]:
+        data = {"id": self.id, "kind": self.entry.KIND, "what": self.entry.what, "at": self.at}
+        data.update(self.entry.fields())
+        if self.undone:
+            data["undone"] = True
+        return data
 
 
 class Journal:
@@ -55,7 +173,7 @@ class Journal:
         self.owner = {"pid": pid, "start": start}
         self.path = directory / f"journal-{pid}-{start}.json"
         self._lock = threading.Lock()
-        self._entries: list[dict[str, Any]] = []
+        self._entries: list[_Slot] = []
 
     def _files(self) -> list[tuple[Path, dict[str, Any]]]:
         found = []
@@ -92,57 +210,56 @@ class Journal:
     def replay(self, on_note: Callable[[str], None] = lambda _line: None) -> int:
         """Undo what runs that are gone left behind (each newest first); returns how many entries."""
         count = 0
-        for path, entries in self._leftovers():
-            if entries:
-                on_note(f"resilience: reverting {len(entries)} leftover(s) of an interrupted run from {path}")
-            for entry in reversed(entries):
-                try:
-                    _undo(entry, on_note)
-                except Exception as exc:  # one failed undo must not stop the others
-                    on_note(f"resilience: could not undo {entry.get('what')}: {exc}")
-            count += len(entries)
+        for path, records in self._leftovers():
+            if records:
+                on_note(f"resilience: reverting {len(records)} leftover(s) of an interrupted run from {path}")
+            for record in reversed(records):
+                _undo_noting(entry_from_record(record), on_note)
+            count += len(records)
             path.unlink(missing_ok=True)
         return count
 
-    def record(self, kind: str, what: str, **data: Any) -> int:
+    def add(self, entry: Entry) -> int:
         """Write an undo action to disk before its action is applied; returns its id."""
         with self._lock:
-            entry = {"id": len(self._entries), "kind": kind, "what": what, "at": time.time(), **data}
-            self._entries.append(entry)
+            slot = _Slot(len(self._entries), entry, time.time())
+            self._entries.append(slot)
             self._flush()
-            return int(entry["id"])
+            return slot.id
+
+    def record(self, kind: str, what: str, **data: Any) -> int:
+        """:meth:`add` for an entry given as its kind's name and fields (as on disk)."""
+        return self.add(entry_from_record({**data, "kind": kind, "what": what}))
 
     def update(self, entry_id: int, **data: Any) -> None:
         """Add facts learned after applying (a PID) to an entry."""
         with self._lock:
-            self._entries[entry_id].update(data)
+            slot = self._entries[entry_id]
+            slot.entry = dataclasses.replace(slot.entry, **data)
             self._flush()
 
     def undo(self, entry_id: int, on_note: Callable[[str], None] = lambda _line: None) -> None:
         """Undo one entry now (a fault's revert) and mark it done."""
         with self._lock:
-            entry = self._entries[entry_id]
-            if entry.get("undone"):
+            slot = self._entries[entry_id]
+            if slot.undone:
                 return
-        _undo(entry, on_note)
+        slot.entry.undo()
         with self._lock:
-            entry["undone"] = True
+            slot.undone = True
             self._flush()
 
     def undo_all(self, on_note: Callable[[str], None] = lambda _line: None) -> None:
         """Undo every entry not yet undone, newest first, then remove this run's journal file."""
-        for entry in reversed(list(self._entries)):
-            if not entry.get("undone"):
-                try:
-                    _undo(entry, on_note)
-                except Exception as exc:  # one failed undo must not stop the others
-                    on_note(f"resilience: could not undo {entry.get('what')}: {exc}")
+        for slot in reversed(list(self._entries)):
+            if not slot.undone:
+                if not _undo_noting(slot.entry, on_note):
                     continue
                 with self._lock:
-                    entry["undone"] = True
+                    slot.undone = True
                     self._flush()
         with self._lock:
-            if all(e.get("undone") for e in self._entries):
+            if all(slot.undone for slot in self._entries):
                 self._entries = []
                 self.path.unlink(missing_ok=True)
 
@@ -150,7 +267,8 @@ class Journal:
         self.directory.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_suffix(".tmp")
         with temporary.open("w", encoding="utf-8") as handle:
-            json.dump({"owner": self.owner, "entries": self._entries}, handle, indent=1)
+            entries = [slot.record() for slot in self._entries]
+            json.dump({"owner": self.owner, "entries": entries}, handle, indent=1)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, self.path)
@@ -164,20 +282,14 @@ def _alive(owner: object) -> bool:
     return start is not None and start == owner.get("start")
 
 
-def _undo(entry: dict[str, Any], on_note: Callable[[str], None]) -> None:
-    kind = entry.get("kind")
-    if kind == "process":
-        kill_process(int(entry.get("pid") or 0), entry.get("start"))
-    elif kind == "pg":
-        stop_cluster(Path(str(entry["datadir"])), entry.get("user"))
-    elif kind == "path":
-        shutil.rmtree(str(entry["path"]), ignore_errors=True)
-    elif kind == "argv":
-        run_quiet(list(entry["argv"]))
-    elif kind == "noop":
-        return
-    else:
-        on_note(f"resilience: unknown journal entry kind {kind!r} ({entry.get('what')})")
+def _undo_noting(entry: Entry, on_note: Callable[[str], None]) -> bool:
+    """Undo ``entry``; a failure is noted, never raised (one failed undo must not stop the others)."""
+    try:
+        entry.undo()
+    except Exception as exc:
+        on_note(f"resilience: could not undo {entry.what}: {exc}")
+        return False
+    return True
 
 
 def run_quiet(argv: Sequence[str], timeout: float = 30) -> subprocess.CompletedProcess[str]:
@@ -185,32 +297,15 @@ def run_quiet(argv: Sequence[str], timeout: float = 30) -> subprocess.CompletedP
     return subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout, check=False)
 
 
-def kill_process(pid: int, start: str | None) -> None:
-    """SIGCONT then SIGKILL the process group of ``pid``, only if it is still the same process."""
-    if pid <= 0 or (start is not None and process_start_time(pid) != start):
-        return
-    for sig in (signal.SIGCONT, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, sig)
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and process_start_time(pid) is not None:
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
-        time.sleep(0.02)
-
-
-def stop_cluster(datadir: Path, user: str | None) -> None:
-    """Stop a PostgreSQL cluster at once (SIGQUIT: no checkpoint) if it runs."""
-    pid_file = datadir / "postmaster.pid"
-    if not pid_file.exists():
-        return
-    from stagewise.tiers.resilience.postgres import pg_command
-
-    run_quiet(pg_command(["pg_ctl", "stop", "-D", str(datadir), "-m", "immediate", "-w", "-t", "20"], user))
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        pid = int(pid_file.read_text(encoding="utf-8").split()[0])
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-
-
-__all__ = ["Journal", "kill_process", "process_start_time", "run_quiet", "stop_cluster"]
+__all__ = [
+    "ArgvEntry",
+    "Entry",
+    "Journal",
+    "NoopEntry",
+    "PathEntry",
+    "ProcessEntry",
+    "ServerEntry",
+    "entry_from_record",
+    "process_start_time",
+    "run_quiet",
+]

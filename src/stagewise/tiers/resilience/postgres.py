@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from stagewise.errors import MissingError
-from stagewise.tiers.resilience.journal import Journal, run_quiet
+from stagewise.tiers.resilience.dberrors import database_errors
+from stagewise.tiers.resilience.journal import Journal, ServerEntry, run_quiet
 
 PG_BIN_DIRS = ("/usr/lib/postgresql/17/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/15/bin")
 SCHEMA = """
@@ -83,7 +84,11 @@ def dsn(port: int, database: str = "postgres") -> str:
 
 
 def connect(url: str, timeout: float = 2.0, autocommit: bool = True) -> Any:
-    """A psycopg connection (exit 4 when psycopg is not installed)."""
+    """A psycopg connection (exit 4 when psycopg is not installed).
+
+    Its errors are psycopg's: callers that let one escape wrap the call in
+    :func:`~stagewise.tiers.resilience.dberrors.database_errors`.
+    """
     try:
         import psycopg
     except ImportError as exc:
@@ -109,8 +114,13 @@ class Cluster:
     def start(self, journal: Journal) -> None:
         """Start the cluster and wait until it accepts connections."""
         log = self.datadir.parent / f"{self.name}.log"
-        journal.record(
-            "pg", f"PostgreSQL {self.name} on port {self.port}", datadir=str(self.datadir), user=self.user
+        stop = ["pg_ctl", "stop", "-D", str(self.datadir), "-m", "immediate", "-w", "-t", "20"]
+        journal.add(
+            ServerEntry(
+                f"PostgreSQL {self.name} on port {self.port}",
+                argv=pg_command(stop, self.user),
+                pid_file=str(self.datadir / "postmaster.pid"),
+            )
         )
         command = ["pg_ctl", "start", "-D", str(self.datadir), "-l", str(log), "-w", "-t", "30"]
         done = run_quiet([*self.prefix, *pg_command(command, self.user)], timeout=40)
@@ -192,7 +202,10 @@ def create_primary(
         with (cluster.datadir / "pg_hba.conf").open("a", encoding="utf-8") as hba:
             hba.write(f"host all all {subnet} trust\nhost replication all {subnet} trust\n")
     cluster.start(journal)
-    with connect(cluster.url, timeout=5) as db:
+    with (
+        database_errors(f"cannot create the probe tables on {cluster.name}"),
+        connect(cluster.url, timeout=5) as db,
+    ):
         db.execute(SCHEMA)
     return cluster
 
@@ -271,7 +284,7 @@ def make_synchronous(primary: Cluster, standby: str) -> None:
     Set only once the standby streams: a synchronous primary with no standby
     yet would block its own first write forever.
     """
-    with connect(primary.url, timeout=5) as db:
+    with database_errors(f"cannot make {standby} synchronous"), connect(primary.url, timeout=5) as db:
         # Quoted: a region name like "eu-west" is not a bare identifier in this list.
         db.execute(f"ALTER SYSTEM SET synchronous_standby_names = '\"{standby}\"'")
         db.execute("ALTER SYSTEM SET synchronous_commit = 'remote_apply'")
@@ -283,7 +296,7 @@ def wait_synchronous(primary: Cluster, standby: str, timeout: float = 10.0) -> N
     """Wait until ``primary`` reports ``standby`` as its synchronous standby (exit 4 if never)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with connect(primary.url, timeout=2) as db:
+        with database_errors("cannot read the replication state"), connect(primary.url, timeout=2) as db:
             row = db.execute(
                 "SELECT sync_state FROM pg_stat_replication WHERE application_name = %s", (standby,)
             ).fetchone()

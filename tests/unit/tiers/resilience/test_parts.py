@@ -7,6 +7,8 @@ process), they are cheap enough to stay in the unit tier.
 from __future__ import annotations
 
 import contextlib
+import json
+import signal
 import socket
 import subprocess
 import sys
@@ -212,8 +214,9 @@ def test_the_region_service_routes_the_contracts_paths() -> None:
 
 
 def test_region_service_urls_list_the_own_database_first_for_libpq_and_sqlalchemy() -> None:
+    from stagewise.tiers.resilience.clusters import libpq_url as _libpq_url
+    from stagewise.tiers.resilience.launch import fill as _fill
     from stagewise.tiers.resilience.postgres import Cluster
-    from stagewise.tiers.resilience.topology import _fill, _libpq_url
 
     own = Cluster("eu-west", Path("/x"), 5433, None, "10.0.0.2")
     other = Cluster("us-east", Path("/y"), 5432, None, "10.0.0.1")
@@ -223,3 +226,45 @@ def test_region_service_urls_list_the_own_database_first_for_libpq_and_sqlalchem
         "&target_session_attrs=any&connect_timeout=1"
     )
     assert _fill("--db={read_url} {unknown} {port}", {"read_url": "U", "port": "80"}) == "--db=U {unknown} 80"
+
+
+def test_journal_entries_are_typed_records_that_round_trip_and_undo_themselves(tmp_path: Path) -> None:
+    from stagewise.tiers.resilience.journal import (
+        ArgvEntry,
+        PathEntry,
+        ServerEntry,
+        entry_from_record,
+    )
+
+    server = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
+    pid_file = tmp_path / "postmaster.pid"
+    pid_file.write_text(f"{server.pid}\n/data\n", encoding="utf-8")
+    stopped = tmp_path / "stop-ran"
+    owner = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    try:
+        journal = Journal(tmp_path, owner=(owner.pid, process_start_time(owner.pid)))
+        journal.add(ServerEntry("a server", argv=["touch", str(stopped)], pid_file=str(pid_file)))
+        journal.add(
+            ServerEntry("a server that never started", argv=["false"], pid_file=str(tmp_path / "none"))
+        )
+        journal.add(ArgvEntry("a rule", argv=["true"]))
+        journal.record("shiny-new-kind", "from a newer stagewise")
+        records = json.loads(journal.path.read_text(encoding="utf-8"))["entries"]
+        assert [r["kind"] for r in records] == ["server", "server", "argv", "shiny-new-kind"]
+        assert entry_from_record(records[0]) == ServerEntry(
+            "a server", ["touch", str(stopped)], str(pid_file)
+        )
+        assert entry_from_record({"kind": "path", "what": "d", "path": "/x", "id": 3}) == PathEntry("d", "/x")
+        assert owner.stdin is not None
+        owner.stdin.close()
+        owner.wait(5)
+        lines: list[str] = []
+        assert Journal(tmp_path).replay(lines.append) == 4
+        assert stopped.exists()  # its stop command ran, then its pid was killed
+        assert server.wait(5) == -signal.SIGKILL
+        assert any("unknown journal entry kind 'shiny-new-kind'" in line for line in lines)
+    finally:
+        for child in (server, owner):
+            if child.poll() is None:
+                child.kill()
+                child.wait()
