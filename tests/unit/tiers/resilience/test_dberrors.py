@@ -10,7 +10,7 @@ from stagewise.tiers.resilience.postgres import connect, free_port
 
 
 def test_a_database_that_does_not_answer_becomes_a_missing_error_naming_the_step() -> None:
-    pytest.importorskip("psycopg")
+    # psycopg is in the dev install (the resilience extra): no skip, a missing driver fails here.
     url = f"postgresql://postgres@127.0.0.1:{free_port()}/postgres"  # nothing listens there
     with pytest.raises(MissingError, match=r"^creating the tables: ") as caught:  # noqa: SIM117 - the order matters
         with database_errors("creating the tables"), connect(url, timeout=1):
