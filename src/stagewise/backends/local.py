@@ -145,25 +145,32 @@ class LocalBackend:
             for step in config.build:
                 self._run_step(config, step, "build", sink)
 
+    def _run_relayed(
+        self, service: ServiceConfig, command: list[str], sink: LineSink, timeout: float | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``command`` in the service's directory and environment; relay its output to ``sink``."""
+        done = subprocess.run(
+            command,
+            cwd=self._cwd(service),
+            env=self._env(service),
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=timeout,
+        )
+        for line in (done.stdout + done.stderr).splitlines():
+            sink(f"{service.name} | {line}")
+        return done
+
     def _run_step(self, service: ServiceConfig, step: Sequence[str], what: str, sink: LineSink) -> None:
         command = [self._fill(part, service) for part in step]
         sink(f"{service.name} | {what}: {' '.join(command)}")
         try:
-            done = subprocess.run(
-                command,
-                cwd=self._cwd(service),
-                env=self._env(service),
-                capture_output=True,
-                text=True,
-                check=False,
-                timeout=600,
-            )
+            done = self._run_relayed(service, command, sink, timeout=600)
         except FileNotFoundError as exc:
             raise DeployError(f"{what} step of {service.name} cannot run: {command[0]} not found") from exc
         except subprocess.TimeoutExpired as exc:
             raise DeployError(f"{what} step of {service.name} took over 600 s: {' '.join(command)}") from exc
-        for line in (done.stdout + done.stderr).splitlines():
-            sink(f"{service.name} | {line}")
         if done.returncode != 0:
             tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["(no output)"]
             step = " ".join(command)
@@ -391,19 +398,9 @@ class LocalBackend:
         config = self.all_services[service]
         command = [self._fill(part, config) for part in argv]
         try:
-            done = subprocess.run(
-                command,
-                cwd=self._cwd(config),
-                env=self._env(config),
-                capture_output=True,
-                text=True,
-                check=False,
-            )
+            return self._run_relayed(config, command, sink).returncode
         except OSError as exc:
             raise DeployError(f"cannot run {command[0]!r} for {service}: {exc.strerror or exc}") from exc
-        for line in (done.stdout + done.stderr).splitlines():
-            sink(f"{service} | {line}")
-        return done.returncode
 
     def health(self, service: str) -> bool:
         self._check_name(service)
