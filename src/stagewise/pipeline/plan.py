@@ -7,15 +7,14 @@ which tools it needs.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import cast
 
 from stagewise.errors import UsageError
 from stagewise.plugins.tiers import TIERS, tier_order
+from stagewise.project.interpreter import project_python
 from stagewise.project.model import DEFAULT_BASE_URL, Project, StageConfig
 from stagewise.project.policy import combine_markers, select_tiers, stage_named
 from stagewise.registry import load_object
@@ -79,16 +78,7 @@ def plan_run(project: Project, request: TestRequest) -> RunPlan:
             )
         )
     needs = tuple(need for p in plans for need in tier_named(p.name).tools(project, p, request))
-    return RunPlan(stage, target, _python(project), tuple(plans), needs)
-
-
-def _python(project: Project) -> str:
-    if not project.python:
-        return sys.executable
-    candidate = Path(project.python)
-    if not candidate.is_absolute() and os.sep in project.python:
-        candidate = project.root / candidate
-    return str(candidate) if os.sep in project.python else project.python
+    return RunPlan(stage, target, project_python(project), tuple(plans), needs)
 
 
 def preflight(plan: RunPlan, request: TestRequest) -> None:
