@@ -4,6 +4,13 @@ State lives under ``.stagewise/<stage>/``: one ``<service>.json`` (pid, process
 start time, port, started-at) and one ``<service>.log`` per service. The start
 time guards against pid reuse: a pid whose start time differs is not ours.
 Each service runs in its own session, so stopping it stops its whole group.
+
+Build and prestart steps run in the service's directory and environment with
+``{python}`` the project's interpreter, their output streamed live
+(:mod:`stagewise.backends.steps`). A step declared ``migrate = true`` runs
+through the guarded migrate (:mod:`stagewise.operations.migrate_step`); on a
+protected stage a plain step that runs alembic is refused before anything
+starts, and a migration step runs only once the caller has confirmed it.
 """
 
 from __future__ import annotations
@@ -22,11 +29,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stagewise.backends.base import Environment, LineSink, ServiceStatus
+from stagewise.backends.steps import refuse_unguarded_migration, run_step
 from stagewise.errors import DeployError, InterruptedRun, UsageError
 from stagewise.interrupts import interrupt_once
 from stagewise.processes import ProcessRef, start_group, stop_group
+from stagewise.project.interpreter import project_python
 from stagewise.project.model import Project, StageConfig
-from stagewise.project.services import HealthCheck, ServiceConfig
+from stagewise.project.services import HealthCheck, ServiceConfig, Step
 
 GRACE_SECONDS = 10.0
 POLL_SECONDS = 0.2
@@ -53,8 +62,22 @@ class LocalBackend:
 
     name = "local"
 
-    def __init__(self, environment: Environment, services: dict[str, ServiceConfig]) -> None:
+    def __init__(
+        self,
+        environment: Environment,
+        services: dict[str, ServiceConfig],
+        project: Project | None = None,
+        stage: StageConfig | None = None,
+    ) -> None:
+        """``project`` and ``stage`` give ``{python}`` its interpreter and migration steps their data.
+
+        Without them ``{python}`` is stagewise's own interpreter and a migration step cannot run.
+        """
         self.environment = environment
+        self.project = project
+        self.stage = stage
+        self.python = project_python(project) if project is not None else sys.executable
+        self.migrations_confirmed = not environment.protected
         self.all_services = {n: s for n, s in services.items() if s.runs_in(environment.stage)}
         if not self.all_services:
             raise UsageError(
@@ -66,7 +89,7 @@ class LocalBackend:
     @classmethod
     def for_stage(cls, project: Project, stage: StageConfig, environment: Environment) -> LocalBackend:
         """The registry's factory: this stage's local services."""
-        return cls(environment, project.services)
+        return cls(environment, project.services, project, stage)
 
     # -- names and placeholders -------------------------------------------------
     def services(self) -> Sequence[str]:
@@ -86,7 +109,7 @@ class LocalBackend:
             "{port}": "" if port is None else str(port),
             "{root}": str(self.environment.root),
             "{state_dir}": str(self.state_dir),
-            "{python}": sys.executable,
+            "{python}": self.python,
         }
         for key, value in values.items():
             text = text.replace(key, value)
@@ -145,9 +168,7 @@ class LocalBackend:
             for step in config.build:
                 self._run_step(config, step, "build", sink)
 
-    def _run_relayed(
-        self, service: ServiceConfig, command: list[str], sink: LineSink, timeout: float | None = None
-    ) -> subprocess.CompletedProcess[str]:
+    def _run_relayed(self, service: ServiceConfig, command: list[str], sink: LineSink) -> int:
         """Run ``command`` in the service's directory and environment; relay its output to ``sink``."""
         done = subprocess.run(
             command,
@@ -156,29 +177,81 @@ class LocalBackend:
             capture_output=True,
             text=True,
             check=False,
-            timeout=timeout,
         )
         for line in (done.stdout + done.stderr).splitlines():
             sink(f"{service.name} | {line}")
-        return done
+        return done.returncode
 
-    def _run_step(self, service: ServiceConfig, step: Sequence[str], what: str, sink: LineSink) -> None:
-        command = [self._fill(part, service) for part in step]
-        sink(f"{service.name} | {what}: {' '.join(command)}")
-        try:
-            done = self._run_relayed(service, command, sink, timeout=600)
-        except FileNotFoundError as exc:
-            raise DeployError(f"{what} step of {service.name} cannot run: {command[0]} not found") from exc
-        except subprocess.TimeoutExpired as exc:
-            raise DeployError(f"{what} step of {service.name} took over 600 s: {' '.join(command)}") from exc
-        if done.returncode != 0:
-            tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["(no output)"]
-            step = " ".join(command)
+    # -- steps ------------------------------------------------------------------
+    def _file(self) -> str:
+        return self.project.describe_file() if self.project is not None else "stagewise.toml"
+
+    def migration_steps(self) -> list[str]:
+        """The migration steps ``up`` would run now (services not yet running), by label.
+
+        On a protected stage a plain step that runs alembic is refused here, before
+        anything starts (exit 3, with the step to write instead).
+        """
+        found: list[str] = []
+        for service in self._order():
+            for step in (*service.build, *service.prestart):
+                self._refuse_unguarded(step)
+            if self._running(service.name) is None:
+                found.extend(step.label for step in service.prestart if step.migrate)
+        return found
+
+    def confirm_migrations(self) -> None:
+        """The caller asked on a protected stage and was told yes: migration steps may run."""
+        self.migrations_confirmed = True
+
+    def _refuse_unguarded(self, step: Step) -> None:
+        env = self.environment
+        refuse_unguarded_migration(step, env.stage, protected=env.protected, file=self._file())
+
+    def _run_step(self, service: ServiceConfig, step: Step, what: str, sink: LineSink) -> None:
+        self._refuse_unguarded(step)
+        label = step.label or f"{what} step of {service.name}"
+        step = Step(
+            tuple(self._fill(part, service) for part in step.command), step.migrate, step.timeout, label
+        )
+        if step.migrate:
+            self._migrate(service, step, sink)
+            return
+        sink(f"{service.name} | {what}: {step.describe()}")
+        run_step(
+            step.command,
+            cwd=self._cwd(service),
+            env=self._env(service),
+            sink=sink,
+            prefix=f"{service.name} {what}",
+            label=label,
+            timeout=step.timeout,
+        )
+
+    def _migrate(self, service: ServiceConfig, step: Step, sink: LineSink) -> None:
+        if self.project is None or self.stage is None:
             raise DeployError(
-                f"{what} step of {service.name} failed (exit {done.returncode}): {step}: {tail[0]}"
+                f"{step.label} is a migration step: it needs the project (LocalBackend.for_stage)"
             )
+        if not self.migrations_confirmed:
+            raise DeployError(
+                f"{step.label} migrates protected stage {self.environment.stage}: it runs only through "
+                f"`stagewise deploy {self.environment.stage} up`, which asks first"
+            )
+        from stagewise.operations.migrate_step import run_migration_step
+
+        run_migration_step(
+            self.project,
+            self.stage,
+            self._env(service),
+            step,
+            cwd=self._cwd(service),
+            sink=sink,
+            prefix=f"{service.name} prestart",
+        )
 
     def up(self, detach: bool, build: bool, sink: LineSink) -> list[ServiceStatus]:
+        self.migration_steps()  # an unguarded migration on a protected stage: refused before any start
         self.state_dir.mkdir(parents=True, exist_ok=True)
         started: list[str] = []
         # One guard from the first start to the end of following: a Ctrl+C anywhere in between
@@ -210,7 +283,7 @@ class LocalBackend:
                 self._stop(started)
                 raise
 
-    def _start(self, service: ServiceConfig, sink: LineSink) -> None:
+    def _start(self, service: ServiceConfig, sink: LineSink, migrations: bool = True) -> None:
         port = service.port_for(self.environment.stage)
         if port is not None and port_in_use(port):
             raise DeployError(
@@ -218,6 +291,9 @@ class LocalBackend:
                 f"stop it or change services.{service.name}.port"
             )
         for step in service.prestart:
+            if step.migrate and not migrations:
+                sink(f"{service.name} | skipped {step.label}: the schema is what was just restored")
+                continue
             self._run_step(service, step, "prestart", sink)
         command = [self._fill(part, service) for part in service.command]
         log = self.log_file(service.name).open("ab")
@@ -318,9 +394,10 @@ class LocalBackend:
         return self._stop([n for n in names if n in self.all_services])
 
     def start_services(self, names: Sequence[str], sink: LineSink) -> None:
+        """Start these again (around a restore's swap): their migration steps do not run."""
         for service in self._order(list(names)):
             if service.name in names and self._running(service.name) is None:
-                self._start(service, sink)
+                self._start(service, sink, migrations=False)
                 self._wait_healthy(service, sink)
 
     def logs(self, follow: bool, service: str | None, sink: LineSink) -> None:
@@ -398,7 +475,7 @@ class LocalBackend:
         config = self.all_services[service]
         command = [self._fill(part, config) for part in argv]
         try:
-            return self._run_relayed(config, command, sink).returncode
+            return self._run_relayed(config, command, sink)
         except OSError as exc:
             raise DeployError(f"cannot run {command[0]!r} for {service}: {exc.strerror or exc}") from exc
 

@@ -66,6 +66,9 @@ def _command_parser(env: str, command: str) -> Parser:
     if command == "up":
         parser.add_argument("-d", "--detach", action="store_true", help="start in the background and return")
         parser.add_argument("--build", action="store_true", help="build before starting")
+        parser.add_argument(
+            "--yes", action="store_true", help="confirm the migration steps on a protected stage"
+        )
     elif command == "down":
         parser.add_argument("--volumes", "-v", action="store_true", help="also delete the environment's data")
         parser.add_argument(
@@ -176,7 +179,8 @@ def run(args: argparse.Namespace) -> int:
 def _up(target: Any, options: argparse.Namespace, sink: Any) -> None:
     from stagewise.operations import deploy
 
-    result = deploy.up(deploy.UpRequest(target, options.detach, options.build), sink)
+    request = deploy.UpRequest(target, options.detach, options.build)
+    result = deploy.up(request, sink, _confirmer(options.yes))
     if _printed_json(options, "deploy.up", result.record()):
         return
     _print_status(list(result.services), stream=sys.stdout)

@@ -15,8 +15,9 @@ from typing import Any
 
 from stagewise.backends.base import Backend, LineSink, ServiceStatus
 from stagewise.backends.registry import make_backend
+from stagewise.backends.steps import StepsBackend
 from stagewise.errors import UsageError
-from stagewise.operations.policy import Confirm, Target, guarded, refuse
+from stagewise.operations.policy import Confirm, Target, confirm_protected, guarded, refuse
 from stagewise.pipeline.reporter import Reporter
 from stagewise.pipeline.results import RunResult
 
@@ -95,11 +96,22 @@ class BuildResult:
         return {"env": self.env, "backend": self.backend, "service": self.service}
 
 
-def up(request: UpRequest, sink: LineSink) -> ServicesResult:
-    """Start the environment under its lock; with ``detach`` return once healthy."""
+def up(request: UpRequest, sink: LineSink, confirm: Confirm = refuse) -> ServicesResult:
+    """Start the environment under its lock; with ``detach`` return once healthy.
+
+    Before anything starts: a step that would run alembic unguarded on a
+    protected stage is refused (:class:`~stagewise.errors.ConfigError`), and
+    the migration steps ``up`` would run there need ``confirm`` (they then run
+    through the guarded migrate: verified backup first, data put back on failure).
+    """
     target = request.target
+    backend = backend_for(target)
+    if isinstance(backend, StepsBackend):
+        migrations = backend.migration_steps()
+        if migrations and target.config.protected:
+            confirm_protected(target, f"migrate its database ({', '.join(migrations)})", confirm)
+            backend.confirm_migrations()
     with guarded(target, "up"):
-        backend = backend_for(target)
         statuses = backend.up(request.detach, request.build, sink)
     return ServicesResult(target.stage, backend.name, tuple(statuses))
 

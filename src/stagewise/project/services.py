@@ -2,9 +2,16 @@
 
 A service is something ``deploy ENV up`` starts on the local backend: a
 command (an argument list, never a shell string), its working directory,
-environment, port, health check, dependencies, build steps, and the data it
-keeps (deleted by ``down --volumes``). Strings may use ``{stage}``, ``{port}``,
-``{root}`` and ``{state_dir}``; they are filled in per environment.
+environment, port, health check, dependencies, build and prestart steps, and
+the data it keeps (deleted by ``down --volumes``). Strings may use ``{stage}``,
+``{port}``, ``{root}``, ``{state_dir}`` and ``{python}`` (the project's own
+interpreter, ``project.python``); they are filled in per environment.
+
+A step is an argument list, or a table that also says how long it may run
+(``timeout``) and whether it is the service's migration (``migrate = true``):
+a migration step runs through stagewise's guarded migrate (the env lock, and
+on a protected stage a verified backup first and the data put back on
+failure); one with no ``command`` is stagewise's own ``migrate``.
 """
 
 from __future__ import annotations
@@ -14,6 +21,29 @@ from dataclasses import dataclass, field
 
 SERVICE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 HEALTH_KINDS = ("http", "tcp", "command")
+#: How long a build or prestart step may run when its table sets no ``timeout``.
+DEFAULT_STEP_TIMEOUT = 600.0
+
+
+@dataclass(frozen=True)
+class Step:
+    """One build or prestart step.
+
+    ``command`` is empty only for ``migrate = true`` with no command: stagewise's
+    own ``migrate`` (alembic upgrade head). ``label`` is its key path in the
+    project file (``services.app.prestart[0]``), what errors and prompts name.
+    """
+
+    command: tuple[str, ...] = ()
+    migrate: bool = False
+    timeout: float = DEFAULT_STEP_TIMEOUT
+    label: str = ""
+
+    def describe(self) -> str:
+        """The step as progress lines show it."""
+        if not self.command:
+            return "stagewise migrate (alembic upgrade head)"
+        return " ".join(self.command)
 
 
 @dataclass(frozen=True)
@@ -37,8 +67,8 @@ class ServiceConfig:
     stage_ports: dict[str, int] = field(default_factory=dict)
     health: HealthCheck | None = None
     depends_on: tuple[str, ...] = ()
-    build: tuple[tuple[str, ...], ...] = ()
-    prestart: tuple[tuple[str, ...], ...] = ()
+    build: tuple[Step, ...] = ()
+    prestart: tuple[Step, ...] = ()
     data: tuple[str, ...] = ()
     stages: tuple[str, ...] = ()
 

@@ -6,11 +6,13 @@ from collections.abc import Mapping
 from typing import TypeGuard
 
 from stagewise.project.services import (
+    DEFAULT_STEP_TIMEOUT,
     HEALTH_KINDS,
     SERVICE_NAME,
     ComposeConfig,
     HealthCheck,
     ServiceConfig,
+    Step,
 )
 from stagewise.project.table import ConfigTable
 from stagewise.project.validate import inside_project, matching, named_tables, names_in, stage_keys
@@ -58,8 +60,8 @@ def _service(table: ConfigTable, name: str, stage_names: Mapping[str, object]) -
         stage_ports=stage_ports,
         health=_health(table),
         depends_on=table.strings("depends_on", ()),
-        build=_commands(table, "build"),
-        prestart=_commands(table, "prestart"),
+        build=_steps(table, "build", migrations=False),
+        prestart=_steps(table, "prestart", migrations=True),
         data=table.strings("data", ()),
         stages=stages,
     )
@@ -116,6 +118,42 @@ def _health(table: ConfigTable) -> HealthCheck | None:
             raise health_t.error(kind, "must be a non-empty argument list")
     health_t.check_unknown()
     return HealthCheck(kind, target, timeout)
+
+
+_STEP_FORMS = (
+    'must be a list of steps: argument lists, e.g. [["{python}", "-m", "app.seed"]], or tables '
+    'like { command = [...], timeout = "5m" }'
+)
+
+
+def _steps(table: ConfigTable, key: str, *, migrations: bool) -> tuple[Step, ...]:
+    """``build`` / ``prestart``: argument lists, or ``{ command, timeout, migrate }`` tables."""
+    raw = table.raw(key)
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise table.error(key, _STEP_FORMS)
+    steps: list[Step] = []
+    for index, entry in enumerate(raw):
+        label = f"{table.key(key)}[{index}]"
+        if isinstance(entry, list):
+            if not entry or not all(isinstance(a, str) and a for a in entry):
+                raise table.error(f"{key}[{index}]", "must be an argument list of non-empty strings")
+            steps.append(Step(tuple(entry), label=label))
+            continue
+        if not isinstance(entry, dict):
+            raise table.error(f"{key}[{index}]", _STEP_FORMS)
+        step_t = ConfigTable(table.file, label, entry)
+        command = step_t.argv("command") or ()
+        migrate = step_t.boolean("migrate", False)
+        if migrate and not migrations:
+            raise step_t.error("migrate", f"a migration is a prestart step, not a {key} step")
+        if not command and not migrate:
+            raise step_t.error("command", "is required (or migrate = true for stagewise's own migrate)")
+        timeout = step_t.seconds("timeout") or DEFAULT_STEP_TIMEOUT
+        step_t.check_unknown()
+        steps.append(Step(command, migrate, timeout, label))
+    return tuple(steps)
 
 
 def _commands(table: ConfigTable, key: str) -> tuple[tuple[str, ...], ...]:
