@@ -20,6 +20,7 @@ from stagewise.errors import UsageError
 from stagewise.operations.policy import Confirm, Target, confirm_protected, guarded, refuse
 from stagewise.pipeline.reporter import Reporter
 from stagewise.pipeline.results import RunResult
+from stagewise.project.model import Project, StageConfig
 
 
 def backend_for(target: Target) -> Backend:
@@ -158,8 +159,29 @@ class StageTestRequest:
     reports_dir: Path | None = None
 
 
+def stage_test_tiers(project: Project, stage: StageConfig) -> tuple[str, ...]:
+    """What ``deploy ENV test`` runs: ``stages.ENV.deploy_tiers``, else the stage's tiers that target it.
+
+    An in-process tier (unit, integration: it imports the app and may write and
+    delete through the stage's database URL, e.g. a conftest that empties a
+    table at teardown) runs against a deployed stage only when the stage lists
+    it in ``deploy_tiers``, which the loader refuses on a protected stage.
+    """
+    if stage.deploy_tiers is not None:
+        return stage.deploy_tiers
+    targeting = tuple(t for t in stage.tiers if t in project.tiers and project.tiers[t].needs_target)
+    if not targeting:
+        raise UsageError(
+            f"stage {stage.name} runs no tier that targets the environment (its tiers: "
+            f"{', '.join(stage.tiers) or 'none'}): `deploy {stage.name} test` never runs in-process "
+            f"tiers against its data unless stages.{stage.name}.deploy_tiers lists them"
+        )
+    return targeting
+
+
 def run_stage_tests(request: StageTestRequest, reporter: Reporter) -> RunResult:
-    """Run the stage's tiers (the pipeline applies the stage's policy: smoke only on prod).
+    """Run the stage's tiers that target the environment (the pipeline applies the stage's
+    policy: smoke only on prod); see :func:`stage_test_tiers`.
 
     It never starts the environment (``auto_start=False``), so it needs no lock.
     """
@@ -176,6 +198,7 @@ def run_stage_tests(request: StageTestRequest, reporter: Reporter) -> RunResult:
             )
         markers = request.service.replace("-", "_")
     run = TestRequest(
+        tiers=stage_test_tiers(target.project, target.config),
         stage=target.stage,
         verbose=request.verbose,
         reports_dir=request.reports_dir,

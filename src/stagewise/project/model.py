@@ -54,6 +54,8 @@ class StageConfig:
     required_env: tuple[str, ...] = ()
     backend: str | None = None
     compose_file: str | None = None
+    #: What ``deploy ENV test`` runs; ``None``: the stage's tiers that need a target.
+    deploy_tiers: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

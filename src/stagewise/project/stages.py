@@ -70,6 +70,35 @@ def read_stages(table: ConfigTable, tiers: Mapping[str, TierConfig]) -> dict[str
             required_env=env_names(stage_t, "required_env") or base.required_env,
             backend=one_of(stage_t, "backend", BACKENDS, base.backend),
             compose_file=stage_t.string("compose_file", base.compose_file),
+            deploy_tiers=_deploy_tiers(
+                stage_t, stage_tiers, tiers, stage_t.boolean("protected", base.protected)
+            ),
         )
         stage_t.check_unknown()
     return stages
+
+
+def _deploy_tiers(
+    table: ConfigTable, stage_tiers: tuple[str, ...], tiers: Mapping[str, TierConfig], protected: bool
+) -> tuple[str, ...] | None:
+    """``deploy_tiers``: what ``deploy ENV test`` runs, from the stage's own tiers.
+
+    An in-process tier (one that does not need a target: it imports the app and
+    may create and delete rows through the stage's database URL) is allowed only
+    when listed here, and never on a protected stage.
+    """
+    if table.raw("deploy_tiers") is None:
+        return None
+    listed = names_in(table, "deploy_tiers", tiers, (), what="tier", plural="tiers")
+    for name in listed:
+        if name not in stage_tiers:
+            raise table.error(
+                "deploy_tiers", f"{name} is not one of the stage's tiers ({', '.join(stage_tiers)})"
+            )
+        if protected and not tiers[name].needs_target:
+            raise table.error(
+                "deploy_tiers",
+                f"{name} runs in-process against the stage's data, never on a protected stage: "
+                "list only tiers that target the environment",
+            )
+    return tuple(t for t in TIER_ORDER if t in listed)
