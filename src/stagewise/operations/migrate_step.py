@@ -52,7 +52,8 @@ def run_migration_step(
         if not step.command:
             operations.migrate(data, say)
             return
-        _guarded_command(data, step, cwd=cwd, env=env, sink=sink, prefix=prefix, say=say)
+        # The command gets what alembic would: the service env with the URL stagewise backs up.
+        _guarded_command(data, step, cwd=cwd, env=data.alembic.env, sink=sink, prefix=prefix, say=say)
 
 
 @contextlib.contextmanager
