@@ -257,3 +257,25 @@ def test_deploy_tiers_are_checked_when_the_file_is_read(tmp_path: Path, toml: st
     with pytest.raises(ConfigError) as caught:
         project_with(tmp_path, toml)
     assert problem in str(caught.value)
+
+
+def test_up_asks_before_a_migration_on_a_protected_stage_and_a_no_starts_nothing(tmp_path: Path) -> None:
+    from stagewise.errors import UsageError
+    from stagewise.operations.deploy import UpRequest, up
+    from stagewise.operations.policy import Target
+
+    project = project_with(
+        tmp_path,
+        '[services.app]\ncommand = ["app-that-does-not-exist"]\nprestart = [{ migrate = true }]\n',
+    )
+    asked: list[tuple[str, str]] = []
+
+    def no(env: str, what: str) -> bool:
+        asked.append((env, what))
+        return False
+
+    with pytest.raises(UsageError, match="not confirmed: nothing done on prod"):
+        up(UpRequest(Target(project, "prod", {}), detach=True), lambda line: None, no)
+    assert asked == [("prod", "migrate its database (services.app.prestart[0])")]
+    assert not (tmp_path / ".stagewise" / "prod").exists()
+    assert not (tmp_path / ".stagewise" / "locks").exists(), "refused before the env lock was taken"
