@@ -279,3 +279,11 @@ def test_up_asks_before_a_migration_on_a_protected_stage_and_a_no_starts_nothing
     assert asked == [("prod", "migrate its database (services.app.prestart[0])")]
     assert not (tmp_path / ".stagewise" / "prod").exists()
     assert not (tmp_path / ".stagewise" / "locks").exists(), "refused before the env lock was taken"
+
+
+def test_a_stage_with_no_tier_that_targets_it_is_a_usage_error(tmp_path: Path) -> None:
+    from stagewise.errors import UsageError
+
+    project = project_with(tmp_path, '[stages.dev]\ntiers = ["unit", "integration"]\n')
+    with pytest.raises(UsageError, match="stage dev runs no tier that targets the environment"):
+        stage_test_tiers(project, project.stages["dev"])
