@@ -10,22 +10,29 @@ from stagewise.tiers.result import TierResult, TierStatus
 
 
 class PlainReporter:
-    """Plain-line progress; works the same on a terminal, in a pipe and in CI."""
+    """Plain-line progress; works the same on a terminal, in a pipe and in CI.
 
-    def __init__(self, stream: TextIO) -> None:
+    ``relay=False`` (``--no-progress``) prints stagewise's own lines only;
+    pytest's output then stays in the tier's log.
+    """
+
+    def __init__(self, stream: TextIO, relay: bool = True) -> None:
         self.stream = stream
+        self.relay = relay
 
     def _print(self, text: str) -> None:
         print(text, file=self.stream, flush=True)
 
     def run_started(self, run_id: str, stage: str, target: str, tiers: Sequence[str]) -> None:
-        self._print(f"stagewise: stage {stage} · target {target} · tiers {', '.join(tiers)} · run {run_id}")
+        at = f" · target {target}" if target else ""  # no target when no planned tier needs one
+        self._print(f"stagewise: stage {stage}{at} · tiers {', '.join(tiers)} · run {run_id}")
 
     def tier_started(self, tier: str, command: Sequence[str]) -> None:
         self._print(f"── {tier} tier " + "─" * max(4, 50 - len(tier)))
 
     def output(self, tier: str, line: str) -> None:
-        self._print(line)
+        if self.relay:
+            self._print(line)
 
     def tier_finished(self, result: TierResult) -> None:
         self._print(f"── {tier_line(result)}")
