@@ -10,15 +10,10 @@ from stagewise.tiers.result import TierResult, TierStatus
 
 
 class PlainReporter:
-    """Plain-line progress; works the same on a terminal, in a pipe and in CI.
+    """Plain-line progress; works the same on a terminal, in a pipe and in CI."""
 
-    ``relay=False`` (``--no-progress``) prints stagewise's own lines only;
-    pytest's output then stays in the tier's log.
-    """
-
-    def __init__(self, stream: TextIO, relay: bool = True) -> None:
+    def __init__(self, stream: TextIO) -> None:
         self.stream = stream
-        self.relay = relay
 
     def _print(self, text: str) -> None:
         print(text, file=self.stream, flush=True)
@@ -31,8 +26,7 @@ class PlainReporter:
         self._print(f"── {tier} tier " + "─" * max(4, 50 - len(tier)))
 
     def output(self, tier: str, line: str) -> None:
-        if self.relay:
-            self._print(line)
+        self._print(line)
 
     def tier_finished(self, result: TierResult) -> None:
         self._print(f"── {tier_line(result)}")

@@ -147,6 +147,7 @@ def run(args: argparse.Namespace) -> int:
         selection_base=Path.cwd(),
         pytest_args=tuple(args.pytest_args),
         keyword=args.keyword,
+        relay_output=args.verbose or not args.no_progress,
     )
     stream = sys.stderr if args.json else sys.stdout
     if wants_live_progress(stream, args.no_progress, os.environ):
@@ -159,9 +160,7 @@ def run(args: argparse.Namespace) -> int:
             live.close()
         live.render_summary(_written_record(result))
     else:
-        result = run_tests(
-            project, request, PlainReporter(stream, relay=args.verbose or not args.no_progress)
-        )
+        result = run_tests(project, request, PlainReporter(stream))
         render_summary(result, stream)
     if args.json:
         print(json.dumps(_written_record(result), indent=2))

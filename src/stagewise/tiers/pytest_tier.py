@@ -218,7 +218,12 @@ class PytestTier:
         return None
 
     def run(self, context: TierContext) -> TierResult:
-        return run_pytest_tier(pytest_run(context), context.log)
+        relay = context.request.relay_output or context.verbose  # else pytest's lines go to the log only
+        return run_pytest_tier(pytest_run(context), context.log if relay else _log_only)
+
+
+def _log_only(line: str) -> None:
+    """``--no-progress`` without ``-v``: pytest's line is in the tier log; the terminal skips it."""
 
 
 def pytest_run(context: TierContext) -> PytestRun:

@@ -42,3 +42,4 @@ class TestRequest:
     selection_base: Path | None = None  # what relative items are relative to (default: the project root)
     pytest_args: tuple[str, ...] = ()  # after ``--``: reach each pytest tier after stagewise's own
     keyword: str | None = None  # ``-k EXPR``, passed to each pytest tier
+    relay_output: bool = True  # pytest's own lines reach the reporter (--no-progress without -v: log only)
