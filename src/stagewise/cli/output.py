@@ -19,7 +19,8 @@ class PlainReporter:
         print(text, file=self.stream, flush=True)
 
     def run_started(self, run_id: str, stage: str, target: str, tiers: Sequence[str]) -> None:
-        self._print(f"stagewise: stage {stage} · target {target} · tiers {', '.join(tiers)} · run {run_id}")
+        at = f" · target {target}" if target else ""  # no target when no planned tier needs one
+        self._print(f"stagewise: stage {stage}{at} · tiers {', '.join(tiers)} · run {run_id}")
 
     def tier_started(self, tier: str, command: Sequence[str]) -> None:
         self._print(f"── {tier} tier " + "─" * max(4, 50 - len(tier)))

@@ -30,8 +30,23 @@ def build_parser() -> Parser:
 
 
 def parse(parser: Parser, argv: list[str]) -> argparse.Namespace:
-    """Parse ``argv``; unknown flags name the sub-command whose help lists the valid ones."""
+    """Parse ``argv``; unknown flags name the sub-command whose help lists the valid ones.
+
+    ``stagewise test ... -- ARGS``: what follows the first ``--`` is pytest's and
+    never reaches argparse (which would read ``-k`` there as its own). A test
+    selection may sit between flags; argparse takes only its first run of
+    positionals, so the later ones come back as extras and join it here.
+    """
+    passthrough: list[str] | None = None
+    if argv[:1] == ["test"] and "--" in argv:
+        cut = argv.index("--")
+        argv, passthrough = argv[:cut], argv[cut + 1 :]
     args, extras = parser.parse_known_args(argv)
+    if passthrough is not None:
+        args.pytest_args = passthrough
+    if isinstance(getattr(args, "selection", None), list):
+        args.selection += [e for e in extras if not e.startswith("-")]
+        extras = [e for e in extras if e.startswith("-")]
     if extras:
         where = f"stagewise {args.command}" if getattr(args, "command", None) else "stagewise"
         raise UsageError(f"unrecognized arguments: {' '.join(extras)} (see `{where} -h`)")

@@ -59,9 +59,8 @@ class RichReporter:
         self.live: Live | None = None
 
     def run_started(self, run_id: str, stage: str, target: str, tiers: Sequence[str]) -> None:
-        self.console.print(
-            f"[bold]stagewise[/] stage [bold]{stage}[/] · target {target} · run {run_id}", markup=True
-        )
+        at = f" · target {target}" if target else ""  # no target when no planned tier needs one
+        self.console.print(f"[bold]stagewise[/] stage [bold]{stage}[/]{at} · run {run_id}", markup=True)
         self.tiers = [_TierState(name) for name in tiers]
         self.live = Live(
             get_renderable=self._render,

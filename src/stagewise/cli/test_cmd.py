@@ -23,9 +23,21 @@ def register(commands: Any) -> None:
     parser = commands.add_parser(
         "test",
         help="run test tiers (unit, integration, api, e2e) for a stage",
-        description="Run the test pyramid tier by tier and print one verdict. "
+        description="Run the test pyramid tier by tier and print one verdict: "
+        "stagewise test [TIER FLAGS] [PATH|NODEID ...] [-- PYTEST ARGS]. "
+        "A path or node id runs in the tier whose paths hold it (with no tier flag it decides the tiers); "
+        "arguments after -- reach each pytest tier after stagewise's own. "
         "Exit codes: 0 passed, 1 failed, 2 usage, 3 bad project file, "
         "4 something missing/unreachable, 5 no tests collected, 130 interrupted.",
+    )
+    parser.add_argument(
+        "selection",
+        nargs="*",
+        metavar="PATH|NODEID",
+        help="test files, folders or node ids (tests/x.py::test_y); each runs in the tier holding it",
+    )
+    parser.add_argument(
+        "-k", metavar="EXPR", dest="keyword", help="only tests whose names match EXPR (pytest -k)"
     )
     for tier in TIERS:
         parser.add_argument(
@@ -102,10 +114,10 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--no-progress",
         action="store_true",
-        help="plain progress lines even on a terminal (also when CI=true)",
+        help="stagewise's own lines only: no live display, pytest's output stays in the tier log (-v shows it)",
     )
     add_project_argument(parser)
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=run, pytest_args=[])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -131,6 +143,11 @@ def run(args: argparse.Namespace) -> int:
         yes=args.yes or _confirmed_at_prompt(project, args),
         reports_dir=Path(args.reports_dir).resolve() if args.reports_dir else None,
         color=sys.stdout.isatty() and "NO_COLOR" not in os.environ and not args.json,
+        selection=tuple(args.selection),
+        selection_base=Path.cwd(),
+        pytest_args=tuple(args.pytest_args),
+        keyword=args.keyword,
+        relay_output=args.verbose or not args.no_progress,
     )
     stream = sys.stderr if args.json else sys.stdout
     if wants_live_progress(stream, args.no_progress, os.environ):

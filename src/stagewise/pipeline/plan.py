@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from typing import cast
 
 from stagewise.errors import UsageError
-from stagewise.plugins.tiers import TIERS, tier_order
+from stagewise.pipeline.passthrough import pytest_args
+from stagewise.pipeline.selection import collection_note, paths_hint, select_paths
+from stagewise.plugins.tiers import TIERS, selectable_tiers, tier_order
 from stagewise.project.interpreter import project_python
 from stagewise.project.model import DEFAULT_BASE_URL, Project, StageConfig
 from stagewise.project.policy import combine_markers, select_tiers, stage_named
@@ -33,6 +35,7 @@ class RunPlan:
     python: str
     tiers: tuple[TierPlan, ...]
     needs: tuple[ToolNeed, ...] = field(default=())  # what the planned tiers asked for
+    notes: tuple[str, ...] = field(default=())  # lines the run shows under its header
 
     @property
     def security_checks(self) -> tuple[str, ...]:
@@ -54,7 +57,10 @@ def plan_run(project: Project, request: TestRequest) -> RunPlan:
     registered = [tier_named(name) for name in tier_order()]
     for tier in registered:
         tier.check_request(stage, request, request.tiers)
-    chosen = select_tiers(project, stage, request.tiers, request.run_all, request.stage is not None)
+    passthrough = pytest_args(request.pytest_args, request.keyword)
+    selected, requested = _selection(project, request)
+    run_all = request.run_all and not request.selection  # a selection decides the tiers itself
+    chosen = select_tiers(project, stage, requested, run_all, request.stage is not None)
     for tier in registered:
         tier.check_request(stage, request, chosen)
     if request.host is not None:
@@ -63,22 +69,42 @@ def plan_run(project: Project, request: TestRequest) -> RunPlan:
         target = validate_url(stage.base_url or DEFAULT_BASE_URL, f"stages.{stage.name}.base_url")
     for name in chosen:
         tier_named(name).validate(project, request)  # config and usage errors before anything runs
+    pytest_tiers = [name for name in chosen if name in selectable_tiers()]
+    if passthrough.args and not pytest_tiers:
+        raise UsageError(
+            f"arguments for pytest ({' '.join(passthrough.args)}) reach the pytest tiers "
+            f"({', '.join(selectable_tiers())}); none of them is planned"
+        )
     plans = []
     for name in chosen:
         config = project.tiers[name]
+        own = name in pytest_tiers
         plans.append(
             TierPlan(
                 name=name,
-                paths=config.paths,
-                markers=combine_markers(config.markers, stage.markers, request.extra_markers),
-                args=config.args,
+                paths=selected.get(name, config.paths),
+                markers=combine_markers(
+                    config.markers, stage.markers, request.extra_markers, passthrough.markers if own else None
+                ),
+                args=(*config.args, *passthrough.args) if own else config.args,
                 needs_target=config.needs_target,
                 browser=config.browser,
                 coverage=request.coverage and config.coverage,
+                missing_hint=paths_hint(project, name) if own else "",
             )
         )
     needs = tuple(need for p in plans for need in tier_named(p.name).tools(project, p, request))
-    return RunPlan(stage, target, project_python(project), tuple(plans), needs)
+    notes = tuple(collection_note(project, n) for n in pytest_tiers if not project.tiers[n].paths)
+    return RunPlan(stage, target, project_python(project), tuple(plans), needs, notes)
+
+
+def _selection(project: Project, request: TestRequest) -> tuple[dict[str, tuple[str, ...]], tuple[str, ...]]:
+    """The selection's items per tier, and the tiers asked for (flags, plus those the selection adds)."""
+    if not request.selection:
+        return {}, request.tiers
+    flagged = tuple(t for t in request.tiers if t in selectable_tiers())
+    selected = select_paths(project, request.selection, request.selection_base or project.root, flagged)
+    return selected, (*request.tiers, *(t for t in selected if t not in request.tiers))
 
 
 def preflight(plan: RunPlan, request: TestRequest) -> None:

@@ -63,7 +63,10 @@ def run_tests(
         run_dir=str(run_dir),
         started_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
-    reporter.run_started(run_id, plan.stage.name, plan.target, [t.name for t in plan.tiers])
+    header_target = plan.target if any(t.needs_target for t in plan.tiers) else ""  # "": none needs one
+    reporter.run_started(run_id, plan.stage.name, header_target, [t.name for t in plan.tiers])
+    for note in plan.notes:
+        reporter.note(note)
     started = time.monotonic()
     # The report's provenance (git, tool versions) and page renderer are made ready
     # while the tiers run, not after: they would otherwise add to every run's time.

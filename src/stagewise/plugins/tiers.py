@@ -26,17 +26,33 @@ class TierSpec:
     on_request: bool = False
     page: str = ""
     help: str = ""  # the ``stagewise test --NAME`` flag's help line
+    #: Its paths are pytest's arguments: a PATH|NODEID selection and ``-- ARGS`` reach it.
+    selectable: bool = False
 
 
 TIERS: Registry[TierSpec] = Registry("tier")
 _PYTEST = "stagewise.tiers.pytest_tier"
 TIERS.register(
-    TierSpec("unit", f"{_PYTEST}:UNIT", help="run the unit tier (the default when no tier flag is given)")
+    TierSpec(
+        "unit",
+        f"{_PYTEST}:UNIT",
+        help="run the unit tier (the default when no tier flag is given)",
+        selectable=True,
+    )
 )
-TIERS.register(TierSpec("integration", f"{_PYTEST}:INTEGRATION", help="run the integration tier"))
-TIERS.register(TierSpec("api", f"{_PYTEST}:API", help="run the api tier against the target (--host)"))
 TIERS.register(
-    TierSpec("e2e", f"{_PYTEST}:E2E", help="run the e2e tier in a real Chromium against the target (--host)")
+    TierSpec("integration", f"{_PYTEST}:INTEGRATION", help="run the integration tier", selectable=True)
+)
+TIERS.register(
+    TierSpec("api", f"{_PYTEST}:API", help="run the api tier against the target (--host)", selectable=True)
+)
+TIERS.register(
+    TierSpec(
+        "e2e",
+        f"{_PYTEST}:E2E",
+        help="run the e2e tier in a real Chromium against the target (--host)",
+        selectable=True,
+    )
 )
 TIERS.register(
     TierSpec(
@@ -69,9 +85,14 @@ def tier_order() -> tuple[str, ...]:
     return TIERS.names()
 
 
+def selectable_tiers() -> tuple[str, ...]:
+    """The tiers that run pytest on their paths, so a path selection and ``-- ARGS`` reach them."""
+    return tuple(spec.name for spec in TIERS if spec.selectable)
+
+
 def on_request_tiers() -> tuple[str, ...]:
     """The tiers that run only when asked for by name or listed by the stage."""
     return tuple(spec.name for spec in TIERS if spec.on_request)
 
 
-__all__ = ["TIERS", "TierSpec", "on_request_tiers", "tier_order"]
+__all__ = ["TIERS", "TierSpec", "on_request_tiers", "selectable_tiers", "tier_order"]

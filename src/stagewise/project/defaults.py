@@ -7,7 +7,13 @@ limited to smoke tests.
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 from stagewise.project.model import StageConfig, TierConfig
+
+#: The tiers whose default folders make up the layered layout (``tests/unit``, ...).
+LAYERED_TIERS = ("unit", "integration", "api", "e2e")
 
 
 def default_tiers() -> dict[str, TierConfig]:
@@ -22,6 +28,20 @@ def default_tiers() -> dict[str, TierConfig]:
         # Its own regions and router, not the stage target: see [resilience] in the project file.
         "resilience": TierConfig("resilience", ()),
     }
+
+
+def without_project_file(root: Path, tiers: dict[str, TierConfig]) -> dict[str, TierConfig]:
+    """With no project file and none of the layered folders, unit is pytest's own collection.
+
+    A flat ``tests/`` (or tests beside the code) is what most pytest projects
+    have; running nothing there because ``tests/unit`` is absent would make the
+    first run a dead end. Empty ``paths`` mean "no paths on pytest's command
+    line": pytest then collects what its own ``testpaths`` (or its rootdir)
+    name, the same tests a bare ``pytest`` runs.
+    """
+    if any((root / path).exists() for name in LAYERED_TIERS for path in tiers[name].paths):
+        return tiers
+    return {**tiers, "unit": replace(tiers["unit"], paths=())}
 
 
 def default_stages() -> dict[str, StageConfig]:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from stagewise.errors import ConfigError
 from stagewise.project.data import read_data
+from stagewise.project.defaults import without_project_file
 from stagewise.project.model import BrowserConfig, CoverageConfig, Project
 from stagewise.project.performance import read_performance
 from stagewise.project.resilience import read_resilience
@@ -132,6 +133,8 @@ def _build(root: Path, file: Path | None, data: Mapping[str, object], prefix: st
     top = ConfigTable(file or root / PROJECT_FILE, prefix, data)
     settings = read_project_section(top.section("project"), root.name)
     tiers = read_tiers(top.section("tiers"))
+    if file is None:
+        tiers = without_project_file(root, tiers)
     stages = read_stages(top.section("stages"), tiers)
     if settings.default_stage not in stages:
         raise ConfigError(

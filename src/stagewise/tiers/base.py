@@ -24,7 +24,14 @@ from stagewise.tiers.tools import Tool
 
 @dataclass(frozen=True)
 class TierPlan:
-    """One tier as it will run: its configured paths, marker filter and coverage choice."""
+    """One tier as it will run: its paths, marker filter, arguments and coverage choice.
+
+    ``paths`` are the tier's configured paths, or the part of a PATH|NODEID
+    selection that falls in it (node ids included); empty paths are pytest's
+    own collection (no paths on its command line). ``args`` end with the
+    arguments given after ``--``. ``missing_hint`` is added to the message
+    when none of the paths exists (where to set them).
+    """
 
     name: str
     paths: tuple[str, ...]
@@ -33,6 +40,7 @@ class TierPlan:
     needs_target: bool
     browser: bool
     coverage: bool
+    missing_hint: str = ""
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,7 @@ class PytestRun:
     browser: BrowserRun | None = None
     secrets: tuple[str, ...] = ()
     reruns: int = 0
+    missing_hint: str = ""  # where to set the paths, added when none of them exists
 
 
 def build_command(run: PytestRun) -> list[str]:
@@ -104,12 +105,12 @@ def child_env(run: PytestRun) -> dict[str, str]:
 
 def run_pytest_tier(run: PytestRun, on_line: Callable[[str], None]) -> TierResult:
     """Run the tier and judge it; failures come back as a result, not an error."""
-    existing = tuple(p for p in run.paths if (run.cwd / p).exists())
-    if not existing:
+    existing = tuple(p for p in run.paths if (run.cwd / p.split("::", 1)[0]).exists())  # node ids too
+    if run.paths and not existing:  # no paths at all: pytest's own collection
         return TierResult(
             run.tier,
             TierStatus.NO_TESTS,
-            message=f"no {run.tier} tests: {', '.join(run.paths)} does not exist in {run.cwd}",
+            message=f"no {run.tier} tests: {', '.join(run.paths)} does not exist in {run.cwd}{run.missing_hint}",
         )
     run = PytestRun(**{**run.__dict__, "paths": existing})
     command = build_command(run)
@@ -169,7 +170,7 @@ def _judge(  # noqa: PLR0911 - one return per pytest exit code reads best
     run: PytestRun, code: int, counts: TestCounts, tail: list[str]
 ) -> tuple[TierStatus, str]:
     if code == PYTEST_NO_TESTS or (code == PYTEST_OK and counts.tests == 0):
-        where = ", ".join(run.paths)
+        where = ", ".join(run.paths) or "pytest's own collection"
         selected = f" matching -m {run.markers!r}" if run.markers else ""
         return TierStatus.NO_TESTS, f"no {run.tier} tests collected{selected} in {where}"
     if code == PYTEST_OK:
@@ -217,7 +218,12 @@ class PytestTier:
         return None
 
     def run(self, context: TierContext) -> TierResult:
-        return run_pytest_tier(pytest_run(context), context.log)
+        relay = context.request.relay_output or context.verbose  # else pytest's lines go to the log only
+        return run_pytest_tier(pytest_run(context), context.log if relay else _log_only)
+
+
+def _log_only(line: str) -> None:
+    """``--no-progress`` without ``-v``: pytest's line is in the tier log; the terminal skips it."""
 
 
 def pytest_run(context: TierContext) -> PytestRun:
@@ -248,6 +254,7 @@ def pytest_run(context: TierContext) -> PytestRun:
         browser=context.browser if plan.browser else None,
         secrets=context.secrets,
         reruns=context.request.reruns,
+        missing_hint=plan.missing_hint,
     )
 
 

@@ -38,3 +38,8 @@ class TestRequest:
     resilience_scenario: str | None = None  # --resilience --scenario NAME
     active: bool = False  # --security: also run ZAP's active scan
     yes: bool = False  # confirms a security scan on a protected stage
+    selection: tuple[str, ...] = ()  # PATH|NODEID items: each runs in the tier whose paths hold it
+    selection_base: Path | None = None  # what relative items are relative to (default: the project root)
+    pytest_args: tuple[str, ...] = ()  # after ``--``: reach each pytest tier after stagewise's own
+    keyword: str | None = None  # ``-k EXPR``, passed to each pytest tier
+    relay_output: bool = True  # pytest's own lines reach the reporter (--no-progress without -v: log only)

@@ -17,6 +17,7 @@ def write(root: Path, name: str, text: str) -> Path:
 
 
 def test_no_file_gives_the_specs_defaults(tmp_path: Path) -> None:
+    (tmp_path / "tests" / "integration").mkdir(parents=True)  # one folder of the layered layout
     project = load_project(tmp_path)
     assert project.config_file is None
     assert project.tiers["unit"].paths == ("tests/unit",)
@@ -27,6 +28,18 @@ def test_no_file_gives_the_specs_defaults(tmp_path: Path) -> None:
     assert project.stages["prod"].protected
     assert project.stages["prod"].markers == "smoke"
     assert project.default_stage == "test"
+
+
+def test_no_file_and_no_tier_folders_makes_unit_pytest_own_collection(tmp_path: Path) -> None:
+    (tmp_path / "tests").mkdir()  # a flat tests/ folder, as most pytest projects have
+    project = load_project(tmp_path)
+    assert project.tiers["unit"].paths == ()
+    assert project.tiers["integration"].paths == ("tests/integration",)
+
+
+def test_a_project_file_keeps_the_default_paths_without_tier_folders(tmp_path: Path) -> None:
+    write(tmp_path, "stagewise.toml", '[project]\nname = "x"\n')
+    assert load_project(tmp_path).tiers["unit"].paths == ("tests/unit",)
 
 
 def test_stagewise_toml_overrides_and_adds_a_stage(tmp_path: Path) -> None:
