@@ -69,7 +69,9 @@ def _command_parser(env: str, command: str) -> Parser:
     elif command == "down":
         parser.add_argument("--volumes", "-v", action="store_true", help="also delete the environment's data")
         parser.add_argument(
-            "--yes", action="store_true", help="confirm a destructive step on a protected stage"
+            "--yes",
+            action="store_true",
+            help="confirm on a protected stage (down is downtime; --volumes also deletes data)",
         )
     elif command in ("build", "logs", "test"):
         parser.add_argument("service", nargs="?", metavar="SERVICE", help="one service (default: all)")
