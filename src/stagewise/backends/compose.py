@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from stagewise.backends.base import Environment, LineSink, ServiceStatus
-from stagewise.backends.compose_cli import ComposeBinary, compose_cause, detect, pull_failure
+from stagewise.backends.compose_cli import ComposeBinary, compose_cause, describe, detect, pull_failure
 from stagewise.backends.compose_engine import health_log, inspect_project, run_bounded, snapshot, undo
 from stagewise.errors import ConfigError, DeployError, InterruptedRun, MissingError, UsageError
 from stagewise.project.env import is_secret_name, mask_text
@@ -171,7 +171,7 @@ class ComposeBackend:
         """One error naming the compose that ran, the command, and the line that says why."""
         pulled = pull_failure(output)
         cause = pulled or f"failed (exit {code}): {compose_cause(output)}"
-        return DeployError(self._mask(f"{self.binary.describe()}: `{what}` {cause}"))
+        return DeployError(self._mask(f"{describe(self.binary)}: `{what}` {cause}"))
 
     def _mask(self, text: str) -> str:
         return mask_text(text, self.secrets)

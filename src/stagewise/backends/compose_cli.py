@@ -68,7 +68,8 @@ def detect(search_path: str | None = None) -> ComposeBinary:
     """``docker compose`` when the v2 plugin answers, else ``docker-compose``; :class:`MissingError` if neither.
 
     ``search_path`` is a ``PATH``-style list (default: ``$PATH``); the answer is
-    cached per list, since a ``version`` call costs a few hundred ms.
+    cached per list. The plugin's version comes with the answer; a standalone
+    binary's is left for :func:`describe` to ask when an error needs it.
     """
     return _detect(search_path if search_path is not None else os.environ.get("PATH", os.defpath))
 
@@ -82,11 +83,27 @@ def _detect(search_path: str) -> ComposeBinary:
             return ComposeBinary((docker, "compose"), "docker compose", answered)
     legacy = shutil.which("docker-compose", path=search_path)
     if legacy is not None:
-        return ComposeBinary((legacy,), "docker-compose", _version_of([legacy]) or None)
+        # Its version is asked only when an error names it (v1 is Python: each call costs ~1 s).
+        return ComposeBinary((legacy,), "docker-compose", None)
     raise MissingError(
         "neither `docker compose` nor `docker-compose` is installed: apt-get install docker-compose "
         "(or the docker-compose-plugin)"
     )
+
+
+def describe(binary: ComposeBinary) -> str:
+    """:meth:`ComposeBinary.describe` after asking the program its version if not yet known."""
+    if binary.version is None:
+        binary = ComposeBinary(binary.argv, binary.name, _cached_version(binary.argv))
+    return binary.describe()
+
+
+@lru_cache(maxsize=8)
+def _cached_version(argv: tuple[str, ...]) -> str | None:
+    try:
+        return _version_of(list(argv))
+    except MissingError:
+        return None
 
 
 def _version_of(prefix: list[str]) -> str | None:
