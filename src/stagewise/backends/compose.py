@@ -3,6 +3,9 @@
 One compose project per environment (``<project>-<stage>``), the stage's
 compose file, and status read from the engine itself (container labels and
 health), not from compose's text output, which differs between versions.
+A failed ``up`` removes what it created (:mod:`.compose_engine`); compose's
+errors name the program and version that ran and the line that names the
+cause (:mod:`.compose_cli`).
 """
 
 from __future__ import annotations

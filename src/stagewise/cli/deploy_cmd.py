@@ -22,7 +22,7 @@ from stagewise.plugins.backends import BACKENDS
 
 COMMANDS = {
     "up": "start the environment's services and wait until healthy ([-d] [--build])",
-    "down": "stop and remove them ([--volumes] deletes the environment's data)",
+    "down": "stop and remove them ([--volumes] deletes the data; a protected stage asks first)",
     "build": "build images or run build steps ([SERVICE])",
     "logs": "show logs ([-f] [SERVICE])",
     "status": "state, pid/container, port, health and uptime of each service ([--json])",
