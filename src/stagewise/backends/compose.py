@@ -23,8 +23,10 @@ from typing import Any
 from stagewise.backends.base import Environment, LineSink, ServiceStatus
 from stagewise.backends.compose_cli import ComposeBinary, compose_cause, describe, detect, pull_failure
 from stagewise.backends.compose_engine import health_log, inspect_project, run_bounded, snapshot, undo
+from stagewise.cause import cause_line
 from stagewise.errors import ConfigError, DeployError, InterruptedRun, MissingError, UsageError
 from stagewise.project.env import is_secret_name, mask_text
+from stagewise.project.interpreter import project_python
 from stagewise.project.model import Project, StageConfig
 from stagewise.project.services import candidates
 from stagewise.tiers.process import run_streaming
@@ -57,7 +59,7 @@ def require_daemon() -> None:
     except subprocess.TimeoutExpired as exc:
         raise MissingError("the Docker daemon did not answer within 30 s") from exc
     if done.returncode != 0 or not done.stdout.strip():
-        reason = (done.stderr.strip().splitlines() or ["no answer"])[-1]
+        reason = cause_line(done.stderr, "no answer")
         how = "start it (`dockerd &` or `systemctl start docker`)"
         raise MissingError(f"the Docker daemon is not reachable ({reason}): {how}")
 
@@ -78,12 +80,16 @@ class ComposeBackend:
         compose_file: str,
         prefix: str | None = None,
         prebuild: Sequence[Sequence[str]] = (),
+        *,
         looked_for: Sequence[str] = (),
+        python: str = sys.executable,
     ) -> None:
         self.environment = environment
         self.prebuild = [list(step) for step in prebuild]
         self.file = (environment.root / compose_file).resolve()
         self.looked_for = tuple(looked_for)
+        #: ``{python}`` in prebuild steps: the project's interpreter (they build the project's wheels).
+        self.python = python
         self.project = project_name(prefix or environment.project_name, environment.stage)
         self.secrets = sorted(
             {v for k, v in environment.env.items() if is_secret_name(k) and len(v) >= 4},
@@ -119,6 +125,7 @@ class ComposeBackend:
             project.compose.project_prefix or project.name,
             project.compose.prebuild,
             looked_for=() if found else tuple(n for group in candidates(stage.name) for n in group),
+            python=project_python(project),
         )
 
     @property
@@ -159,12 +166,7 @@ class ComposeBackend:
 
     def _stream(self, sink: LineSink, *args: str) -> tuple[int, str]:
         """Run compose with its output going to ``sink``; returns the exit code and the output's tail."""
-        tail: deque[str] = deque(maxlen=200)
-
-        def keep(line: str) -> None:
-            tail.append(line)
-            sink(line)
-
+        keep, tail = _tee(sink)
         code = run_streaming(
             [*self._compose(), *args], self.file.parent, self.environment.env, keep, what="docker compose"
         )
@@ -197,11 +199,15 @@ class ComposeBackend:
     def _prebuild(self, sink: LineSink) -> None:
         """Host-side steps before an image build (e.g. ``pip wheel``): no network in the build."""
         for raw in self.prebuild:
-            step = [sys.executable if part == "{python}" else part for part in raw]
+            step = [self.python if part == "{python}" else part for part in raw]
             sink(f"prebuild: {' '.join(step)}")
-            code = run_streaming(step, self.environment.root, self.environment.env, sink, what=step[0])
+            keep, tail = _tee(sink)
+            code = run_streaming(step, self.environment.root, self.environment.env, keep, what=step[0])
             if code != 0:
-                raise DeployError(f"prebuild step failed (exit {code}): {' '.join(step)}")
+                cause = cause_line("\n".join(tail))
+                raise DeployError(
+                    self._mask(f"prebuild step failed (exit {code}): {' '.join(step)}: {cause}")
+                )
 
     def build(self, service: str | None, sink: LineSink) -> None:
         self._check_name(service)
@@ -388,6 +394,17 @@ class ComposeBackend:
                 f"`stagewise deploy {stage} up -d` first"
             )
         return ids[0]
+
+
+def _tee(sink: LineSink, keep: int = 200) -> tuple[LineSink, deque[str]]:
+    """A sink that passes each line on and keeps the last ``keep`` (for the error's cause line)."""
+    tail: deque[str] = deque(maxlen=keep)
+
+    def both(line: str) -> None:
+        tail.append(line)
+        sink(line)
+
+    return both, tail
 
 
 def _completed(status: ServiceStatus) -> bool:
