@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
 from stagewise.backends.base import Environment
 from stagewise.backends.compose import ComposeBackend
-from stagewise.errors import ConfigError, MissingError
+from stagewise.errors import ConfigError, DeployError, MissingError
 from stagewise.project.loader import load_project
 
 
@@ -66,3 +67,24 @@ def test_secret_values_of_the_environment_are_masked_in_errors(tmp_path: Path) -
     assert backend.secrets == ["tok-very-secret"]
     assert "tok-very-secret" not in backend._mask("failed: tok-very-secret on 8000")
     assert "8000" in backend._mask("failed: tok-very-secret on 8000")
+
+
+def test_a_failed_prebuild_runs_in_project_python_and_names_its_cause(tmp_path: Path) -> None:
+    """Prebuild steps build the project's wheels: ``{python}`` is ``project.python``, not stagewise's."""
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "project-python").symlink_to(sys.executable)
+    (tmp_path / "wheels.py").write_text(
+        "import sys\nprint('interpreter', sys.executable)\n"
+        "sys.stderr.write('ValueError: no wheel for shop\\n')\nprint('[notice] pip is old')\nsys.exit(3)\n"
+    )
+    root = project(
+        tmp_path,
+        '[project]\npython = "bin/project-python"\n[compose]\nprebuild = [["{python}", "wheels.py"]]\n',
+        "compose.yaml",
+    )
+    lines: list[str] = []
+    with pytest.raises(DeployError) as caught:
+        backend_for(root, "dev").build(None, lines.append)
+    assert f"interpreter {tmp_path / 'bin' / 'project-python'}" in lines
+    assert str(caught.value).startswith("prebuild step failed (exit 3): ")
+    assert str(caught.value).endswith(": ValueError: no wheel for shop")
