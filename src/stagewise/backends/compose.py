@@ -229,9 +229,10 @@ class ComposeBackend:
                 for line in (done.stdout + done.stderr).splitlines():
                     sink(line)
                 if done.returncode != 0:
-                    raise self._failure(
+                    error = self._failure(
                         " ".join(["up", "-d", *flags]), done.returncode, done.stdout + done.stderr
                     )
+                    raise self._with_unhealthy(error)
                 return self._wait_healthy(sink)
             try:
                 code, output = self._stream(sink, "up", *flags)
@@ -281,6 +282,14 @@ class ComposeBackend:
                 f"{self._health_text(status.name)}\nlast log lines:\n{logs}"
             )
         )
+
+    def _with_unhealthy(self, error: DeployError) -> DeployError:
+        """``error`` plus the health log of a service compose waited on (``condition: service_healthy``)."""
+        unhealthy = [s.name for s in self.status() if s.health == "unhealthy"]
+        if not unhealthy:
+            return error
+        checks = "".join(f"\nservice {name} is unhealthy{self._health_text(name)}" for name in unhealthy)
+        return DeployError(f"{error}{self._mask(checks)}")
 
     def _health_text(self, service: str) -> str:
         """The service's last health-check runs (from the engine), or nothing when it has no check."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import select
 import subprocess
 import sys
@@ -83,11 +84,22 @@ def web(health: str, volume: bool = True) -> str:
 NEVER_HEALTHY = '["CMD", "python3", "-c", "import sys; print(\'probe: port 9999 refused\'); sys.exit(1)"]'
 
 
+APP_AFTER_WEB = (
+    f"  app:\n    image: {BASE}\n"
+    '    command: ["sleep", "300"]\n'
+    "    depends_on:\n      web:\n        condition: service_healthy\n"
+)
+
+
 def test_a_failed_up_removes_what_it_made_and_prints_the_health_log(make_project: ProjectFactory) -> None:
-    """compose.yaml (a Compose-spec name) is dev's file; its service never passes its health check."""
+    """compose.yaml (a Compose-spec name) is dev's file; app waits for web, whose check never passes.
+
+    compose itself fails the ``up`` (``condition: service_healthy``), as on examples/shop's staging.
+    """
     prefix = f"swt{uuid.uuid4().hex[:8]}"
+    compose = web(NEVER_HEALTHY).replace("volumes:\n  webdata", APP_AFTER_WEB + "volumes:\n  webdata")
     root = make_project(
-        {"stagewise.toml": f'[compose]\nproject_prefix = "{prefix}"\n', "compose.yaml": web(NEVER_HEALTHY)}
+        {"stagewise.toml": f'[compose]\nproject_prefix = "{prefix}"\n', "compose.yaml": compose}
     )
     project = f"{prefix}-dev"
     try:
@@ -96,11 +108,13 @@ def test_a_failed_up_removes_what_it_made_and_prints_the_health_log(make_project
     finally:
         remove(project)
     assert done.returncode == 1, done.stdout + done.stderr
-    assert "service web is running/unhealthy" in done.stderr
-    assert "its health check, last 2 runs:" in done.stderr
+    assert done.stderr.startswith(f"stagewise: error: {describe(detect())}: `up -d` failed (exit 1): ")
+    assert "service web is unhealthy" in done.stderr
+    assert re.search(r"its health check, last [23] runs:", done.stderr), done.stderr
     assert "exit 1: probe: port 9999 refused" in done.stderr
-    assert f"removed container {project}_web_1" in done.stderr or f"{project}-web-1" in done.stderr
+    assert re.search(rf"removed containers? [^;]*{project}[_-]web[_-]1", done.stderr), done.stderr
     assert f"removed network {project}_default" in done.stderr
+    assert f"removed new volume {project}_webdata" in done.stderr
     assert left == {"containers": [], "networks": [], "volumes": []}, "the failed up left something behind"
 
 
