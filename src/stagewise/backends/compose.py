@@ -3,23 +3,32 @@
 One compose project per environment (``<project>-<stage>``), the stage's
 compose file, and status read from the engine itself (container labels and
 health), not from compose's text output, which differs between versions.
+A failed ``up`` removes what it created (:mod:`.compose_engine`); compose's
+errors name the program and version that ran and the line that names the
+cause (:mod:`.compose_cli`).
 """
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
 import sys
 import time
+from collections import deque
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
+from typing import Any
 
 from stagewise.backends.base import Environment, LineSink, ServiceStatus
-from stagewise.errors import DeployError, InterruptedRun, MissingError, UsageError
+from stagewise.backends.compose_cli import ComposeBinary, compose_cause, describe, detect, pull_failure
+from stagewise.backends.compose_engine import health_log, inspect_project, run_bounded, snapshot, undo
+from stagewise.cause import cause_line
+from stagewise.errors import ConfigError, DeployError, InterruptedRun, MissingError, UsageError
+from stagewise.project.env import is_secret_name, mask_text
+from stagewise.project.interpreter import project_python
 from stagewise.project.model import Project, StageConfig
+from stagewise.project.services import candidates
 from stagewise.tiers.process import run_streaming
 
 HEALTH_TIMEOUT = 180.0
@@ -30,24 +39,8 @@ _PROJECT = re.compile(r"[^a-z0-9_-]")
 
 
 def compose_command() -> list[str]:
-    """``docker compose`` when the v2 plugin answers, else ``docker-compose``."""
-    docker = shutil.which("docker")
-    if docker is not None:
-        try:
-            done = subprocess.run(
-                [docker, "compose", "version"], capture_output=True, check=False, timeout=30
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise MissingError(f"`{docker} compose version` did not answer within 30 s") from exc
-        if done.returncode == 0:
-            return [docker, "compose"]
-    legacy = shutil.which("docker-compose")
-    if legacy is not None:
-        return [legacy]
-    raise MissingError(
-        "neither `docker compose` nor `docker-compose` is installed: apt-get install docker-compose "
-        "(or the docker-compose-plugin)"
-    )
+    """``docker compose`` when the v2 plugin answers, else ``docker-compose`` (see :func:`detect`)."""
+    return list(detect().argv)
 
 
 def require_daemon() -> None:
@@ -66,7 +59,7 @@ def require_daemon() -> None:
     except subprocess.TimeoutExpired as exc:
         raise MissingError("the Docker daemon did not answer within 30 s") from exc
     if done.returncode != 0 or not done.stdout.strip():
-        reason = (done.stderr.strip().splitlines() or ["no answer"])[-1]
+        reason = cause_line(done.stderr, "no answer")
         how = "start it (`dockerd &` or `systemctl start docker`)"
         raise MissingError(f"the Docker daemon is not reachable ({reason}): {how}")
 
@@ -87,50 +80,113 @@ class ComposeBackend:
         compose_file: str,
         prefix: str | None = None,
         prebuild: Sequence[Sequence[str]] = (),
+        *,
+        looked_for: Sequence[str] = (),
+        python: str = sys.executable,
     ) -> None:
         self.environment = environment
         self.prebuild = [list(step) for step in prebuild]
         self.file = (environment.root / compose_file).resolve()
+        self.looked_for = tuple(looked_for)
+        #: ``{python}`` in prebuild steps: the project's interpreter (they build the project's wheels).
+        self.python = python
         self.project = project_name(prefix or environment.project_name, environment.stage)
-        self._base: list[str] | None = None
+        self.secrets = sorted(
+            {v for k, v in environment.env.items() if is_secret_name(k) and len(v) >= 4},
+            key=len,
+            reverse=True,
+        )
+        self._binary: ComposeBinary | None = None
+        self._daemon_checked = False
         self._services: list[str] | None = None
+        self._inspected: dict[str, dict[str, Any]] = {}
 
     @classmethod
     def for_stage(cls, project: Project, stage: StageConfig, environment: Environment) -> ComposeBackend:
-        """The registry's factory: the stage's compose file and the project's prefix and prebuild."""
+        """The registry's factory: the stage's compose file and the project's prefix and prebuild.
+
+        The file is ``stages.<stage>.compose_file`` or ``compose.files.<stage>``
+        when set, else the one candidate present (:func:`candidates`); two
+        present is a project-file error asking which, not a silent pick.
+        """
+        found = (
+            (stage.compose_file,) if stage.compose_file else project.compose.lookup(stage.name, project.root)
+        )
+        if len(found) > 1:
+            raise ConfigError(
+                project.describe_file(),
+                f"compose.files.{stage.name}",
+                f"not set, and {len(found)} files could be {stage.name}'s compose file "
+                f"({', '.join(found)}): set it to the one to use",
+            )
         return cls(
             environment,
-            stage.compose_file or project.compose.file_for(stage.name),
+            found[0] if found else project.compose.file_for(stage.name),
             project.compose.project_prefix or project.name,
             project.compose.prebuild,
+            looked_for=() if found else tuple(n for group in candidates(stage.name) for n in group),
+            python=project_python(project),
         )
 
+    @property
+    def binary(self) -> ComposeBinary:
+        """The compose program that runs (detected once; needs no daemon)."""
+        if self._binary is None:
+            self._binary = detect()
+        return self._binary
+
     def _compose(self) -> list[str]:
-        if self._base is None:
-            if not self.file.is_file():
-                raise MissingError(
-                    f"compose file {self.file} for stage {self.environment.stage} does not exist: "
-                    f"create it or set compose.files.{self.environment.stage} in stagewise.toml"
+        if not self.file.is_file():
+            stage = self.environment.stage
+            if self.looked_for:
+                base = [n for n in candidates("dev")[-1] if (self.environment.root / n).is_file()]
+                only_dev = (
+                    f" ({base[0]} is dev's only: set compose.files.{stage} = {base[0]!r} to use it here)"
+                    if base and stage != "dev"
+                    else ""
                 )
+                raise MissingError(
+                    f"the compose file for stage {stage} does not exist: looked for "
+                    f"{', '.join(self.looked_for)} in {self.environment.root}{only_dev}; create one or set "
+                    f"compose.files.{stage} in stagewise.toml"
+                )
+            raise MissingError(
+                f"compose file {self.file} for stage {stage} does not exist: "
+                f"create it or set compose.files.{stage} in stagewise.toml"
+            )
+        if not self._daemon_checked:
             require_daemon()
-            self._base = [*compose_command(), "-f", str(self.file), "-p", self.project]
-        return self._base
+            self._daemon_checked = True
+        return [*self.binary.argv, "-f", str(self.file), "-p", self.project]
 
     def _run(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-        return _run_bounded(
+        return run_bounded(
             [*self._compose(), *args], timeout, cwd=self.file.parent, env=dict(self.environment.env)
         )
 
-    def _stream(self, sink: LineSink, *args: str) -> int:
-        return run_streaming(
-            [*self._compose(), *args], self.file.parent, self.environment.env, sink, what="docker compose"
+    def _stream(self, sink: LineSink, *args: str) -> tuple[int, str]:
+        """Run compose with its output going to ``sink``; returns the exit code and the output's tail."""
+        keep, tail = _tee(sink)
+        code = run_streaming(
+            [*self._compose(), *args], self.file.parent, self.environment.env, keep, what="docker compose"
         )
+        return code, "\n".join(tail)
+
+    def _failure(self, what: str, code: int, output: str) -> DeployError:
+        """One error naming the compose that ran, the command, and the line that says why."""
+        pulled = pull_failure(output)
+        cause = pulled or f"failed (exit {code}): {compose_cause(output)}"
+        return DeployError(self._mask(f"{describe(self.binary)}: `{what}` {cause}"))
+
+    def _mask(self, text: str) -> str:
+        return mask_text(text, self.secrets)
 
     def services(self) -> Sequence[str]:
         if self._services is None:
             done = self._run("config", "--services", timeout=60)
             if done.returncode != 0:
-                raise DeployError(f"{self.file.name} is not a valid compose file: {_last(done.stderr)}")
+                error = self._failure("config", done.returncode, done.stderr)
+                raise DeployError(f"{self.file.name} is not a valid compose file: {error}")
             self._services = done.stdout.split()
         return self._services
 
@@ -143,40 +199,55 @@ class ComposeBackend:
     def _prebuild(self, sink: LineSink) -> None:
         """Host-side steps before an image build (e.g. ``pip wheel``): no network in the build."""
         for raw in self.prebuild:
-            step = [sys.executable if part == "{python}" else part for part in raw]
+            step = [self.python if part == "{python}" else part for part in raw]
             sink(f"prebuild: {' '.join(step)}")
-            code = run_streaming(step, self.environment.root, self.environment.env, sink, what=step[0])
+            keep, tail = _tee(sink)
+            code = run_streaming(step, self.environment.root, self.environment.env, keep, what=step[0])
             if code != 0:
-                raise DeployError(f"prebuild step failed (exit {code}): {' '.join(step)}")
+                cause = cause_line("\n".join(tail))
+                raise DeployError(
+                    self._mask(f"prebuild step failed (exit {code}): {' '.join(step)}: {cause}")
+                )
 
     def build(self, service: str | None, sink: LineSink) -> None:
         self._check_name(service)
         self._prebuild(sink)
-        code = self._stream(sink, "build", *([service] if service else []))
+        code, output = self._stream(sink, "build", *([service] if service else []))
         if code != 0:
-            raise DeployError(f"docker compose build failed (exit {code}); see the output above")
+            raise self._failure("build", code, output)
 
     def up(self, detach: bool, build: bool, sink: LineSink) -> list[ServiceStatus]:
+        """Start the services; a failed ``up`` removes what it created (see :func:`undo`) and says so."""
         self.services()
         if build:
             self._prebuild(sink)
         flags = ["--build"] if build else []
-        if detach:
-            done = self._run("up", "-d", *flags)
-            for line in (done.stdout + done.stderr).splitlines():
-                sink(line)
-            if done.returncode != 0:
-                raise DeployError(f"docker compose up failed (exit {done.returncode}): {_last(done.stderr)}")
-            return self._wait_healthy(sink)
+        before = snapshot(self.project)
         try:
-            code = self._stream(sink, "up", *flags)
-        except InterruptedRun:
-            # compose may have been killed mid-way through its own graceful stop.
-            self._run("stop", timeout=120)
-            raise
-        if code != 0:
-            raise DeployError(f"docker compose up exited {code}")
-        return self.status()
+            if detach:
+                done = self._run("up", "-d", *flags)
+                for line in (done.stdout + done.stderr).splitlines():
+                    sink(line)
+                if done.returncode != 0:
+                    error = self._failure(
+                        " ".join(["up", "-d", *flags]), done.returncode, done.stdout + done.stderr
+                    )
+                    raise self._with_unhealthy(error)
+                return self._wait_healthy(sink)
+            try:
+                code, output = self._stream(sink, "up", *flags)
+            except InterruptedRun:
+                # compose may have been killed mid-way through its own graceful stop.
+                self._run("stop", timeout=120)
+                raise
+            if code != 0:
+                raise self._failure(" ".join(["up", *flags]), code, output)
+            return self.status()
+        except DeployError as exc:
+            cleaned = undo(self.project, before)
+            if not cleaned:
+                raise
+            raise DeployError(f"{exc}\ncleaned up after the failed up: {'; '.join(cleaned)}") from exc
 
     def _wait_healthy(self, sink: LineSink) -> list[ServiceStatus]:
         deadline = time.monotonic() + HEALTH_TIMEOUT
@@ -188,25 +259,48 @@ class ComposeBackend:
                 if (s.state in ("exited", "dead") and not _completed(s)) or s.health == "unhealthy"
             ]
             if broken:
-                first = broken[0]
-                logs = self._run("logs", "--no-color", "--tail", "15", first.name, timeout=60).stdout.strip()
-                raise DeployError(
-                    f"service {first.name} is {first.state}/{first.health}; last log lines:\n{logs}"
-                )
+                raise self._broken(broken[0])
             if statuses and all(_ready(s) for s in statuses):
                 for status in statuses:
                     sink(f"{status.name} | {'completed (exit 0)' if _completed(status) else status.health}")
                 return statuses
             if time.monotonic() > deadline:
-                waiting = ", ".join(f"{s.name} ({s.state}/{s.health})" for s in statuses)
-                raise DeployError(f"not healthy after {HEALTH_TIMEOUT:g}s: {waiting}")
+                waiting = [s for s in statuses if not _ready(s)]
+                described = ", ".join(f"{s.name} ({s.state}/{s.health})" for s in waiting)
+                checks = "".join(self._health_text(s.name) for s in waiting)
+                raise DeployError(self._mask(f"not healthy after {HEALTH_TIMEOUT:g}s: {described}{checks}"))
             time.sleep(1)
+
+    def _broken(self, status: ServiceStatus) -> DeployError:
+        """The error for a service that exited or failed its health check: its checks and its log."""
+        printed = self._run("logs", "--no-color", "--tail", "15", status.name, timeout=60).stdout
+        logs = "\n".join(line for line in printed.splitlines() if not line.startswith("Attaching to "))
+        logs = logs.strip() or "(none)"
+        return DeployError(
+            self._mask(
+                f"service {status.name} is {status.state}/{status.health}"
+                f"{self._health_text(status.name)}\nlast log lines:\n{logs}"
+            )
+        )
+
+    def _with_unhealthy(self, error: DeployError) -> DeployError:
+        """``error`` plus the health log of a service compose waited on (``condition: service_healthy``)."""
+        unhealthy = [s.name for s in self.status() if s.health == "unhealthy"]
+        if not unhealthy:
+            return error
+        checks = "".join(f"\nservice {name} is unhealthy{self._health_text(name)}" for name in unhealthy)
+        return DeployError(f"{error}{self._mask(checks)}")
+
+    def _health_text(self, service: str) -> str:
+        """The service's last health-check runs (from the engine), or nothing when it has no check."""
+        lines = health_log(self._inspected.get(service, {}))
+        return f"\nits health check, last {len(lines)} runs:\n" + "\n".join(lines) if lines else ""
 
     def down(self, volumes: bool) -> list[str]:
         before = [s.name for s in self.status()]
         done = self._run("down", "--remove-orphans", *(["--volumes"] if volumes else []))
         if done.returncode != 0:
-            raise DeployError(f"docker compose down failed: {_last(done.stderr)}")
+            raise self._failure("down", done.returncode, done.stderr)
         return before
 
     def stop_services(self, names: Sequence[str]) -> list[str]:
@@ -214,7 +308,7 @@ class ComposeBackend:
         if running:
             done = self._run("stop", *running, timeout=300)
             if done.returncode != 0:
-                raise DeployError(f"docker compose stop failed: {_last(done.stderr)}")
+                raise self._failure("stop", done.returncode, done.stderr)
         return running
 
     def start_services(self, names: Sequence[str], sink: LineSink) -> None:
@@ -222,15 +316,15 @@ class ComposeBackend:
             return
         done = self._run("start", *names, timeout=300)
         if done.returncode != 0:
-            raise DeployError(f"docker compose start failed: {_last(done.stderr)}")
+            raise self._failure("start", done.returncode, done.stderr)
         self._wait_healthy(sink)
 
     def logs(self, follow: bool, service: str | None, sink: LineSink) -> None:
         self._check_name(service)
         args = ["logs", "--no-color", *(["-f"] if follow else []), *([service] if service else [])]
-        code = self._stream(sink, *args)
+        code, output = self._stream(sink, *args)
         if code != 0:
-            raise DeployError(f"docker compose logs exited {code}")
+            raise self._failure(" ".join(args), code, output)
 
     def status(self) -> list[ServiceStatus]:
         """Containers of this compose project's services, read from the engine.
@@ -238,19 +332,9 @@ class ComposeBackend:
         One-off containers (``docker compose run``) are not services and are left out.
         """
         self._compose()
-        done = _run_bounded(
-            ["docker", "ps", "-a", "-q", "--filter", f"label=com.docker.compose.project={self.project}"], 60
-        )
-        ids = done.stdout.split()
-        if not ids:
-            return []
-        inspected = _run_bounded(["docker", "inspect", *ids], 60)
-        try:
-            containers = json.loads(inspected.stdout or "[]")
-        except ValueError:
-            containers = []
         statuses = []
-        for container in containers:
+        self._inspected = {}
+        for container in inspect_project(self.project):
             labels = container.get("Config", {}).get("Labels", {}) or {}
             if str(labels.get("com.docker.compose.oneoff", "False")).lower() == "true":
                 continue
@@ -267,9 +351,11 @@ class ComposeBackend:
                 ),
                 None,
             )
+            name = labels.get("com.docker.compose.service", container.get("Name", "?").lstrip("/"))
+            self._inspected[name] = container
             statuses.append(
                 ServiceStatus(
-                    name=labels.get("com.docker.compose.service", container.get("Name", "?").lstrip("/")),
+                    name=name,
                     state=state.get("Status", "unknown"),
                     health=health,
                     pid=state.get("Pid") or None,
@@ -284,7 +370,7 @@ class ComposeBackend:
     def exec(self, service: str, argv: Sequence[str], sink: LineSink) -> int:
         """``docker compose exec -T SERVICE ARGV`` (the service's container must be running)."""
         self._check_name(service)
-        return self._stream(sink, "exec", "-T", service, *argv)
+        return self._stream(sink, "exec", "-T", service, *argv)[0]
 
     def health(self, service: str) -> bool:
         self._check_name(service)
@@ -297,7 +383,7 @@ class ComposeBackend:
     def container(self, service: str) -> str:
         """The id of this environment's running ``service`` container, found by its compose labels."""
         require_daemon()
-        done = _run_bounded(
+        done = run_bounded(
             [
                 "docker",
                 "ps",
@@ -319,19 +405,15 @@ class ComposeBackend:
         return ids[0]
 
 
-def _run_bounded(
-    command: list[str], timeout: float, cwd: Path | None = None, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run a docker command to completion; one that outlives ``timeout`` is a :class:`DeployError`."""
-    try:
-        return subprocess.run(
-            command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise DeployError(
-            f"`{' '.join(command)}` did not finish within {timeout:g} s and was stopped: "
-            "is the Docker daemon overloaded, or is a pull or build hanging?"
-        ) from exc
+def _tee(sink: LineSink, keep: int = 200) -> tuple[LineSink, deque[str]]:
+    """A sink that passes each line on and keeps the last ``keep`` (for the error's cause line)."""
+    tail: deque[str] = deque(maxlen=keep)
+
+    def both(line: str) -> None:
+        tail.append(line)
+        sink(line)
+
+    return both, tail
 
 
 def _completed(status: ServiceStatus) -> bool:
@@ -357,18 +439,3 @@ def _uptime(state: dict[str, object]) -> float | None:
         return None
     moment = datetime.strptime(match.group(1), "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
     return max(0.0, (datetime.now(UTC) - moment).total_seconds())
-
-
-def _last(text: str) -> str:
-    """The line of compose's output that says what went wrong (not its generic summary)."""
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    specific = [line for line in lines if line.startswith(("ERROR: for", "Error response", "ERROR:"))]
-    for line in specific or lines:
-        lowered = line.lower()
-        if (
-            "error" in lowered
-            and not lowered.startswith("encountered errors")
-            and not lowered.endswith("... error")
-        ):
-            return re.sub(r"^ERROR: for \S+\s+", "", line)
-    return lines[-1] if lines else "(no output)"

@@ -22,7 +22,7 @@ from stagewise.plugins.backends import BACKENDS
 
 COMMANDS = {
     "up": "start the environment's services and wait until healthy ([-d] [--build])",
-    "down": "stop and remove them ([--volumes] deletes the environment's data)",
+    "down": "stop and remove them ([--volumes] deletes the data; a protected stage asks first)",
     "build": "build images or run build steps ([SERVICE])",
     "logs": "show logs ([-f] [SERVICE])",
     "status": "state, pid/container, port, health and uptime of each service ([--json])",
@@ -72,7 +72,9 @@ def _command_parser(env: str, command: str) -> Parser:
     elif command == "down":
         parser.add_argument("--volumes", "-v", action="store_true", help="also delete the environment's data")
         parser.add_argument(
-            "--yes", action="store_true", help="confirm a destructive step on a protected stage"
+            "--yes",
+            action="store_true",
+            help="confirm on a protected stage (down is downtime; --volumes also deletes data)",
         )
     elif command in ("build", "logs", "test"):
         parser.add_argument("service", nargs="?", metavar="SERVICE", help="one service (default: all)")

@@ -3,8 +3,8 @@
 (``test`` is :func:`run_stage_tests`: a function named ``test`` would be collected by pytest.)
 
 Each takes a frozen request and returns a frozen result; ``up``, ``down`` and
-``build`` hold the env lock, ``down --volumes`` on a protected stage needs the
-caller's confirmation. Errors are typed (:mod:`stagewise.errors`).
+``build`` hold the env lock, ``down`` (with or without ``--volumes``) on a
+protected stage needs the caller's confirmation. Errors are typed (:mod:`stagewise.errors`).
 """
 
 from __future__ import annotations
@@ -117,10 +117,15 @@ def up(request: UpRequest, sink: LineSink, confirm: Confirm = refuse) -> Service
     return ServicesResult(target.stage, backend.name, tuple(statuses))
 
 
+#: What ``down`` asks on a protected stage: stopping it is downtime, ``--volumes`` also loses data.
+DOWN_QUESTION = "stop it (down: downtime until the next up)"
+DOWN_VOLUMES_QUESTION = "delete its data (down --volumes)"
+
+
 def down(request: DownRequest, confirm: Confirm = refuse) -> DownResult:
-    """Stop the environment; ``volumes`` (its data goes) needs ``confirm`` on a protected stage."""
+    """Stop the environment; on a protected stage only when ``confirm`` agrees (downtime, or data loss)."""
     target = request.target
-    destructive = "delete its data (down --volumes)" if request.volumes else None
+    destructive = DOWN_VOLUMES_QUESTION if request.volumes else DOWN_QUESTION
     with guarded(target, "down", destructive=destructive, confirm=confirm):
         backend = backend_for(target)
         stopped = backend.down(request.volumes)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 SERVICE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 HEALTH_KINDS = ("http", "tcp", "command")
@@ -90,6 +91,50 @@ class ComposeConfig:
     project_prefix: str | None = None
 
     def file_for(self, stage: str) -> str:
-        """The compose file of a stage: the spec's names unless overridden."""
-        default = {"staging": "docker-compose.stag.yml"}.get(stage, f"docker-compose.{stage}.yml")
-        return self.files.get(stage, default)
+        """The compose file of a stage as configured: ``compose.files.<stage>``, else the spec's name.
+
+        It reads no directory (``stagewise init`` compares against it); what a
+        deploy uses is :meth:`lookup`.
+        """
+        return self.files.get(stage, candidates(stage)[0][0])
+
+    def lookup(self, stage: str, root: Path) -> tuple[str, ...]:
+        """The compose files that may be ``stage``'s: one name when the choice is clear.
+
+        ``compose.files.<stage>`` wins. Else the first group of
+        :func:`candidates` with a file present under ``root``; two present in
+        that group is ambiguous and all are returned for the caller to refuse.
+        Empty when nothing is there.
+        """
+        if stage in self.files:
+            return (self.files[stage],)
+        for group in candidates(stage):
+            present = tuple(name for name in group if (root / name).is_file())
+            if present:
+                return present
+        return ()
+
+
+def candidates(stage: str) -> tuple[tuple[str, ...], ...]:
+    """File names a stage's compose file may have, in groups, most specific first.
+
+    The stage's own files (the spec's ``docker-compose.<stage>.yml`` —
+    ``.stag`` for staging — and the Compose-spec ``compose.<stage>.yaml``);
+    then, for dev only, the project's base file (``compose.yaml``,
+    ``docker-compose.yml``): a base file is what ``docker compose up`` runs on
+    a developer's machine, never silently what prod runs.
+    """
+    suffixes = ("stag", "staging") if stage == "staging" else (stage,)
+    own = tuple(
+        name
+        for suffix in suffixes
+        for name in (
+            f"docker-compose.{suffix}.yml",
+            f"docker-compose.{suffix}.yaml",
+            f"compose.{suffix}.yaml",
+            f"compose.{suffix}.yml",
+        )
+    )
+    if stage != "dev":
+        return (own,)
+    return (own, ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml"))

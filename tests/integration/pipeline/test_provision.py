@@ -123,7 +123,7 @@ def test_a_protected_stage_is_never_started_by_a_test_run(make_project: ProjectF
         assert not port_open(db)
         assert not (root / ".stagewise" / "prod").exists(), "a backend touched the protected stage"
     finally:
-        run_cli("deploy", "prod", "down", cwd=root)
+        run_cli("deploy", "prod", "down", "--yes", cwd=root)
 
 
 STUBBORN_APP = """

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from stagewise.backends.base import Environment, ServiceStatus
-from stagewise.backends.compose import _last, _ready, project_name
+from stagewise.backends.compose import _ready, project_name
+from stagewise.backends.compose_cli import compose_cause
 from stagewise.backends.local import LocalBackend
 from stagewise.backends.registry import default_backend
 from stagewise.errors import ConfigError, UsageError
@@ -90,7 +91,7 @@ def test_compose_names_and_error_lines() -> None:
         "Creating x_web_1 ... error\n\nERROR: for web  Cannot start service web: bind: address already in use\n"
         "Encountered errors while bringing up the project.\n"
     )
-    assert _last(stderr) == "Cannot start service web: bind: address already in use"
+    assert compose_cause(stderr) == "Cannot start service web: bind: address already in use"
 
 
 @pytest.mark.parametrize(

@@ -149,3 +149,22 @@ def test_the_fake_backend_answers_exec_health_and_can_start(
     assert backend.exec("app", ["echo", "hi"], lines.append) == 0
     assert lines == ["app | echo hi"]
     assert backend.health("app") is True
+
+
+def test_plain_down_on_a_protected_stage_asks_too_and_a_no_leaves_it_running(
+    project: Project, fake: type[FakeBackend]
+) -> None:
+    """``down`` without ``--volumes`` is downtime: on prod it is confirmed like the other steps."""
+    deploy.up(deploy.UpRequest(target(project, "prod"), detach=True), lambda _line: None)
+    confirm = Asked(False)
+    with pytest.raises(UsageError, match="not confirmed: nothing done on prod"):
+        deploy.down(deploy.DownRequest(target(project, "prod")), confirm)
+    assert confirm.asked == [("prod", deploy.DOWN_QUESTION)]
+    state = fake.state_of(project.root, "prod")
+    assert state is not None
+    assert state.running == {"app"}
+    yes = Asked(True)
+    result = deploy.down(deploy.DownRequest(target(project, "prod")), yes)
+    assert result.stopped == ("app",)
+    assert state.running == set()
+    assert state.data is True, "a plain down keeps the data"
