@@ -57,7 +57,15 @@ def project_venv(requirements: Sequence[str], *, python: str = sys.executable) -
         shutil.rmtree(venv, ignore_errors=True)
         _run([python, "-m", "venv", str(venv)], "create the venv")
         _run(
-            [str(interpreter), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *requirements],
+            [
+                str(interpreter),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                *requirements,
+            ],
             f"install {' '.join(requirements)}",
         )
         ready.write_text("\n".join(requirements) + "\n", encoding="utf-8")
@@ -69,3 +77,9 @@ def _run(command: list[str], what: str) -> None:
     if done.returncode != 0:
         last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["(no output)"]
         raise RuntimeError(f"could not {what} for a test venv: {last[0]}")
+
+
+#: A project's own venv for its migrations: alembic, SQLAlchemy and its PostgreSQL driver.
+ALEMBIC_PSYCOPG = ("alembic==1.13.*", "sqlalchemy==2.*", "psycopg[binary]==3.*")
+#: stagewise's own dependencies and nothing else: no psycopg (the ``postgres`` extra left out).
+STAGEWISE_CORE_ONLY = ("pytest>=8.3,<9", "rich>=13")
