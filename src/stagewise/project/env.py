@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from stagewise.errors import ConfigError, MissingError
 from stagewise.project.data import holds_password, mapped_env, stage_url, url_parts
@@ -164,9 +165,7 @@ def resolve_env(
     # short values are skipped so that a flag like ``X_KEY=1`` cannot blank out every "1".
     inherited = tuple(v for k, v in process_env.items() if is_secret_name(k) and len(v) >= 6)
     url_var = data_variables.get(project.data.url_env) or variables.get(project.data.url_env)
-    password = url_parts(url_var.value)["password"] if url_var is not None else ""
-    if len(password) >= 4:  # the database password, wherever a child echoes it
-        inherited = (*inherited, password)
+    inherited = (*inherited, *_url_passwords(url_var.value if url_var is not None else ""))
     resolved = ResolvedEnv(stage.name, variables, tuple(files_read), inherited)
     _SEEN_SECRETS.update(resolved.secret_values())
     return resolved
@@ -187,3 +186,10 @@ def _data_variables(
     for name, value in mapped_env(config, url).items():
         found[name] = EnvVar(name, value, "data.env", secret_value=holds_password(config.env[name]))
     return found
+
+
+def _url_passwords(url: str) -> tuple[str, ...]:
+    """The database password, as the URL spells it and unquoted, for masking wherever a child echoes it."""
+    unquoted = url_parts(url)["password"] if url else ""
+    spelled = urlsplit(url).password or "" if url else ""
+    return tuple({p for p in (unquoted, spelled) if len(p) >= 4})
