@@ -61,17 +61,18 @@ class Alembic:
 
     def _failure(self, args: Sequence[str], output: str) -> Exception:
         """The one-line error: a module the project's python lacks (exit 4), else the cause line."""
+        # `python -m alembic` without alembic: "<python>: No module named alembic";
+        # a module env.py imports: "ModuleNotFoundError: No module named 'psycopg'".
         missing = _NO_MODULE.search(output)
-        if missing and "ModuleNotFoundError" in output:
-            module = missing.group(1)
-            if module.split(".")[0] == "alembic":
-                return MissingError(
-                    f"alembic is not installed for the project's python {self.python}: "
-                    f"run `{self.python} -m pip install alembic` (or set project.python)"
-                )
+        if missing and missing.group(1).split(".")[0] == "alembic":
             return MissingError(
-                f"alembic {' '.join(args)} needs {module}, which the project's python {self.python} "
-                f"lacks: install it there (`{self.python} -m pip install ...`)"
+                f"alembic is not installed for the project's python {self.python}: "
+                f"run `{self.python} -m pip install alembic` (or set project.python)"
+            )
+        if missing and "ModuleNotFoundError" in output:
+            return MissingError(
+                f"alembic {' '.join(args)} needs {missing.group(1)}, which the project's python "
+                f"{self.python} lacks: install it there (`{self.python} -m pip install ...`)"
             )
         cause = mask_text(cause_line(output), known_secrets())
         return DeployError(f"alembic {' '.join(args)} failed: {cause}")
