@@ -282,3 +282,18 @@ def test_round_trip_on_a_project_whose_env_py_reads_postgres_parts(
     assert (42, "written by the test", 7) in rows(pg_database)
     assert revision(pg_database) == "0002"
     assert PASSWORD not in backup.stdout + backup.stderr + restore.stdout + restore.stderr
+
+
+def test_a_driver_missing_from_the_projects_venv_is_named_with_that_python(
+    make_project: ProjectFactory, pg_database: str
+) -> None:
+    """stagewise's venv has psycopg; the project's (alembic, SQLAlchemy) does not: env.py's import fails."""
+    from tests.pyvenvs import ALEMBIC_NO_DRIVER
+
+    python = str(project_venv(ALEMBIC_NO_DRIVER))
+    root = parts_project(make_project, python, "dev", pg_database)
+    done = run_cli("deploy", "dev", "migrate", cwd=root)
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert f"alembic upgrade head needs psycopg, which the project's python {python} lacks" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert revision_or_none(pg_database) is None
