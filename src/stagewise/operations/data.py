@@ -161,8 +161,9 @@ def migrate(request: MigrateRequest, say: LineSink, confirm: Confirm = refuse) -
 
     This is the one guarded migration: ``deploy ENV migrate`` and a prestart step
     declared as a migration both call it (``MigrateRequest(target)``: upgrade to
-    head; ``held_lock=True`` from inside ``up``, which holds the env lock). On a protected stage: a verified
-    backup first, the data put back if alembic fails or migrates another database.
+    head; ``held_lock=True`` from inside ``up``, which holds the env lock). On a
+    protected stage: a verified backup first, the data put back if alembic
+    fails or migrates another database.
     """
     target = request.target
     stage = target.config
@@ -178,7 +179,11 @@ def migrate(request: MigrateRequest, say: LineSink, confirm: Confirm = refuse) -
         if request.mode == "sql":
             # From where the database is, not from base: SQL for revisions it already has would
             # fail or, worse, run twice. At the target already, there is no SQL to print.
-            if (request.to or "head") == (current or "base") or (request.to is None and current in heads):
+            target_revision = request.to or "head"
+            at_target = target_revision == (current or "base") or (
+                target_revision in ("head", "heads") and current in heads
+            )
+            if at_target:
                 return MigrateResult(target.stage, "sql", revision=current, heads=heads, pending=False)
             args = migrate_args(request.to, None, sql=True, current=current)
             output = data.alembic.run(*args).stdout
