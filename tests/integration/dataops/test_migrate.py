@@ -328,3 +328,7 @@ def test_alembic_runs_in_the_projects_python_and_its_absence_there_is_named(
         ) in done.stderr
         assert "Traceback" not in done.stderr
     assert not (tmp_path / "dev.db").exists()
+    toml.write_text(toml.read_text().replace(python, str(tmp_path / "no-venv" / "bin" / "python")))
+    gone = run_cli("deploy", "dev", "migrate", cwd=root)
+    assert gone.returncode == 4
+    assert f"the project's python {tmp_path / 'no-venv' / 'bin' / 'python'} does not exist" in gone.stderr
