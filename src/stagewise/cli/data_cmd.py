@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import json
+import sys
 from typing import Any
 
 from stagewise.errors import ExitCode
@@ -47,19 +47,27 @@ def run(  # noqa: PLR0917 - the values deploy_cmd.run has resolved, passed on on
 
 def _migrate(target: Any, options: argparse.Namespace, say: Any, confirm: Any, printed_json: Any) -> int:
     from stagewise.operations import data
-    from stagewise.operations.records import envelope
 
     mode: data.MigrateMode = (
         "history" if options.history else "sql" if options.sql else "check" if options.check else "upgrade"
     )
     result = data.migrate(data.MigrateRequest(target, mode, options.to, options.downgrade), say, confirm)
-    if mode != "check" and printed_json(options, f"deploy.migrate.{mode}", result.record()):
-        return 0
-    if mode in ("history", "sql"):
-        print(result.output, end="")
-    elif mode == "check":
-        print(json.dumps(envelope("deploy.migrate.check", result.record())))
+    if mode == "check":
+        # JSON only with --json: without it, a line for people (exit 1 says "behind" to scripts).
+        if not printed_json(options, "deploy.migrate.check", result.record()) and result.at_head:
+            print(f"{result.env} is at head ({result.revision})")
         if not result.at_head:
             say(f"{result.env} is at {result.revision or 'base'}, not at head ({', '.join(result.heads)})")
             return int(ExitCode.FAILED)
+        return 0
+    if printed_json(options, f"deploy.migrate.{mode}", result.record()):
+        return 0
+    if mode == "sql" and not result.pending:
+        # On stderr: `--sql > upgrade.sql` must leave an empty file, not this sentence.
+        print(
+            f"nothing pending: {result.env} is at {result.revision or 'base'}, no SQL to print",
+            file=sys.stderr,
+        )
+    elif mode in ("history", "sql"):
+        print(result.output, end="")
     return 0

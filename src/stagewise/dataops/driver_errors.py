@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Iterator
 
 from stagewise.errors import DeployError, MissingError, StagewiseError
-from stagewise.project.env import mask_url_password
+from stagewise.project.env import known_secrets, mask_text
 
 
 def translate(exc: BaseException) -> StagewiseError | None:
@@ -22,8 +22,9 @@ def translate(exc: BaseException) -> StagewiseError | None:
     if isinstance(exc, OSError):  # disk full, permissions: the file and the reason
         return MissingError(f"{exc.filename or 'a file'}: {exc.strerror or exc}")
     if isinstance(exc, Exception) and type(exc).__module__.split(".")[0] == "psycopg":
+        # A driver's message starts with its cause; DETAIL/HINT/LINE context follows it.
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return DeployError(f"PostgreSQL refused: {mask_url_password(first)}")
+        return DeployError(f"PostgreSQL refused: {mask_text(first, known_secrets())}")
     return None
 
 

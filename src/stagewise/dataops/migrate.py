@@ -1,33 +1,36 @@
 """Alembic, run as the project's own ``python -m alembic`` with the env's database URL.
 
-stagewise never imports the project's models: alembic runs in a subprocess
-with ``url_env`` (DATABASE_URL) set, exactly as the app would see it.
+stagewise never imports the project's models: alembic runs in a subprocess of
+the project's interpreter (``project.python``: its alembic, its driver, its
+settings), with the stage's environment, the URL in ``url_env`` and its parts
+in the ``[data.env]`` variables, exactly as the app would see them.
 """
 
 from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from stagewise.cause import cause_line
 from stagewise.errors import DeployError, MissingError, UsageError
-from stagewise.project.env import mask_url_password
+from stagewise.project.env import known_secrets, mask_text
 
 _TIMEOUT = 1800  # seconds; a migration that takes longer is stopped and treated as failed
 _REVISION = re.compile(r"^[A-Za-z0-9_]{1,64}$|^(head|base|heads|[+-]\d+)$")
+_NO_MODULE = re.compile(r"No module named '?([A-Za-z0-9_.]+)'?")
 
 
 @dataclass(frozen=True)
 class Alembic:
-    """How to call alembic for one environment."""
+    """How to call alembic for one environment: in ``python`` (the project's interpreter)."""
 
     root: Path
     ini: str
     env: Mapping[str, str]
-    python: str = sys.executable
+    python: str
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         ini = self.root / self.ini
@@ -44,18 +47,35 @@ class Alembic:
                 timeout=_TIMEOUT,
                 start_new_session=True,  # Ctrl+C reaches stagewise, which stops it and puts data back
             )
+        except FileNotFoundError as exc:
+            raise MissingError(
+                f"the project's python {self.python} does not exist: set project.python in stagewise.toml"
+            ) from exc
         except subprocess.TimeoutExpired as exc:
             raise DeployError(
                 f"alembic {' '.join(args)} did not finish within {_TIMEOUT} s (stopped)"
             ) from exc
         if check and done.returncode != 0:
-            if "No module named alembic" in done.stderr:
-                raise MissingError(f"alembic is not installed for {self.python}: pip install alembic")
-            lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
-            raise DeployError(
-                f"alembic {' '.join(args)} failed: {mask_url_password(lines[-1] if lines else '?')}"
-            )
+            raise self._failure(args, done.stderr or done.stdout)
         return done
+
+    def _failure(self, args: Sequence[str], output: str) -> Exception:
+        """The one-line error: a module the project's python lacks (exit 4), else the cause line."""
+        # `python -m alembic` without alembic: "<python>: No module named alembic";
+        # a module env.py imports: "ModuleNotFoundError: No module named 'psycopg'".
+        missing = _NO_MODULE.search(output)
+        if missing and missing.group(1).split(".")[0] == "alembic":
+            return MissingError(
+                f"alembic is not installed for the project's python {self.python}: "
+                f"run `{self.python} -m pip install alembic` (or set project.python)"
+            )
+        if missing and "ModuleNotFoundError" in output:
+            return MissingError(
+                f"alembic {' '.join(args)} needs {missing.group(1)}, which the project's python "
+                f"{self.python} lacks: install it there (`{self.python} -m pip install ...`)"
+            )
+        cause = mask_text(cause_line(output), known_secrets())
+        return DeployError(f"alembic {' '.join(args)} failed: {cause}")
 
     def heads(self) -> list[str]:
         return re.findall(r"^(\S+) \(head\)", self.run("heads").stdout, re.MULTILINE)
@@ -85,3 +105,20 @@ def migrate_args(to: str | None, downgrade: str | None, sql: bool, current: str 
     if sql:
         return ["upgrade", f"{current}:{target}" if current else target, "--sql"]
     return ["upgrade", target]
+
+
+def expected_revisions(args: Sequence[str], heads: Sequence[str]) -> set[str | None] | None:
+    """Where ``args`` (an upgrade or downgrade) must leave the database; ``None``: relative (``+1``).
+
+    The database's own ``alembic_version`` is compared with this afterwards,
+    read by stagewise over the stage's URL: alembic's success says only that
+    *some* database was migrated.
+    """
+    target = args[1]
+    if target in ("head", "heads"):
+        return set(heads) or {None}
+    if target == "base":
+        return {None}
+    if target[0] in "+-":
+        return None
+    return {target}

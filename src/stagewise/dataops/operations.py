@@ -29,11 +29,13 @@ from stagewise.dataops.manifest import (
     sha256_of,
     write_manifest,
 )
-from stagewise.dataops.migrate import Alembic, migrate_args
+from stagewise.dataops.migrate import Alembic, expected_revisions, migrate_args
 from stagewise.dataops.stores import Store, store_for
 from stagewise.errors import CorruptBackupError, DeployError, MissingError, UsageError, VerifyError
 from stagewise.interrupts import interrupt_once
-from stagewise.project.data import expand
+from stagewise.project.data import mapped_env, stage_url
+from stagewise.project.env import mask_url_password
+from stagewise.project.interpreter import project_python
 from stagewise.project.model import Project, StageConfig
 
 Say = Callable[[str], None]
@@ -52,18 +54,24 @@ class DataEnv:
 
 
 def data_env(project: Project, stage: StageConfig, env: Mapping[str, str]) -> DataEnv:
-    """Resolve the stage's database URL (``data.urls`` or ``url_env``) and its store."""
+    """Resolve the stage's database URL (``data.urls`` or ``url_env``), its store and its alembic.
+
+    Alembic runs in ``project.python`` with what the project's settings need
+    at import: the stage's environment, the env of the stage's local services
+    (a ``SECRET_KEY`` a settings module insists on), then the URL in ``url_env``
+    and its parts in ``[data.env]``, which win: the database migrated must be
+    the one backed up.
+    """
     config = project.data
-    template = config.urls.get(stage.name) or env.get(config.url_env)
-    if not template:
+    url = stage_url(config, project.root, stage.name, env)
+    if not url:
         raise MissingError(
             f"no database for stage {stage.name}: set data.urls.{stage.name} in stagewise.toml "
             f"or {config.url_env} in its environment"
         )
-    url = expand(template, env, str(project.root), stage.name)
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
-        url = f"sqlite:///{project.root / url[len('sqlite:///') :]}"
-    alembic = Alembic(project.root, config.alembic_ini, {**env, config.url_env: url})
+    python = project_python(project)
+    child = {**env, **_service_env(project, stage, python), config.url_env: url, **mapped_env(config, url)}
+    alembic = Alembic(project.root, config.alembic_ini, child, python)
     service = config.containers.get(stage.name)
     container = _running_container(project, stage, env, service) if service else None
     return DataEnv(
@@ -74,6 +82,29 @@ def data_env(project: Project, stage: StageConfig, env: Mapping[str, str]) -> Da
         project.root / config.backups_dir / stage.name,
         alembic,
     )
+
+
+def _service_env(project: Project, stage: StageConfig, python: str) -> dict[str, str]:
+    """The ``env`` of the stage's local services (``data.app_services`` first), placeholders filled."""
+    services = [s for s in project.services.values() if s.runs_in(stage.name)]
+    apps = [s for s in services if s.name in project.data.app_services] or services
+    state_dir = project.root / ".stagewise" / stage.name
+    merged: dict[str, str] = {}
+    for service in apps:
+        port = service.port_for(stage.name)
+        values = {
+            "{stage}": stage.name,
+            "{port}": "" if port is None else str(port),
+            "{root}": str(project.root),
+            "{state_dir}": str(state_dir),
+            "{python}": python,
+        }
+        for name, template in service.env.items():
+            filled = template
+            for key, value in values.items():
+                filled = filled.replace(key, value)
+            merged[name] = filled
+    return merged
 
 
 def _running_container(project: Project, stage: StageConfig, env: Mapping[str, str], service: str) -> str:
@@ -275,6 +306,33 @@ def restore(
         return safety
 
 
+def _check_moved(
+    data: DataEnv, before: str | None, after: str | None, expected: set[str | None] | None
+) -> None:
+    """Alembic said it migrated; the database stagewise protects must say so too.
+
+    Its ``alembic_version`` is read over the stage's URL with stagewise's own
+    driver, not through alembic: a project whose ``env.py`` builds its URL
+    from other variables migrates another database and still exits 0.
+    """
+    if expected is not None and after in expected:
+        return
+    if after != before:
+        if expected is None:
+            return  # a relative step (+1, -1) moved it: that is what was asked
+        wanted = ", ".join(sorted(r or "base" for r in expected))
+        raise DeployError(
+            f"alembic finished, but {mask_url_password(data.url)} is at {after or 'base'}, not {wanted}"
+        )
+    config = data.project.data
+    names = ", ".join([config.url_env, *config.env])
+    raise DeployError(
+        f"alembic reported success, but {mask_url_password(data.url)} did not move "
+        f"(still at {before or 'base'}): does env.py read {names}? it migrated some other database; "
+        "map the URL's parts into the variables your settings read with [data.env] in stagewise.toml"
+    )
+
+
 def _sweep_leftovers(data: DataEnv, say: Say) -> None:
     """Scratch targets of an interrupted restore or verify; under the env lock no one owns them."""
     for name in data.store.drop_leftover_scratch():
@@ -301,11 +359,14 @@ def migrate(
             safety = backup(data, say)
             verify(data, safety, say)
         before = data.store.revision()
+        heads = data.alembic.heads() if args[1] in ("head", "heads") else []
+        expected = expected_revisions(args, heads)
         say(f"alembic {' '.join(args)} on {data.store.describe()} (at {before or 'base'})")
         # From the first Ctrl+C on, later ones are not delivered: the put-back below runs whole.
         with interrupt_once():
             try:
                 data.alembic.run(*args)
+                _check_moved(data, before, data.store.revision(), expected)
             except BaseException as exc:
                 if safety is None:
                     raise

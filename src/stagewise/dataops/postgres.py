@@ -12,16 +12,19 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from stagewise.cause import cause_line
 from stagewise.errors import DeployError, MissingError
-from stagewise.project.env import mask_url_password
+from stagewise.project.env import known_secrets, mask_text
 
 _STATS_CONNECTIONS = 4  # at most this many tables checksummed (and restored) at once
 _SWAP_ATTEMPTS = 10  # renames tried while reconnecting clients get in the way
@@ -29,9 +32,26 @@ _PROGRESS_EVERY = 3.0  # seconds between progress lines of a long dump
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
-def _last_line(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return lines[-1][-300:] if lines else "no message"
+def _cause(text: str) -> str:
+    """The line of a tool's stderr that names why it failed, secrets masked."""
+    return mask_text(cause_line(text, "no message"), known_secrets())
+
+
+def driver() -> ModuleType:
+    """psycopg, from stagewise's own install (the ``postgres`` extra), or exit 4 saying where to get it.
+
+    stagewise reads revisions, counts and checksums itself; the project's venv
+    (where alembic runs) may well have a driver while stagewise's does not.
+    """
+    try:
+        import psycopg
+    except ImportError as exc:
+        raise MissingError(
+            f"psycopg is needed for PostgreSQL data commands (revisions, backups, checksums) and "
+            f"stagewise's python cannot import it ({exc}): run "
+            f"`{sys.executable} -m pip install 'stagewise[postgres]'`"
+        ) from exc
+    return psycopg
 
 
 def _run_to_file(
@@ -115,21 +135,22 @@ class PostgresStore:
         return env
 
     def describe(self) -> str:
-        return mask_url_password(self.url)
+        return mask_text(self.url, ())
 
     def _url_for(self, database: str) -> str:
         parts = urlsplit(self.url)
         return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
 
     def _connect(self, database: str | None = None, autocommit: bool = True) -> Any:
-        import psycopg
-
+        psycopg = driver()
         try:
             return psycopg.connect(
                 self._url_for(database or self.database), autocommit=autocommit, connect_timeout=10
             )
         except psycopg.OperationalError as exc:
+            # A driver's message starts with its cause (what follows is DETAIL/HINT/LINE context).
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "no answer"
+            reason = mask_text(reason, known_secrets())
             raise MissingError(f"cannot connect to {self.describe()}: {reason}") from exc
 
     def exists(self) -> bool:
@@ -160,7 +181,7 @@ class PostgresStore:
             self._command("pg_dump", "--version"), capture_output=True, text=True, check=False, timeout=60
         )
         if done.returncode != 0:
-            raise MissingError(f"pg_dump does not run{self._where()}: {_last_line(done.stderr)}")
+            raise MissingError(f"pg_dump does not run{self._where()}: {_cause(done.stderr)}")
         return done.stdout.strip()
 
     def _where(self) -> str:
@@ -191,7 +212,7 @@ class PostgresStore:
             db.rollback()
         if code != 0:
             partial.unlink(missing_ok=True)
-            raise DeployError(f"pg_dump failed{self._where()}: {mask_url_password(_last_line(errors))}")
+            raise DeployError(f"pg_dump failed{self._where()}: {_cause(errors)}")
         os.replace(partial, dest)
         return counts
 
@@ -258,7 +279,7 @@ class PostgresStore:
             raise
         if done.returncode != 0:
             self.discard(scratch)
-            reason = _last_line(done.stderr.decode(errors="replace"))
+            reason = _cause(done.stderr.decode(errors="replace"))
             raise DeployError(f"pg_restore into a scratch database failed{self._where()}: {reason}")
         return scratch
 
@@ -269,8 +290,7 @@ class PostgresStore:
         reconnects between the terminate and the rename makes the rename fail
         (and the transaction roll back, changing nothing), so it is retried.
         """
-        import psycopg
-
+        psycopg = driver()
         old = f"{self.database[:40]}_old_{os.urandom(4).hex()}"
         for attempt in range(1, _SWAP_ATTEMPTS + 1):
             try:

@@ -11,17 +11,20 @@ neither the lock nor a confirmation.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from stagewise.backends.base import Backend, LineSink
 from stagewise.dataops import operations
+from stagewise.dataops.driver_errors import database_errors
+from stagewise.dataops.lock import holds, project_locks
 from stagewise.dataops.manifest import read_manifest
 from stagewise.dataops.migrate import migrate_args
 from stagewise.errors import UsageError
 from stagewise.operations.deploy import backend_for
-from stagewise.operations.policy import Confirm, Target, guarded, refuse
+from stagewise.operations.policy import Confirm, Target, confirm_protected, guarded, refuse
 
 MigrateMode = Literal["upgrade", "check", "sql", "history"]
 BackupMode = Literal["backup", "list", "verify"]
@@ -33,17 +36,21 @@ class MigrateRequest:
     mode: MigrateMode = "upgrade"
     to: str | None = None
     downgrade: str | None = None
+    #: True when the caller holds the env lock already (a prestart migration inside ``up``)
+    held_lock: bool = False
 
 
 @dataclass(frozen=True)
 class MigrateResult:
-    """``revision``: where an upgrade left the database; ``output``: alembic's text (sql, history)."""
+    """``revision``: where an upgrade left the database (or, for sql/check, where it is);
+    ``output``: alembic's text (sql, history); ``pending``: False when ``--sql`` had nothing to print."""
 
     env: str
     mode: MigrateMode
     revision: str | None = None
     output: str = ""
     heads: tuple[str, ...] = ()
+    pending: bool = True
 
     @property
     def at_head(self) -> bool:
@@ -54,7 +61,15 @@ class MigrateResult:
         the env, the mode, the revision an upgrade left, and alembic's text (``sql``, ``history``)."""
         if self.mode == "check":
             return {"current": self.revision, "heads": list(self.heads), "at_head": self.at_head}
-        return {"env": self.env, "mode": self.mode, "revision": self.revision, "output": self.output}
+        record: dict[str, Any] = {
+            "env": self.env,
+            "mode": self.mode,
+            "revision": self.revision,
+            "output": self.output,
+        }
+        if self.mode == "sql":
+            record["pending"] = self.pending
+        return record
 
 
 @dataclass(frozen=True)
@@ -125,8 +140,31 @@ def _app_backend(target: Target) -> Backend | None:
     return backend_for(target) if target.project.data.app_services else None
 
 
+@contextlib.contextmanager
+def _guarded_once(request: MigrateRequest, confirm: Confirm) -> Iterator[None]:
+    """:func:`guarded`, or, for a caller that holds the env lock already (``deploy ENV up``'s
+    prestart migration, ``held_lock=True``), the confirmation only: a second flock on the
+    same file from the same process would wait for itself."""
+    target = request.target
+    if not request.held_lock:
+        with guarded(target, "migrate", destructive="migrate its database", confirm=confirm):
+            yield
+        return
+    if not holds(project_locks(target.project.root), target.stage):
+        raise UsageError(f"held_lock=True, but this process does not hold the {target.stage} lock")
+    confirm_protected(target, "migrate its database", confirm)
+    yield
+
+
 def migrate(request: MigrateRequest, say: LineSink, confirm: Confirm = refuse) -> MigrateResult:
-    """Upgrade/downgrade (locked, confirmed on a protected stage), or a read-only look."""
+    """Upgrade/downgrade (locked, confirmed on a protected stage), or a read-only look.
+
+    This is the one guarded migration: ``deploy ENV migrate`` and a prestart step
+    declared as a migration both call it (``MigrateRequest(target)``: upgrade to
+    head; ``held_lock=True`` from inside ``up``, which holds the env lock). On a
+    protected stage: a verified backup first, the data put back if alembic
+    fails or migrates another database.
+    """
     target = request.target
     stage = target.config
     if request.mode != "upgrade":
@@ -135,15 +173,23 @@ def migrate(request: MigrateRequest, say: LineSink, confirm: Confirm = refuse) -
             return MigrateResult(
                 target.stage, "history", output=data.alembic.run("history", "--verbose").stdout
             )
+        with database_errors():  # the revision is read with stagewise's own driver
+            current = data.store.revision()
+        heads = tuple(data.alembic.heads())
         if request.mode == "sql":
-            current = None
-            with contextlib.suppress(Exception):
-                current = data.store.revision()
-            output = data.alembic.run(*migrate_args(None, None, sql=True, current=current)).stdout
-            return MigrateResult(target.stage, "sql", output=output)
-        current, heads = data.store.revision(), data.alembic.heads()
-        return MigrateResult(target.stage, "check", revision=current, heads=tuple(heads))
-    with guarded(target, "migrate", destructive="migrate its database", confirm=confirm):
+            # From where the database is, not from base: SQL for revisions it already has would
+            # fail or, worse, run twice. At the target already, there is no SQL to print.
+            target_revision = request.to or "head"
+            at_target = target_revision == (current or "base") or (
+                target_revision in ("head", "heads") and current in heads
+            )
+            if at_target:
+                return MigrateResult(target.stage, "sql", revision=current, heads=heads, pending=False)
+            args = migrate_args(request.to, None, sql=True, current=current)
+            output = data.alembic.run(*args).stdout
+            return MigrateResult(target.stage, "sql", revision=current, output=output, heads=heads)
+        return MigrateResult(target.stage, "check", revision=current, heads=heads)
+    with _guarded_once(request, confirm):
         data = operations.data_env(target.project, stage, target.env)
         backend = _app_backend(target)
         after = operations.migrate(data, say, to=request.to, downgrade=request.downgrade, backend=backend)

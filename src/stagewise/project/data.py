@@ -11,8 +11,15 @@ dev = "sqlite:///{root}/.stagewise/dev/shop.db"
 staging = "postgresql://shop:${SHOP_DB_PASSWORD:-pw}@127.0.0.1:55433/shop"
 [data.containers]                 # per stage: run pg_dump/pg_restore inside this compose service
 staging = "db"
+[data.env]                        # the URL's parts, in the variables the project's settings read
+POSTGRES_SERVER = "{host}"
+POSTGRES_PASSWORD = "{password}"  # {host} {port} {database} {user} {password} {url} {scheme}
 ```
 A stage without a URL here uses ``url_env`` from its resolved environment.
+``[data.env]`` exists because many projects never read one URL: their
+settings (and alembic's ``env.py``) assemble it from ``POSTGRES_SERVER``,
+``POSTGRES_DB``, ... With the mapping, the one URL in ``data.urls`` reaches
+the tests, the services and alembic alike (see :func:`stagewise.project.env.resolve_env`).
 With a container, stagewise still reads counts and checksums and swaps
 databases over the URL, but the dump and restore tools are the server's own,
 so a host without a matching PostgreSQL client can still back up.
@@ -23,11 +30,17 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from stagewise.project.table import ConfigTable
-from stagewise.project.validate import NAME, stage_keys
+from stagewise.project.validate import ENV_NAME, NAME, stage_keys
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_PART = re.compile(r"\{([a-z_]+)\}")
+#: The placeholders a ``[data.env]`` value may use: parts of the stage's database URL.
+URL_PARTS = ("host", "port", "database", "user", "password", "url", "scheme")
+_DEFAULT_PORTS = {"postgresql": "5432", "postgres": "5432"}
 
 
 @dataclass(frozen=True)
@@ -42,6 +55,9 @@ class DataConfig:
     #: stage -> compose service whose own pg_dump/pg_restore do the work (no client on the host,
     #: or one older than the server).
     containers: dict[str, str] = field(default_factory=dict)
+    #: variable -> template of URL parts (``"{host}"``), set from the stage's URL wherever its
+    #: environment is resolved, so settings that assemble their own URL reach the same database.
+    env: dict[str, str] = field(default_factory=dict)
 
 
 def expand(template: str, env: Mapping[str, str], root: str, stage: str) -> str:
@@ -52,6 +68,77 @@ def expand(template: str, env: Mapping[str, str], root: str, stage: str) -> str:
         return value if value else (match.group(2) or "")
 
     return _VAR.sub(variable, template).replace("{root}", root).replace("{stage}", stage)
+
+
+def stage_url(config: DataConfig, root: Path, stage: str, env: Mapping[str, str]) -> str | None:
+    """The stage's database URL: ``data.urls.<stage>`` (expanded) or ``url_env``; ``None``: neither.
+
+    A relative SQLite path is taken from the project root, so the tests, the
+    services and the data commands all name the same file whatever their cwd.
+    """
+    template = config.urls.get(stage) or env.get(config.url_env)
+    if not template:
+        return None
+    url = expand(template, env, str(root), stage)
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        url = f"sqlite:///{root / url[len('sqlite:///') :]}"
+    return url
+
+
+def url_parts(url: str) -> dict[str, str]:
+    """``{host}``, ``{port}``, ... of a database URL (user and password unquoted)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme
+    base = scheme.split("+", 1)[0]
+    if base == "sqlite":
+        database = url[len(f"{scheme}:///") :].split("?", 1)[0]
+        return dict.fromkeys(URL_PARTS, "") | {"url": url, "scheme": scheme, "database": database}
+    try:
+        port = str(parts.port) if parts.port else _DEFAULT_PORTS.get(base, "")
+    except ValueError:  # not a number: left to the driver to refuse, with its own words
+        port = ""
+    return {
+        "host": parts.hostname or "",
+        "port": port,
+        "database": unquote(parts.path.lstrip("/")),
+        "user": unquote(parts.username or ""),
+        "password": unquote(parts.password or ""),
+        "url": url,
+        "scheme": scheme,
+    }
+
+
+def mapped_env(config: DataConfig, url: str) -> dict[str, str]:
+    """``[data.env]`` filled from ``url``: the variables the project's own settings read."""
+    parts = url_parts(url)
+    return {name: _PART.sub(lambda m: parts[m.group(1)], template) for name, template in config.env.items()}
+
+
+def holds_password(template: str) -> bool:
+    """Whether a ``[data.env]`` value carries the bare password (its variable is then a secret).
+
+    A ``{url}`` value is not: it is shown with its password masked, like any URL.
+    """
+    return "{password}" in template
+
+
+def _read_env(table: ConfigTable) -> dict[str, str]:
+    env_t = table.section("env")
+    mapped: dict[str, str] = {}
+    for name in list(env_t.data):
+        if not ENV_NAME.match(name):
+            raise env_t.error(name, "must be an environment variable name (letters, digits, '_')")
+        template = env_t.string(name) or ""
+        unknown = sorted({m.group(1) for m in _PART.finditer(template)} - set(URL_PARTS))
+        if unknown:
+            raise env_t.error(
+                name,
+                f"uses {{{unknown[0]}}}: the parts of the URL are "
+                + ", ".join(f"{{{p}}}" for p in URL_PARTS),
+            )
+        mapped[name] = template
+    env_t.check_unknown()
+    return mapped
 
 
 def read_data(table: ConfigTable, stage_names: Mapping[str, object]) -> DataConfig:
@@ -77,6 +164,7 @@ def read_data(table: ConfigTable, stage_names: Mapping[str, object]) -> DataConf
         app_services=table.strings("app_services", ()),
         urls=urls,
         containers=containers,
+        env=_read_env(table),
     )
     table.check_unknown()
     return config

@@ -2,8 +2,12 @@
 
 Order of precedence, lowest first: the stage's env files in the order listed
 (``.env`` then ``.env.<stage>``), then the process environment, which always
-wins. Variables stagewise itself provides to tests (``STAGEWISE_*`` and the
-spec's ``TEST_ENVIRONMENT`` / ``TARGET_HOST``) are set last.
+wins. Then the stage's database: ``data.urls.<stage>`` as ``data.url_env``
+and its parts in the ``[data.env]`` variables, over both, so that the tests,
+the services and alembic reach the one database stagewise backs up (a stray
+``DATABASE_URL`` in the shell must not point a migration elsewhere).
+Variables stagewise itself provides to tests (``STAGEWISE_*`` and the spec's
+``TEST_ENVIRONMENT`` / ``TARGET_HOST``) are set last.
 """
 
 from __future__ import annotations
@@ -12,8 +16,10 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from stagewise.errors import ConfigError, MissingError
+from stagewise.project.data import holds_password, mapped_env, stage_url, url_parts
 from stagewise.project.model import Project, StageConfig
 
 _LINE = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
@@ -32,10 +38,12 @@ class EnvVar:
     name: str
     value: str
     source: str
+    #: a value that is a secret whatever its name (``DB_PASS = "{password}"`` in ``[data.env]``)
+    secret_value: bool = False
 
     @property
     def secret(self) -> bool:
-        return is_secret_name(self.name)
+        return self.secret_value or is_secret_name(self.name)
 
     def shown(self) -> str:
         """The value as it may appear in any output."""
@@ -140,6 +148,8 @@ def resolve_env(
     for name in list(variables):
         if name in process_env:
             variables[name] = EnvVar(name, process_env[name], "process")
+    data_variables = _data_variables(project, stage, process_env, variables)
+    variables.update(data_variables)
     for name, value in (provided or {}).items():
         variables[name] = EnvVar(name, value, "stagewise")
     required = (*project.required_env, *stage.required_env)
@@ -154,6 +164,32 @@ def resolve_env(
     # Secrets the tests inherit from the process (CI tokens, say) are masked too;
     # short values are skipped so that a flag like ``X_KEY=1`` cannot blank out every "1".
     inherited = tuple(v for k, v in process_env.items() if is_secret_name(k) and len(v) >= 6)
+    url_var = data_variables.get(project.data.url_env) or variables.get(project.data.url_env)
+    inherited = (*inherited, *_url_passwords(url_var.value if url_var is not None else ""))
     resolved = ResolvedEnv(stage.name, variables, tuple(files_read), inherited)
     _SEEN_SECRETS.update(resolved.secret_values())
     return resolved
+
+
+def _data_variables(
+    project: Project, stage: StageConfig, process_env: Mapping[str, str], variables: Mapping[str, EnvVar]
+) -> dict[str, EnvVar]:
+    """``data.urls.<stage>`` as ``url_env`` and ``[data.env]`` filled from it (empty: no URL)."""
+    config = project.data
+    seen = {**process_env, **{name: var.value for name, var in variables.items()}}
+    url = stage_url(config, project.root, stage.name, seen)
+    if url is None:
+        return {}
+    found: dict[str, EnvVar] = {}
+    if stage.name in config.urls:
+        found[config.url_env] = EnvVar(config.url_env, url, f"data.urls.{stage.name}", secret_value=False)
+    for name, value in mapped_env(config, url).items():
+        found[name] = EnvVar(name, value, "data.env", secret_value=holds_password(config.env[name]))
+    return found
+
+
+def _url_passwords(url: str) -> tuple[str, ...]:
+    """The database password, as the URL spells it and unquoted, for masking wherever a child echoes it."""
+    unquoted = url_parts(url)["password"] if url else ""
+    spelled = urlsplit(url).password or "" if url else ""
+    return tuple({p for p in (unquoted, spelled) if len(p) >= 4})

@@ -307,3 +307,28 @@ def test_ctrl_c_during_a_protected_migration_puts_the_data_back(
     assert "migration was interrupted; putting the data back from" in out
     assert rows(pg_database) == before
     assert revision(pg_database) == "0002"
+
+
+def test_alembic_runs_in_the_projects_python_and_its_absence_there_is_named(
+    make_project: ProjectFactory, tmp_path: Path
+) -> None:
+    """project.python is a real venv without alembic (stagewise's own has it): exit 4 naming it."""
+    from tests.pyvenvs import STAGEWISE_CORE_ONLY, project_venv
+
+    python = str(project_venv(STAGEWISE_CORE_ONLY))
+    root = alembic_project(make_project, f"sqlite:///{tmp_path / 'dev.db'}", "dev", ("0001",))
+    toml = root / "stagewise.toml"
+    toml.write_text(f'[project]\npython = "{python}"\n' + toml.read_text())
+    for command in (["--history"], []):
+        done = run_cli("deploy", "dev", "migrate", *command, cwd=root)
+        assert done.returncode == 4, done.stdout + done.stderr
+        assert (
+            f"alembic is not installed for the project's python {python}: "
+            f"run `{python} -m pip install alembic`"
+        ) in done.stderr
+        assert "Traceback" not in done.stderr
+    assert not (tmp_path / "dev.db").exists()
+    toml.write_text(toml.read_text().replace(python, str(tmp_path / "no-venv" / "bin" / "python")))
+    gone = run_cli("deploy", "dev", "migrate", cwd=root)
+    assert gone.returncode == 4
+    assert f"the project's python {tmp_path / 'no-venv' / 'bin' / 'python'} does not exist" in gone.stderr

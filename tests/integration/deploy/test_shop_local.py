@@ -128,7 +128,7 @@ def test_shop_dev_migrate_backup_and_restore_through_the_shim(
     try:
         up = shim("dev", "up", "-d")
         assert up.returncode == 0, up.stdout + up.stderr
-        check = shim("dev", "migrate", "--check")
+        check = shim("dev", "migrate", "--check", "--json")
         assert check.returncode == 0, check.stdout + check.stderr
         assert json.loads(check.stdout)["at_head"] is True
         request = urllib.request.Request(

@@ -160,3 +160,20 @@ def test_backup_list_is_read_only_and_verify_is_locked(project: Project, fake: t
 def test_keep_below_one_is_a_usage_error(project: Project) -> None:
     with pytest.raises(UsageError, match="--keep must be at least 1"):
         data.backup(data.BackupRequest(Target(project, "dev"), keep=0), quiet)
+
+
+def test_a_migration_inside_a_held_lock_does_not_wait_for_itself(
+    project: Project, fake: type[FakeBackend]
+) -> None:
+    """``deploy ENV up`` holds the lock while its prestart migration runs: ``held_lock=True``."""
+    from stagewise.errors import MissingError
+
+    request = data.MigrateRequest(target(project, "prod"), held_lock=True)
+    with pytest.raises(UsageError, match="this process does not hold the prod lock"):
+        data.migrate(request, quiet, agree)
+    with env_lock(project_locks(project.root), "prod", "stagewise deploy prod up"):
+        with pytest.raises(UsageError, match="not confirmed: nothing done on prod"):
+            data.migrate(request, quiet, refuse)
+        # Past the lock and the confirmation, into the migration itself (this project has no alembic).
+        with pytest.raises(MissingError, match=r"alembic\.ini does not exist"):
+            data.migrate(request, quiet, agree)
