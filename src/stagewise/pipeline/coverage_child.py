@@ -114,13 +114,16 @@ def main(spec_path: str) -> int:
             if not files:
                 groups[name] = {"error": "no coverage data was written"}
                 continue
+            if include == []:  # sources named, none found: an empty include would mean "everything"
+                groups[name] = {"error": "No data to report."}
+                continue
             try:
                 cov = _combined(files, os.path.join(scratch, f"data-{name}"), scratch)
             except coverage.CoverageException as exc:
                 groups[name] = {"error": str(exc)}
                 continue
             groups[name] = _measure(cov, include, scratch, name)
-        if tiers:
+        if tiers and include != []:
             result["report_error"] = _reports(list(tiers.values()), include, spec, scratch)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

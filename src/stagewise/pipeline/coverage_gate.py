@@ -138,13 +138,16 @@ class CoverageGates:
             else:
                 result.gates.append(
                     _not_applicable(
-                        f"coverage {tier}", threshold, f"{tier}'s threshold", self._why(tier, statuses)
+                        f"coverage {tier}",
+                        threshold,
+                        f"threshold {threshold:g}% of the {tier} tier",
+                        self._why(tier, statuses),
                     )
                 )
         for key, goal in config.modules.items():
             if why:
                 result.gates.append(
-                    _not_applicable(f"coverage {key}", goal, f"the goal of {key} ({span})", why)
+                    _not_applicable(f"coverage {key}", goal, f"goal {goal:g}% of {key} over {span}", why)
                 )
             else:
                 result.gates.append(self._module_gate(key, goal, gate))
