@@ -89,7 +89,9 @@ def test_no_coverage_data_without_fail_under_is_no_gate(make_project: ProjectFac
     assert summary(root)["gates"] == []
 
 
-def test_without_coverage_the_projects_fail_under_acts_as_in_bare_pytest(make_project: ProjectFactory) -> None:
+def test_without_coverage_the_projects_fail_under_acts_as_in_bare_pytest(
+    make_project: ProjectFactory,
+) -> None:
     root = app_project(make_project)
     python = project_venv(PYTEST_7_COV_XDIST)
     bare = subprocess.run(
@@ -118,7 +120,10 @@ def test_with_coverage_one_gate_over_the_source_applied_once_and_each_report_wri
     done = run_cli("test", "--unit", "--integration", "--coverage", cwd=root)
     assert done.returncode == 1, done.stdout + done.stderr
     record = summary(root)
-    assert [(t["name"], t["status"]) for t in record["tiers"]] == [("unit", "passed"), ("integration", "passed")]
+    assert [(t["name"], t["status"]) for t in record["tiers"]] == [
+        ("unit", "passed"),
+        ("integration", "passed"),
+    ]
     assert all("Required test coverage" not in Path(t["log"]).read_text() for t in record["tiers"])
     gate = gates(root)["coverage"]
     assert (gate["measured"], gate["limit"], gate["passed"], gate["applicable"]) == (60.0, 100.0, False, True)

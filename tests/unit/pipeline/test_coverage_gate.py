@@ -41,7 +41,13 @@ def test_default_covers_are_the_coverage_tiers_with_tests(tmp_path: Path) -> Non
 
 @pytest.mark.parametrize(
     ("percent", "limit", "shown"),
-    [(23.61, 80, "23.6"), (79.96, 80, "79.96"), (79.999, 80, "79.999"), (80.04, 80, "80.0"), (99.95, 100, "99.95")],
+    [
+        (23.61, 80, "23.6"),
+        (79.96, 80, "79.96"),
+        (79.999, 80, "79.999"),
+        (80.04, 80, "80.0"),
+        (99.95, 100, "99.95"),
+    ],
 )
 def test_a_percent_below_its_limit_never_reads_as_the_limit(percent: float, limit: float, shown: str) -> None:
     assert _pct(percent, limit) == shown

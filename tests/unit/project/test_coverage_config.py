@@ -47,14 +47,24 @@ def test_defaults_are_no_gates(tmp_path: Path) -> None:
         ("[coverage.tiers]\nunit = 101\n", "coverage.tiers.unit", "must be a number from 0 to 100, got 101"),
         ("[coverage.tiers]\nunit = 'high'\n", "coverage.tiers.unit", "must be a number from 0 to 100"),
         ("[coverage.modules]\n'app/x.py' = -1\n", "coverage.modules.app/x.py", "from 0 to 100, got -1"),
-        ("[coverage.modules]\napp.config = 100\n", "coverage.modules.app", 'needs quotes: "app.config" = 100'),
+        (
+            "[coverage.modules]\napp.config = 100\n",
+            "coverage.modules.app",
+            'needs quotes: "app.config" = 100',
+        ),
         ("[coverage.modules]\n'../x.py' = 90\n", "coverage.modules.../x.py", "relative to the project root"),
-        ("[coverage.modules]\n'/abs/x.py' = 90\n", "coverage.modules./abs/x.py", "relative to the project root"),
+        (
+            "[coverage.modules]\n'/abs/x.py' = 90\n",
+            "coverage.modules./abs/x.py",
+            "relative to the project root",
+        ),
         ("[coverage.modules]\n'app config' = 90\n", "coverage.modules.app config", "neither a path pattern"),
         ("[coverage]\nfailunder = 80\n", "coverage.failunder", "unknown key"),
     ],
 )
-def test_bad_coverage_config_is_exit_3_naming_the_key(tmp_path: Path, text: str, key: str, problem: str) -> None:
+def test_bad_coverage_config_is_exit_3_naming_the_key(
+    tmp_path: Path, text: str, key: str, problem: str
+) -> None:
     with pytest.raises(ConfigError) as caught:
         load(tmp_path, text)
     assert caught.value.exit_code == ExitCode.CONFIG
@@ -63,7 +73,9 @@ def test_bad_coverage_config_is_exit_3_naming_the_key(tmp_path: Path, text: str,
 
 
 def test_a_tier_that_measures_coverage_may_be_covered(tmp_path: Path) -> None:
-    project = load(tmp_path, "[tiers.api]\ncoverage = true\n[coverage]\ncovers = ['api']\n[coverage.tiers]\napi = 10\n")
+    project = load(
+        tmp_path, "[tiers.api]\ncoverage = true\n[coverage]\ncovers = ['api']\n[coverage.tiers]\napi = 10\n"
+    )
     assert project.coverage.covers == ("api",)
     assert project.coverage.tiers == {"api": 10.0}
 
