@@ -30,6 +30,7 @@ PYTEST_8 = ("pytest>=8.3,<9",)
 PYTEST_9 = ("pytest>=9,<10",)
 PYTEST_7_RERUNS = ("pytest==7.4.4", "pytest-rerunfailures==14.0")
 PYTEST_7_COV_XDIST = ("pytest==7.4.4", "pytest-cov==4.1.0", "pytest-xdist==3.5.0")
+PYTEST_7_COV4_COVERAGE5 = ("pytest==7.4.4", "pytest-cov==4.0.0", "coverage==5.5")  # pytest-cov 4.0's oldest
 
 
 def cache_root() -> Path:

@@ -23,7 +23,7 @@ from typing import Any
 
 from tests.conftest import ProjectFactory
 from tests.helpers import cli_env, run_cli
-from tests.pyvenvs import PYTEST_7_COV_XDIST, project_venv
+from tests.pyvenvs import PYTEST_7_COV4_COVERAGE5, PYTEST_7_COV_XDIST, project_venv
 
 FILES = {
     "server/__init__.py": "",
@@ -187,3 +187,24 @@ def test_a_bad_coverage_table_is_exit_3_before_anything_runs(make_project: Proje
     assert "coverage.tiers.api: tier 'api' does not measure coverage" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert not (root / "reports").exists()
+
+
+def test_the_combine_step_works_with_the_oldest_coverage_pytest_cov_4_allows(
+    make_project: ProjectFactory,
+) -> None:
+    """The combine runs in the project's interpreter with the project's coverage, here 5.5."""
+    python = project_venv(PYTEST_7_COV4_COVERAGE5)
+    toml = f'[project]\npython = "{python}"\nsource = ["app"]\n[coverage.modules]\n"app.config" = 50\n'
+    files = {
+        **APP,
+        "pyproject.toml": '[tool.pytest.ini_options]\naddopts = "--cov=tests"\npythonpath = ["."]\n',
+    }
+    root = make_project({**files, "stagewise.toml": toml})
+    done = run_cli("test", "--unit", "--integration", "--coverage", cwd=root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    record = summary(root)
+    report = json.loads((Path(record["run_dir"]) / "coverage.json").read_text())
+    assert report["meta"]["version"] == "5.5"
+    assert sorted(report["files"]) == ["app/__init__.py", "app/calc.py", "app/config.py"]
+    assert 0 < record["coverage_percent"] < 100
+    assert gates(root)["coverage app.config"]["passed"]
