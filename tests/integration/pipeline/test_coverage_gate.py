@@ -2,7 +2,7 @@
 
 Real pytest and pytest-cov in a subprocess. The project of the issue: an
 older app pinning pytest 7 (pytest-cov 4.1, xdist 3.5, a real cached venv),
-whose addopts carry ``--cov=app --cov=tests --cov-fail-under=100 -n 2``.
+whose addopts carry ``--cov=app --cov=tests --cov-fail-under=100 -n 2 -p no:cacheprovider``.
 Without ``--coverage`` that fail-under acts exactly as in bare pytest; with
 it, stagewise's numbers count only ``coverage.source`` (the project's
 ``--cov=tests`` adds data, never a number), the fail-under is applied once
@@ -41,7 +41,7 @@ APP = {
     ),
     "pyproject.toml": (
         "[tool.pytest.ini_options]\n"
-        'addopts = "--cov=app --cov=tests --cov-fail-under=100 -n 2"\n'
+        'addopts = "--cov=app --cov=tests --cov-fail-under=100 -n 2 -p no:cacheprovider"\n'
         'pythonpath = ["."]\n'
     ),
 }
@@ -95,7 +95,7 @@ def test_without_coverage_the_projects_fail_under_acts_as_in_bare_pytest(
     root = app_project(make_project)
     python = project_venv(PYTEST_7_COV_XDIST)
     bare = subprocess.run(
-        [str(python), "-m", "pytest", "tests/unit", "-p", "no:cacheprovider"],
+        [str(python), "-m", "pytest", "tests/unit"],
         cwd=root,
         env=cli_env(),
         capture_output=True,
