@@ -110,10 +110,13 @@ def main(spec_path: str) -> int:
         config_cov = coverage.Coverage()
         result["fail_under"] = getattr(config_cov.config, "fail_under", None) or None
         for name, members in spec["groups"].items():
-            files = [tiers[m] for m in members if m in tiers]
-            if not files:
-                groups[name] = {"error": "no coverage data was written"}
+            absent = [m for m in members if m not in tiers]
+            if absent or not members:  # a figure over fewer tiers than asked would lie
+                groups[name] = {
+                    "error": "no coverage data was written by " + (", ".join(absent) or "any tier")
+                }
                 continue
+            files = [tiers[m] for m in members]
             if include == []:  # sources named, none found: an empty include would mean "everything"
                 groups[name] = {"error": "No data to report."}
                 continue

@@ -128,7 +128,8 @@ class CoverageGates:
         limit = self._limit(answer)
         missing = [name for name in covers if name not in ran]
         why = "; ".join(self._why(name, statuses) for name in missing)
-        gate = run if sorted(covers) == sorted(ran) else _group(answer, GATE_GROUP)
+        groups = answer.get("groups")
+        gate = _group(answer, GATE_GROUP) if isinstance(groups, Mapping) and GATE_GROUP in groups else run
         span = " + ".join(covers)
         if limit is not None:
             result.gates.append(self._combined(limit, span, gate, why, run))
@@ -154,8 +155,11 @@ class CoverageGates:
 
     def _measure(self, ran: list[str], covers: Sequence[str]) -> Mapping[str, Any]:
         """Run the child once; its answer, or ``{"error": ...}`` when it could not run."""
-        groups: dict[str, list[str]] = {RUN_GROUP: ran}
-        if sorted(covers) != sorted(ran):
+        # The run's figure is over the data there is; a gate's is over exactly its tiers, or fails.
+        groups: dict[str, list[str]] = {
+            RUN_GROUP: [t for t in ran if tier_data_file(self.run_dir, t).is_file()]
+        }
+        if sorted(covers) != sorted(groups[RUN_GROUP]):
             groups[GATE_GROUP] = [t for t in covers if t in ran]
         groups.update({tier_group(tier): [tier] for tier in self.project.coverage.tiers if tier in ran})
         result_file = self.run_dir / ".coverage-result.json"
