@@ -61,6 +61,10 @@ def _include(sources: list[str]) -> tuple[list[str] | None, list[str]]:
     return patterns, unresolved
 
 
+#: The project's ``--cov-config`` file when its addopts name one, else coverage's own search.
+CONFIG: str | bool = True
+
+
 def _combined(files: list[str], data_file: str, scratch: str) -> coverage.Coverage:
     """One Coverage over ``files`` combined into ``data_file``; the tier files stay untouched."""
     copies = []
@@ -70,7 +74,7 @@ def _combined(files: list[str], data_file: str, scratch: str) -> coverage.Covera
         copies.append(copy)
     if os.path.exists(data_file):
         os.remove(data_file)
-    cov = coverage.Coverage(data_file=data_file)
+    cov = coverage.Coverage(data_file=data_file, config_file=CONFIG)
     cov.combine(data_paths=copies)
     cov.save()
     return cov
@@ -92,8 +96,10 @@ def main(spec_path: str) -> int:
     # Run as a script, sys.path[0] is stagewise's own folder: a source named like one of its
     # modules must resolve in the project (the working directory), as ``python -m pytest`` sees it.
     sys.path[0] = os.getcwd()
+    global CONFIG  # noqa: PLW0603 - one setting for the whole (short-lived) script
     with open(spec_path, encoding="utf-8") as handle:
         spec = json.load(handle)
+    CONFIG = spec.get("config_file") or True
     tiers = {name: path for name, path in spec["tiers"] if os.path.isfile(path)}
     include, unresolved = _include(list(spec["sources"]))
     result: dict[str, object] = {
@@ -107,7 +113,7 @@ def main(spec_path: str) -> int:
     groups: dict[str, object] = {}
     scratch = tempfile.mkdtemp(prefix="stagewise-coverage-")
     try:
-        config_cov = coverage.Coverage()
+        config_cov = coverage.Coverage(config_file=CONFIG)
         result["fail_under"] = getattr(config_cov.config, "fail_under", None) or None
         for name, members in spec["groups"].items():
             absent = [m for m in members if m not in tiers]

@@ -77,25 +77,30 @@ def default_covers(project: Project) -> tuple[str, ...]:
     )
 
 
-def addopts_fail_under(root: Path, env: Mapping[str, str]) -> float | None:
-    """The project's own ``--cov-fail-under`` as pytest would end up with it (the last one wins).
+def addopts_values(root: Path, env: Mapping[str, str], option: str) -> list[str]:
+    """The values of a pytest-cov option in the project's addopts, in pytest's order (the last wins).
 
     pytest reads the ini ``addopts`` first, then ``PYTEST_ADDOPTS``.
     """
     values: list[str] = []
     config = read_pytest_config(root)
     if config is not None:
-        values += config.option("--cov-fail-under")
+        values += config.option(option)
     try:
         extra = shlex.split(env.get("PYTEST_ADDOPTS", ""))
     except ValueError:
         extra = []
     for index, arg in enumerate(extra):
-        if arg.startswith("--cov-fail-under="):
+        if arg.startswith(option + "="):
             values.append(arg.split("=", 1)[1])
-        elif arg == "--cov-fail-under" and index + 1 < len(extra):
+        elif arg == option and index + 1 < len(extra):
             values.append(extra[index + 1])
-    for value in reversed(values):
+    return values
+
+
+def addopts_fail_under(root: Path, env: Mapping[str, str]) -> float | None:
+    """The project's own ``--cov-fail-under`` as pytest would end up with it."""
+    for value in reversed(addopts_values(root, env, "--cov-fail-under")):
         try:
             return float(value)
         except ValueError:
@@ -172,6 +177,8 @@ class CoverageGates:
             "html": str(self.run_dir / "coverage-html"),
             "text": str(self.run_dir / "coverage.txt"),
             "result": str(result_file),
+            # The project's --cov-config, so its omit/exclude/[paths] apply here as in pytest-cov.
+            "config_file": next(reversed(addopts_values(self.project.root, self.env, "--cov-config")), None),
         }
         spec_file = self.run_dir / ".coverage-spec.json"
         spec_file.write_text(json.dumps(spec), encoding="utf-8")

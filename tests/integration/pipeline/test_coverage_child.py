@@ -69,3 +69,28 @@ def test_a_gate_over_a_tier_without_data_is_an_error_never_a_smaller_figure(
     assert (root / "run" / "coverage-html" / "index.html").is_file()
     assert "TOTAL" in (root / "run" / "coverage.txt").read_text()
     assert data.is_file(), "the tier's own data file is left as it was"
+
+
+def test_the_projects_cov_config_file_is_read(make_project: ProjectFactory) -> None:
+    root = make_project({**FILES, "cov.ini": "[report]\nomit = app/__init__.py\nfail_under = 90\n"})
+    data = root / "run" / ".coverage.unit"
+    data.parent.mkdir()
+    subprocess.run(
+        [sys.executable, "-m", "coverage", "run", "use_add.py"],
+        cwd=root,
+        env={**os.environ, "COVERAGE_FILE": str(data), "PYTHONPATH": str(root)},
+        check=True,
+    )
+    spec = {
+        "tiers": [["unit", str(data)]],
+        "groups": {"run": ["unit"]},
+        "sources": ["app"],
+        "data_file": str(root / "run" / ".coverage"),
+        "json": str(root / "run" / "coverage.json"),
+        "html": str(root / "run" / "coverage-html"),
+        "text": str(root / "run" / "coverage.txt"),
+        "config_file": "cov.ini",
+    }
+    answer = child(root, spec)
+    assert answer["fail_under"] == 90, "the combined gate's fallback limit comes from that file"
+    assert list(answer["groups"]["run"]["files"]) == ["app/calc.py"]
