@@ -30,6 +30,8 @@ PYTEST_8 = ("pytest>=8.3,<9",)
 PYTEST_9 = ("pytest>=9,<10",)
 PYTEST_7_RERUNS = ("pytest==7.4.4", "pytest-rerunfailures==14.0")
 PYTEST_7_COV_XDIST = ("pytest==7.4.4", "pytest-cov==4.1.0", "pytest-xdist==3.5.0")
+#: pytest-cov 4.0 with the oldest coverage that has a wheel for Python 3.11 (5.5 builds from source: minutes)
+PYTEST_7_COV4_COVERAGE6 = ("pytest==7.4.4", "pytest-cov==4.0.0", "coverage==6.5.0")
 
 
 def cache_root() -> Path:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from stagewise.errors import InterruptedRun, MissingError
+from stagewise.pipeline.coverage_gate import CoverageGates
 from stagewise.pipeline.plan import RunPlan, plan_run, preflight, tier_named
 from stagewise.pipeline.provision import provisioned
 from stagewise.pipeline.reporter import Reporter
@@ -28,7 +29,7 @@ from stagewise.report.summary import write_run_record
 from stagewise.tiers.base import TierContext, TierPlan
 from stagewise.tiers.browser import BrowserRun, find_browser, require_display
 from stagewise.tiers.request import TestRequest
-from stagewise.tiers.result import GateResult, RunResult, TierResult, TierStatus
+from stagewise.tiers.result import RunResult, TierResult, TierStatus
 from stagewise.tiers.target import check_reachable
 
 
@@ -146,13 +147,16 @@ class _TierLoop:
         coverage_tiers = [t.name for t in self.plan.tiers if t.coverage]
         for tier in self.plan.tiers:
             self.reporter.tier_started(tier.name, ())
-            finished = self._run_one(tier, coverage_tiers)
+            finished = self._run_one(tier)
             self.result.tiers.append(finished)
             self.reporter.tier_finished(finished)
             if coverage_tiers and tier.name == coverage_tiers[-1]:
-                _coverage_gate(self.project, self.run_dir / "coverage.json", self.result, coverage_tiers)
+                gates = CoverageGates(
+                    self.project, self.plan.python, self.env, self.run_dir, self.reporter, coverage_tiers
+                )
+                gates.apply(self.result)
 
-    def _run_one(self, tier: TierPlan, coverage_tiers: list[str]) -> TierResult:
+    def _run_one(self, tier: TierPlan) -> TierResult:
         if tier.needs_target:
             unreachable = _unreachable(self.project, self.plan.target)
             if unreachable is not None:
@@ -172,7 +176,6 @@ class _TierLoop:
             log=lambda line: self.reporter.output(tier.name, line),
             color=self.request.color,
             browser=self.browser,
-            coverage_append=tier.coverage and tier.name != coverage_tiers[0],
         )
         return tier_named(tier.name).run(context)
 
@@ -183,43 +186,6 @@ def _unreachable(project: Project, target: str) -> str | None:
     except MissingError as exc:
         return exc.message
     return None
-
-
-def _coverage_gate(project: Project, json_file: Path, result: RunResult, coverage_tiers: list[str]) -> None:
-    limit = project.coverage.fail_under
-    try:
-        totals = json.loads(json_file.read_text(encoding="utf-8"))["totals"]
-        percent = float(totals["percent_covered"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        ran = any(t.name in coverage_tiers and t.status in _TESTS_RAN for t in result.tiers)
-        if limit is not None and ran:
-            # A gate that cannot measure fails: never a silent pass when fail_under is set.
-            result.gates.append(
-                GateResult("coverage", 0.0, limit, False, _no_coverage(project, json_file, exc))
-            )
-        return
-    result.coverage_percent = percent
-    if limit is None:
-        return
-    passed = percent >= limit
-    message = f"coverage {percent:.1f}% {'meets' if passed else 'is below'} fail_under {limit:g}%"
-    result.gates.append(GateResult("coverage", percent, limit, passed, message))
-
-
-#: Tier outcomes in which pytest ran tests, so coverage data should exist.
-_TESTS_RAN = (TierStatus.PASSED, TierStatus.FAILED)
-
-
-def _no_coverage(project: Project, json_file: Path, exc: Exception) -> str:
-    source = ", ".join(project.coverage.source) or "(all code)"
-    if isinstance(exc, FileNotFoundError):
-        why = (
-            f"{json_file} does not exist; does coverage.source ({source}) name code the tests import? "
-            "See the tier's log for coverage's warning"
-        )
-    else:
-        why = f"{json_file} cannot be read: {exc}"
-    return f"coverage was requested but no coverage data was written: {why}"
 
 
 __all__ = ["RunPlan", "TestRequest", "TierPlan", "plan_run", "preflight", "run_tests"]

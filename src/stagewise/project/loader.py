@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stagewise.errors import ConfigError
+from stagewise.project.coverage_config import read_coverage
 from stagewise.project.data import read_data
 from stagewise.project.defaults import without_project_file
-from stagewise.project.model import BrowserConfig, CoverageConfig, Project
+from stagewise.project.model import BrowserConfig, Project
 from stagewise.project.performance import read_performance
 from stagewise.project.resilience import read_resilience
 from stagewise.project.security import read_security
@@ -109,15 +110,6 @@ def read_project_section(table: ConfigTable, default_name: str) -> ProjectSectio
     return section
 
 
-def read_coverage(table: ConfigTable, source: tuple[str, ...]) -> CoverageConfig:
-    """Validate ``[coverage]``; its source defaults to ``project.source``."""
-    config = CoverageConfig(
-        source=table.strings("source", source), fail_under=table.number("fail_under", 0, 100)
-    )
-    table.check_unknown()
-    return config
-
-
 def read_browser(table: ConfigTable) -> BrowserConfig:
     """Validate ``[browser]``."""
     default = BrowserConfig()
@@ -142,7 +134,7 @@ def _build(root: Path, file: Path | None, data: Mapping[str, object], prefix: st
             top.key("project.default_stage"),
             f"unknown stage {settings.default_stage!r} (stages: {', '.join(stages)})",
         )
-    coverage = read_coverage(top.section("coverage"), settings.source)
+    coverage = read_coverage(top.section("coverage"), settings.source, tiers)
     browser = read_browser(top.section("browser"))
     services = read_services(top.section("services"), stages)
     compose = read_compose(top.section("compose"), stages)

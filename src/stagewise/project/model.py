@@ -60,10 +60,21 @@ class StageConfig:
 
 @dataclass(frozen=True)
 class CoverageConfig:
-    """What ``--coverage`` measures and the gate it applies."""
+    """What ``--coverage`` measures and the gates it applies (``[coverage]``).
+
+    ``fail_under`` is the combined gate over the tiers in ``covers`` (empty:
+    every tier that measures coverage and has tests in the project); it applies
+    only when all of them ran, since a unit-only number says nothing about a
+    limit set for unit + integration. ``tiers`` holds per-tier thresholds;
+    ``modules`` per-module goals (a path pattern or a dotted module name ->
+    percent), each matched file held to the goal on the combined data.
+    """
 
     source: tuple[str, ...]
     fail_under: float | None = None
+    covers: tuple[str, ...] = ()
+    tiers: dict[str, float] = field(default_factory=dict)
+    modules: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -372,7 +372,7 @@ def _provenance(record: Mapping[str, Any]) -> str:
     if isinstance(versions, Mapping):
         rows += [(str(name), f"<code>{esc(version)}</code>") for name, version in versions.items()]
     gates = "".join(
-        f"<li>{'✔' if g.get('passed') else '✘'} {esc(g.get('message'))}</li>"
+        f"<li>{'–' if g.get('applicable') is False else '✔' if g.get('passed') else '✘'} {esc(g.get('message'))}</li>"
         for g in record.get("gates") or ()
         if isinstance(g, Mapping)
     )

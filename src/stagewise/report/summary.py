@@ -24,6 +24,8 @@ Added in version 1 (issue 7, reports)::
     tiers[].security                   # the security tier: {findings_json, sarif, counts, fail_on,
                                        #   checks: [{name, status, reason, findings, duration_s, ...}]}
     tiers[].resilience                 # the resilience tier: {summary, scenario, figures: {rto_s, ...}}
+    gates[].applicable: bool           # false: the gate did not apply to this run (message says why);
+                                       #   such a gate has passed = true and never fails the run
     git: {commit, branch, dirty} | null
     tool_versions: {python, pytest, ..., stagewise}
 

@@ -80,7 +80,6 @@ class TierContext:
     log: Callable[[str], None]
     color: bool = False
     browser: BrowserRun | None = None
-    coverage_append: bool = False  # an earlier tier of this run already wrote coverage data
 
 
 class Tier(Protocol):

@@ -17,6 +17,7 @@ from stagewise.project.env import mask_text
 from stagewise.project.model import Project, StageConfig
 from stagewise.tiers.base import TierContext, TierPlan, ToolNeed
 from stagewise.tiers.browser import BrowserRun
+from stagewise.tiers.coverage import CoverageRun, coverage_args, coverage_env, coverage_run
 from stagewise.tiers.junit import read_cases, read_junit
 from stagewise.tiers.process import run_streaming
 from stagewise.tiers.request import TestRequest
@@ -27,17 +28,6 @@ PLUGIN_DIR = Path(__file__).parent / "pytest_plugins"
 
 #: pytest's own exit codes (``pytest.ExitCode``), named here to avoid importing pytest.
 PYTEST_OK, PYTEST_FAILED, PYTEST_INTERRUPTED, PYTEST_INTERNAL, PYTEST_USAGE, PYTEST_NO_TESTS = range(6)
-
-
-@dataclass(frozen=True)
-class CoverageRun:
-    """Coverage settings for one tier; ``append`` adds to the previous tier's data."""
-
-    source: tuple[str, ...]
-    data_file: Path
-    html_dir: Path
-    json_file: Path
-    append: bool
 
 
 @dataclass(frozen=True)
@@ -71,14 +61,7 @@ def build_command(run: PytestRun) -> list[str]:
     if run.markers:
         command += ["-m", run.markers]
     if run.coverage is not None:
-        command += [f"--cov={source}" for source in run.coverage.source] or ["--cov"]
-        command += [
-            "--cov-report=term",
-            f"--cov-report=html:{run.coverage.html_dir}",
-            f"--cov-report=json:{run.coverage.json_file}",
-        ]
-        if run.coverage.append:
-            command.append("--cov-append")
+        command += coverage_args(run.coverage)
     if run.reruns > 0:
         command += ["--reruns", str(run.reruns)]  # the plugin loads through its entry point
     if run.browser is not None:
@@ -94,7 +77,7 @@ def child_env(run: PytestRun) -> dict[str, str]:
     env = dict(run.env)
     env.setdefault("PYTHONUNBUFFERED", "1")
     if run.coverage is not None:
-        env["COVERAGE_FILE"] = str(run.coverage.data_file)
+        env.update(coverage_env(run.coverage))
     if run.browser is not None:
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PLUGIN_DIR), env.get("PYTHONPATH", "")) if p)
         env["STAGEWISE_BROWSER_EXECUTABLE"] = run.browser.executable
@@ -229,15 +212,9 @@ def _log_only(line: str) -> None:
 def pytest_run(context: TierContext) -> PytestRun:
     """The pytest run of a planned tier; its JUnit XML and log go in the run's folder."""
     plan = context.plan
-    coverage = None
-    if plan.coverage:
-        coverage = CoverageRun(
-            source=context.project.coverage.source,
-            data_file=context.run_dir / ".coverage",
-            html_dir=context.run_dir / "coverage-html",
-            json_file=context.run_dir / "coverage.json",
-            append=context.coverage_append,
-        )
+    coverage = (
+        coverage_run(context.project.coverage.source, context.run_dir, plan.name) if plan.coverage else None
+    )
     return PytestRun(
         tier=plan.name,
         python=context.python,

@@ -111,13 +111,19 @@ class TierResult:
 
 @dataclass(frozen=True)
 class GateResult:
-    """A gate over a whole run (e.g. coverage), with measured value and limit."""
+    """A gate over a whole run (e.g. coverage), with measured value and limit.
+
+    A gate that does not apply to this run (``applicable=False``: a combined
+    coverage limit when one of its tiers did not run) is reported with the
+    reason in ``message`` and ``passed=True``: it neither passes nor fails the run.
+    """
 
     name: str
     measured: float
     limit: float
     passed: bool
     message: str
+    applicable: bool = True
 
 
 @dataclass
