@@ -69,3 +69,8 @@ def _run(command: list[str], what: str) -> None:
     if done.returncode != 0:
         last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["(no output)"]
         raise RuntimeError(f"could not {what} for a test venv: {last[0]}")
+#: The record plugin's matrix: each pytest major with pytest-rerunfailures and pytest-xdist
+#: (xdist off is the same venv without ``-n``).
+PYTEST_7_RECORD = ("pytest==7.4.4", "pytest-rerunfailures==14.0", "pytest-xdist==3.5.0")
+PYTEST_8_RECORD = ("pytest>=8.3,<9", "pytest-rerunfailures>=14", "pytest-xdist>=3.5")
+PYTEST_9_RECORD = ("pytest>=9,<10", "pytest-rerunfailures>=14", "pytest-xdist>=3.5")
