@@ -57,7 +57,15 @@ def project_venv(requirements: Sequence[str], *, python: str = sys.executable) -
         shutil.rmtree(venv, ignore_errors=True)
         _run([python, "-m", "venv", str(venv)], "create the venv")
         _run(
-            [str(interpreter), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *requirements],
+            [
+                str(interpreter),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                *requirements,
+            ],
             f"install {' '.join(requirements)}",
         )
         ready.write_text("\n".join(requirements) + "\n", encoding="utf-8")
@@ -69,6 +77,8 @@ def _run(command: list[str], what: str) -> None:
     if done.returncode != 0:
         last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["(no output)"]
         raise RuntimeError(f"could not {what} for a test venv: {last[0]}")
+
+
 #: The record plugin's matrix: each pytest major with pytest-rerunfailures and pytest-xdist
 #: (xdist off is the same venv without ``-n``).
 PYTEST_7_RECORD = ("pytest==7.4.4", "pytest-rerunfailures==14.0", "pytest-xdist==3.5.0")

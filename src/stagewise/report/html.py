@@ -181,10 +181,7 @@ def _tiers(tiers: Sequence[Mapping[str, Any]], cases: Mapping[str, Sequence[Case
         rows.append(
             f"<tr id='tier-{esc(name)}' data-tier='{esc(name)}'><th>{esc(name)}</th>"
             f"<td>{badge(status, _STATUS_COLOR)}</td>"
-            + "".join(
-                f"<td class='n'>{int(num(tier.get(k)))}</td>"
-                for k in _COUNT_COLUMNS
-            )
+            + "".join(f"<td class='n'>{int(num(tier.get(k)))}</td>" for k in _COUNT_COLUMNS)
             + f"<td class='n'>{esc(_seconds(tier.get('duration_s')))}</td>"
             f"<td class='hide-sm' style='width:25%'><div class='bar'><i style='width:{width:.1f}%;"
             f"background:{_STATUS_COLOR.get(status, '#57606a')}'></i></div></td></tr>"
@@ -192,9 +189,7 @@ def _tiers(tiers: Sequence[Mapping[str, Any]], cases: Mapping[str, Sequence[Case
     failures = "".join(_tier_failures(t, cases.get(str(t.get("name")), ())) for t in tiers)
     return (
         "<section id='tiers'><h2>Tiers</h2><div class='scroll'><table><thead><tr><th>tier</th><th>status</th>"
-        + "".join(
-            f"<th class='n'>{k}</th>" for k in (*_COUNT_COLUMNS, "time")
-        )
+        + "".join(f"<th class='n'>{k}</th>" for k in (*_COUNT_COLUMNS, "time"))
         + "<th class='hide-sm'></th></tr></thead><tbody>"
         + "".join(rows)
         + "</tbody></table></div>"
