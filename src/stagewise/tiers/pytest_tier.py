@@ -221,8 +221,11 @@ def _judge(  # noqa: PLR0911 - one return per pytest exit code reads best
     ``recorded`` is false when the record plugin wrote nothing: then no count
     can be trusted and the message is pytest's own last word.
     """
-    if not recorded and code in (PYTEST_OK, PYTEST_FAILED, PYTEST_NO_TESTS):
-        return TierStatus.ERROR, f"pytest left no test record (-p {RECORD_PLUGIN}): {_interesting_line(tail)}"
+    if not recorded and code != PYTEST_INTERRUPTED:
+        detail = _interesting_line(tail)
+        if code == PYTEST_USAGE and any("usage:" in line or "unrecognized arguments" in line for line in tail):
+            return TierStatus.ERROR, f"pytest rejected its arguments: {detail}"
+        return TierStatus.ERROR, f"pytest could not start (it left no test record): {detail}"
     if code == PYTEST_NO_TESTS or (code == PYTEST_OK and counts.tests == 0):
         where = ", ".join(run.paths)
         selected = f" matching -m {run.markers!r}" if run.markers else ""
