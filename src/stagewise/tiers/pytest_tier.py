@@ -180,7 +180,15 @@ def run_pytest_tier(run: PytestRun, on_line: Callable[[str], None]) -> TierResul
         write_pytest_junit(run.junit_path, run.tier, attempts, duration)
     recorded = attempts or Attempts()
     counts = recorded.counts
-    status, message = _judge(run, code, counts, tail, recorded=attempts is not None, reasons=reasons)
+    status, message = _judge(
+        run,
+        code,
+        counts,
+        tail,
+        recorded=attempts is not None,
+        reasons=reasons,
+        collection_errors=[f"{e.nodeid}: {e.message}" for e in recorded.collect_errors],
+    )
     return TierResult(
         name=run.tier,
         status=status,
@@ -215,6 +223,7 @@ def _judge(  # noqa: PLR0911 - one return per pytest exit code reads best
     *,
     recorded: bool = True,
     reasons: Sequence[str] = (),
+    collection_errors: Sequence[str] = (),
 ) -> tuple[TierStatus, str]:
     """The tier's status and its one-line message from pytest's exit code and the record.
 
@@ -223,7 +232,9 @@ def _judge(  # noqa: PLR0911 - one return per pytest exit code reads best
     """
     if not recorded and code != PYTEST_INTERRUPTED:
         detail = _interesting_line(tail)
-        if code == PYTEST_USAGE and any("usage:" in line or "unrecognized arguments" in line for line in tail):
+        if code == PYTEST_USAGE and any(
+            "usage:" in line or "unrecognized arguments" in line for line in tail
+        ):
             return TierStatus.ERROR, f"pytest rejected its arguments: {detail}"
         return TierStatus.ERROR, f"pytest could not start (it left no test record): {detail}"
     if code == PYTEST_NO_TESTS or (code == PYTEST_OK and counts.tests == 0):
@@ -231,6 +242,10 @@ def _judge(  # noqa: PLR0911 - one return per pytest exit code reads best
         selected = f" matching -m {run.markers!r}" if run.markers else ""
         deselected = f" ({counts.deselected} deselected)" if counts.deselected else ""
         return TierStatus.NO_TESTS, f"no {run.tier} tests collected{selected} in {where}{deselected}"
+    if collection_errors and code in (PYTEST_FAILED, PYTEST_INTERRUPTED):
+        more = f" (and {len(collection_errors) - 1} more)" if len(collection_errors) > 1 else ""
+        failed = f"; {counts.failures} failed" if counts.failures else ""
+        return TierStatus.ERROR, f"pytest could not collect {collection_errors[0]}{more}{failed}"
     if code == PYTEST_OK:
         if counts.failures or counts.errors:
             return TierStatus.FAILED, "pytest exited 0 but its report lists failures"

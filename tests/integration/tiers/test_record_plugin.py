@@ -196,6 +196,24 @@ def test_a_conftest_that_cannot_import_is_an_error_with_pytests_reason(tmp_path:
     assert result.junit_path is None
 
 
+@pytest.mark.parametrize("xdist", [False, True], ids=["serial", "xdist"])
+def test_a_collection_error_is_named_by_its_file(tmp_path: Path, xdist: bool) -> None:
+    root = write(
+        tmp_path / "project",
+        {
+            "tests/unit/test_ok.py": "def test_ok():\n    pass\n",
+            "tests/unit/test_syntax.py": "def test_bad(:\n",
+        },
+    )
+    python = pyvenvs.project_venv(pyvenvs.PYTEST_9_RECORD)
+    result = run_tier(root, python, tmp_path / "out", args=("-n", "2") if xdist else ())
+    assert result.status is TierStatus.ERROR
+    assert result.message.startswith("pytest could not collect tests/unit/test_syntax.py: SyntaxError"), (
+        result.message
+    )
+    assert [(f.name, f.kind) for f in result.failed_tests] == [("tests/unit/test_syntax.py", "error")]
+
+
 def test_record_lines_are_json(project: Path, tmp_path: Path) -> None:
     """Every line the plugin writes is one JSON object with an event (the reader's contract)."""
     python = pyvenvs.project_venv(pyvenvs.PYTEST_7_RECORD)

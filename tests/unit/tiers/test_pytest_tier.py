@@ -123,6 +123,13 @@ def test_no_record_is_an_error_with_pytests_reason(tmp_path: Path) -> None:
     assert "ModuleNotFoundError" in message
 
 
+def test_collection_errors_are_named_in_the_message(tmp_path: Path) -> None:
+    errors = ["tests/test_b.py: SyntaxError: invalid syntax", "tests/test_c.py: ImportError: x"]
+    status, message = _judge(make_run(tmp_path), 2, TestCounts(2, errors=2), [], collection_errors=errors)
+    assert status is TierStatus.ERROR
+    assert message == "pytest could not collect tests/test_b.py: SyntaxError: invalid syntax (and 1 more)"
+
+
 @pytest.mark.parametrize(
     ("expression", "names"),
     [
