@@ -8,7 +8,9 @@ and pytest-rerunfailures; stagewise's own JUnit file is written from it.
 
 Folding, per node id: a ``setup`` report starts an attempt; an attempt with a
 ``rerun`` outcome (pytest-rerunfailures) or followed by another attempt was
-retried; the last attempt decides the outcome. A test whose last attempt
+retried; the last attempt decides the outcome. Subtest reports (pytest 9's
+``subtests``, pytest-subtests) belong to the attempt they ran in: a failed
+subtest fails the test, and they never count as attempts. A test whose last attempt
 passed after earlier ones is flaky (counted as passed here; the report
 subtracts flaky tests from its passed column).
 
@@ -35,6 +37,7 @@ class Attempt:
     """One run of one test through its phases; ``phases`` maps ``when`` to its report line."""
 
     phases: Mapping[str, Mapping[str, Any]]
+    subtests: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def retried(self) -> bool:
@@ -44,7 +47,7 @@ class Attempt:
         """The attempt's outcome and the phase report that decided it."""
         setup, call, teardown = (self.phases.get(when) for when in _PHASES)
         other = [p for when, p in self.phases.items() if when not in _PHASES]  # e.g. an xdist crash
-        for phase in (*other, call):
+        for phase in (*other, *self.subtests, call):  # a failed subtest names itself
             if phase is not None and phase.get("outcome") in ("failed", "rerun"):
                 return "failed", phase
         for phase in (setup, teardown):
@@ -153,6 +156,7 @@ def read_attempts(path: Path) -> Attempts | None:
 def parse_lines(lines: Iterable[str]) -> Attempts:
     """Fold JSON lines into :class:`Attempts`; a torn or foreign line is skipped, not fatal."""
     attempts: dict[str, list[dict[str, Mapping[str, Any]]]] = {}
+    subtests: dict[tuple[str, int], list[Mapping[str, Any]]] = {}
     collected: dict[str | None, int] = {}
     deselected: dict[str | None, int] = {}
     errors: dict[str, CollectError] = {}
@@ -167,6 +171,9 @@ def parse_lines(lines: Iterable[str]) -> Attempts:
         if event == "report" and isinstance(record.get("nodeid"), str):
             runs = attempts.setdefault(record["nodeid"], [])
             when = str(record.get("when"))
+            if record.get("subtest") is not None and runs:
+                subtests.setdefault((record["nodeid"], len(runs) - 1), []).append(_labelled(record))
+                continue
             if not runs or when == "setup" or when in runs[-1]:
                 runs.append({})
             runs[-1][when] = record
@@ -185,7 +192,10 @@ def parse_lines(lines: Iterable[str]) -> Attempts:
             version = str(record.get("pytest") or "")
     # every xdist worker collects the same tests: one worker's figures are the run's
     return Attempts(
-        tests=tuple(_fold(nodeid, [Attempt(p) for p in runs]) for nodeid, runs in attempts.items()),
+        tests=tuple(
+            _fold(nodeid, [Attempt(p, tuple(subtests.get((nodeid, i), ()))) for i, p in enumerate(runs)])
+            for nodeid, runs in attempts.items()
+        ),
         collect_errors=tuple(errors.values()),
         collected=max(collected.values()) if collected else None,
         deselected=max(deselected.values()) if deselected else 0,
@@ -215,6 +225,12 @@ def _fold(nodeid: str, runs: list[Attempt]) -> TestRecord:
         earlier=tuple(earlier),
         location=_location(last),
     )
+
+
+def _labelled(record: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A subtest's report with its label ahead of its message, so the failure says which one."""
+    label = str(record.get("subtest") or "")
+    return {**record, "message": f"{label} {record.get('message') or ''}".strip()}
 
 
 def _reason(phase: Mapping[str, Any] | None) -> tuple[str, str]:

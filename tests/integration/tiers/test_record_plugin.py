@@ -214,6 +214,32 @@ def test_a_collection_error_is_named_by_its_file(tmp_path: Path, xdist: bool) ->
     assert [(f.name, f.kind) for f in result.failed_tests] == [("tests/unit/test_syntax.py", "error")]
 
 
+SUBTESTS = """
+def test_subs(subtests):
+    for i in range(3):
+        with subtests.test(msg="each", i=i):
+            assert i != 1
+
+def test_subs_ok(subtests):
+    for i in range(2):
+        with subtests.test(i=i):
+            pass
+"""
+
+
+@pytest.mark.parametrize("xdist", [False, True], ids=["serial", "xdist"])
+def test_pytest9_subtests_are_one_test_not_reruns(tmp_path: Path, xdist: bool) -> None:
+    """Each subtest is one more ``call`` report of its test: not an attempt, so never flaky."""
+    root = write(tmp_path / "project", {"tests/unit/test_sub.py": SUBTESTS})
+    python = pyvenvs.project_venv(pyvenvs.PYTEST_9_RECORD)
+    result = run_tier(root, python, tmp_path / "out", args=("-n", "2") if xdist else ())
+    assert (result.counts.tests, result.counts.passed, result.counts.failures) == (2, 1, 1)
+    assert result.flaky_tests == ()
+    assert [f.name for f in result.failed_tests] == ["tests/unit/test_sub.py::test_subs"]
+    assert result.failed_tests[0].message.startswith("[each] (i=")  # which subtest failed
+    assert result.failed_tests[0].message.endswith("assert 1 != 1")
+
+
 def test_record_lines_are_json(project: Path, tmp_path: Path) -> None:
     """Every line the plugin writes is one JSON object with an event (the reader's contract)."""
     python = pyvenvs.project_venv(pyvenvs.PYTEST_7_RECORD)

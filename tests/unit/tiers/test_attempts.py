@@ -80,6 +80,22 @@ def test_a_failing_teardown_after_a_passed_call_is_an_error() -> None:
     assert parse_lines(lines).counts.errors == 1
 
 
+def test_subtests_belong_to_their_attempt() -> None:
+    node = "t.py::test_x"
+    ok = [report(node, "call", "passed", subtest="(i=0)"), report(node, "call", "passed", subtest="(i=1)")]
+    lines = [
+        report(node, "setup", "passed"),
+        *ok,
+        report(node, "call", "passed"),
+        report(node, "teardown", "passed"),
+    ]
+    attempts = parse_lines(lines)
+    assert (attempts.counts.passed, attempts.flaky, attempts.tests[0].attempts) == (1, (), 1)
+    bad = report(node, "call", "failed", subtest="[each] (i=1)", message="assert 1 != 1")
+    attempts = parse_lines([*lines[:2], bad, *lines[2:]])
+    assert attempts.failed == (FailedTest(node, "failure", "[each] (i=1) assert 1 != 1"),)
+
+
 def test_xdist_workers_collection_facts_are_counted_once() -> None:
     lines = [
         json.dumps({"event": name, "count": count, "worker": worker})

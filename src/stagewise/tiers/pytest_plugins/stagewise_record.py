@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import IO, Any
 
 import pytest
@@ -32,6 +33,9 @@ RECORD_ENV = "STAGEWISE_RECORD_FILE"
 MARKERS_ENV = "STAGEWISE_MARKERS"
 MAX_TEXT = 20_000
 MAX_MESSAGE = 2_000
+
+#: The line xdist puts ahead of a worker's failure text (``[gw0] linux -- Python 3.12 /venv/bin/python``).
+_XDIST_HEADER = re.compile(r"^\[gw\d+\] \S+ -- Python ")
 
 _out: list[IO[str]] = []
 _worker: list[str | None] = [None]
@@ -99,6 +103,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     _emit(
         {
             "event": "report",
+            "subtest": _subtest(report),
             "nodeid": report.nodeid,
             "when": report.when,
             "outcome": report.outcome,
@@ -122,6 +127,27 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         _out.pop().close()
 
 
+def _subtest(report: Any) -> str | None:
+    """A subtest's label (``[msg] (k=v)``), or ``None`` for the test's own report.
+
+    pytest 9's built-in subtests and pytest-subtests both report each subtest
+    as one more ``call`` report of the same node id, with a ``context``
+    holding its ``msg`` and ``kwargs``; without this mark they would read as
+    reruns.
+    """
+    context = getattr(report, "context", None)
+    if context is None or not hasattr(context, "kwargs"):
+        return None
+    msg = getattr(context, "msg", None)
+    kwargs = getattr(context, "kwargs", None) or {}
+    label = f"[{msg}]" if msg is not None else ""
+    # under xdist the values arrive already rendered as strings
+    params = ", ".join(
+        f"{key}={value if isinstance(value, str) else repr(value)}" for key, value in dict(kwargs).items()
+    )
+    return " ".join(part for part in (label, f"({params})" if params else "") if part) or "(subtest)"
+
+
 def _collect_error(report: Any) -> dict[str, Any]:
     return {
         "event": "collect_error",
@@ -141,7 +167,7 @@ def _message(report: Any) -> str:
     crash = getattr(longrepr, "reprcrash", None)
     if crash is not None and getattr(crash, "message", None):
         return str(crash.message).strip()[:MAX_MESSAGE]
-    lines = [line for line in _text(report).splitlines() if line.strip()]
+    lines = [line for line in _text(report).splitlines() if line.strip() and not _XDIST_HEADER.match(line)]
     errors = [line[1:] for line in lines if line.startswith("E ")]
     return (errors[-1] if errors else lines[0] if lines else "").strip()[:MAX_MESSAGE]
 
