@@ -87,3 +87,8 @@ ALEMBIC_PSYCOPG = ("alembic==1.13.*", "sqlalchemy==2.*", "psycopg[binary]==3.*")
 STAGEWISE_CORE_ONLY = ("pytest>=8.3,<9", "rich>=13")
 #: A project's venv with alembic and SQLAlchemy but no PostgreSQL driver.
 ALEMBIC_NO_DRIVER = ("alembic==1.13.*", "sqlalchemy==2.*")
+#: The record plugin's matrix: each pytest major with pytest-rerunfailures and pytest-xdist
+#: (xdist off is the same venv without ``-n``).
+PYTEST_7_RECORD = ("pytest==7.4.4", "pytest-rerunfailures==14.0", "pytest-xdist==3.5.0")
+PYTEST_8_RECORD = ("pytest>=8.3,<9", "pytest-rerunfailures>=14", "pytest-xdist>=3.5")
+PYTEST_9_RECORD = ("pytest>=9,<10", "pytest-rerunfailures>=14", "pytest-xdist>=3.5")

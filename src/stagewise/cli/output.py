@@ -8,6 +8,9 @@ from typing import Any, TextIO
 from stagewise.pipeline.results import RunResult
 from stagewise.tiers.result import TierResult, TierStatus
 
+#: Counts shown after the fixed columns, each only when a tier has some.
+EXTRA_COUNTS = ("flaky", "xfailed", "xpassed", "deselected")
+
 
 class PlainReporter:
     """Plain-line progress; works the same on a terminal, in a pipe and in CI."""
@@ -47,12 +50,13 @@ def tier_line(result: TierResult) -> str:
 def record_tier_line(tier: Mapping[str, Any]) -> str:
     """A tier's line from its ``summary.json`` record, so the terminal and the file agree.
 
-    ``passed`` excludes flaky tests, which get their own column when there are any.
+    ``passed`` excludes flaky tests, which get their own column when there are any;
+    so do xfailed, xpassed and deselected tests (never folded into skipped).
     """
-    flaky = f" {tier['flaky']:>3} flaky" if tier.get("flaky") else ""
+    extra = "".join(f" {tier[key]:>3} {key}" for key in EXTRA_COUNTS if tier.get(key))
     return (
         f"{tier['name']:<12} {tier['status']:<8} {tier['passed']:>4} passed {tier['failed']:>3} failed "
-        f"{tier['errors']:>3} errors {tier['skipped']:>3} skipped {tier['duration_s']:>7.2f}s{flaky}"
+        f"{tier['errors']:>3} errors {tier['skipped']:>3} skipped {tier['duration_s']:>7.2f}s{extra}"
     )
 
 

@@ -25,6 +25,7 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
+from stagewise.cli.output import EXTRA_COUNTS
 from stagewise.report.summary import tier_record
 from stagewise.tiers.result import TierResult
 
@@ -108,13 +109,16 @@ class RichReporter:
         table = Table(title="summary", title_justify="left", show_edge=False, pad_edge=False)
         table.add_column("tier")
         table.add_column("status")
-        for column in ("passed", "failed", "errors", "skipped", "flaky", "time"):
+        tiers = list(record.get("tiers") or ())
+        extra = [k for k in EXTRA_COUNTS[1:] if any(t.get(k) for t in tiers)]  # xfailed... when any
+        columns = ("passed", "failed", "errors", "skipped", "flaky", *extra)
+        for column in (*columns, "time"):
             table.add_column(column, justify="right")
-        for tier in record.get("tiers") or ():
+        for tier in tiers:
             table.add_row(
                 tier["name"],
                 Text(tier["status"], style=_STATUS_STYLE.get(tier["status"], "")),
-                *(str(tier.get(k, 0)) for k in ("passed", "failed", "errors", "skipped", "flaky")),
+                *(str(tier.get(k, 0)) for k in columns),
                 f"{tier['duration_s']:.2f}s",
             )
         self.console.print()
@@ -193,6 +197,7 @@ def _finished_line(tier: Mapping[str, Any]) -> Text:
         f"{tier['passed']:>4} passed {tier['failed']:>3} failed {tier['errors']:>3} errors "
         f"{tier['skipped']:>3} skipped {tier['duration_s']:>7.2f}s"
     )
-    if tier.get("flaky"):
-        line.append(f" {tier['flaky']:>3} flaky", style="yellow")
+    for key in EXTRA_COUNTS:
+        if tier.get(key):
+            line.append(f" {tier[key]:>3} {key}", style="yellow" if key == "flaky" else "")
     return line

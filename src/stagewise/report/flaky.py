@@ -1,7 +1,8 @@
 """Flaky tests: tests that failed and then passed on a rerun.
 
 JUnit counts such a test as passed; stagewise does not. The pytest tier keeps
-their names in ``TierResult.flaky_tests`` (``FlakyTest(name, reruns)``);
+their node ids in ``TierResult.flaky_tests`` (``FlakyTest(name, reruns)``),
+read from its attempt record (``stagewise.tiers.attempts``);
 this module reads them back, subtracts them from the passed count, and ranks
 the flakiest tests over ``history.jsonl``.
 """
@@ -16,7 +17,7 @@ from stagewise.tiers.result import FlakyTest, TierResult
 
 
 def flaky_tests(tier: TierResult) -> tuple[FlakyTest, ...]:
-    """The flaky tests a tier recorded (none if it ran without ``--reruns``)."""
+    """The flaky tests a tier recorded (none unless something reran them: ``--reruns``, or the project's addopts)."""
     return tier.flaky_tests
 
 

@@ -34,6 +34,8 @@ from stagewise.report.page_parts import Series, badge, esc, line_chart, num
 from stagewise.tiers.junit import CaseResult, read_cases
 
 PAGE_FILE = "index.html"
+#: The tiers table's count columns; xfailed, xpassed and deselected are never folded into skipped.
+_COUNT_COLUMNS = ("passed", "failed", "errors", "skipped", "flaky", "xfailed", "xpassed", "deselected")
 TREND_RUNS = 20
 SLOWEST = 10
 
@@ -155,8 +157,8 @@ def _verdict(record: Mapping[str, Any], tiers: Sequence[Mapping[str, Any]]) -> s
     verdict = str(record.get("verdict", "unknown"))
     color = _VERDICT_COLOR.get(verdict, "#57606a")
     totals = {k: sum(int(num(t.get(k))) for t in tiers) for k in ("passed", "failed", "errors", "skipped")}
-    flaky = sum(int(num(t.get("flaky"))) for t in tiers)
-    counts = " · ".join(f"{v} {k}" for k, v in totals.items()) + (f" · {flaky} flaky" if flaky else "")
+    extra = {k: sum(int(num(t.get(k))) for t in tiers) for k in ("flaky", "xfailed", "xpassed", "deselected")}
+    counts = " · ".join(f"{v} {k}" for k, v in (*totals.items(), *extra.items()) if v or k in totals)
     return (
         f"<section id='verdict' class='verdict' style='background:{color}' data-verdict='{esc(verdict)}'>"
         f"<h1>{esc(verdict.upper())} <span class='meta'>(exit {esc(record.get('exit_code'))})</span></h1>"
@@ -179,10 +181,7 @@ def _tiers(tiers: Sequence[Mapping[str, Any]], cases: Mapping[str, Sequence[Case
         rows.append(
             f"<tr id='tier-{esc(name)}' data-tier='{esc(name)}'><th>{esc(name)}</th>"
             f"<td>{badge(status, _STATUS_COLOR)}</td>"
-            + "".join(
-                f"<td class='n'>{int(num(tier.get(k)))}</td>"
-                for k in ("passed", "failed", "errors", "skipped", "flaky")
-            )
+            + "".join(f"<td class='n'>{int(num(tier.get(k)))}</td>" for k in _COUNT_COLUMNS)
             + f"<td class='n'>{esc(_seconds(tier.get('duration_s')))}</td>"
             f"<td class='hide-sm' style='width:25%'><div class='bar'><i style='width:{width:.1f}%;"
             f"background:{_STATUS_COLOR.get(status, '#57606a')}'></i></div></td></tr>"
@@ -190,9 +189,7 @@ def _tiers(tiers: Sequence[Mapping[str, Any]], cases: Mapping[str, Sequence[Case
     failures = "".join(_tier_failures(t, cases.get(str(t.get("name")), ())) for t in tiers)
     return (
         "<section id='tiers'><h2>Tiers</h2><div class='scroll'><table><thead><tr><th>tier</th><th>status</th>"
-        + "".join(
-            f"<th class='n'>{k}</th>" for k in ("passed", "failed", "errors", "skipped", "flaky", "time")
-        )
+        + "".join(f"<th class='n'>{k}</th>" for k in (*_COUNT_COLUMNS, "time"))
         + "<th class='hide-sm'></th></tr></thead><tbody>"
         + "".join(rows)
         + "</tbody></table></div>"

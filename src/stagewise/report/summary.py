@@ -19,6 +19,10 @@ Added in version 1 (issue 7, reports)::
     tiers[].flaky_tests: [{name, reruns}]
     tiers[].reruns: int                # --reruns N the tier ran with (0: none)
     tiers[].passed                     # excludes flaky: tests = passed+failed+errors+skipped+flaky
+    tiers[].xfailed, tiers[].xpassed: int   # apart from skipped and passed (issue 14)
+    tiers[].deselected: int            # left out by -m/-k: not in tests
+                                       # tests = passed+failed+errors+skipped+flaky+xfailed+xpassed
+    tiers[].failed_tests[].name        # pytest tiers: the node id (tests/test_a.py::test_x[1])
     tiers[].performance, tiers[].findings   # only when the tier's evidence writes them
                                        # (shapes in stagewise.report.artifacts)
     tiers[].security                   # the security tier: {findings_json, sarif, counts, fail_on,
@@ -58,6 +62,9 @@ def tier_record(tier: TierResult) -> dict[str, Any]:
         "failed": tier.counts.failures,
         "errors": tier.counts.errors,
         "skipped": tier.counts.skipped,
+        "xfailed": tier.counts.xfailed,
+        "xpassed": tier.counts.xpassed,
+        "deselected": tier.counts.deselected,
         "duration_s": round(tier.duration, 3),
         "message": tier.message,
         "junit": tier.junit_path,

@@ -32,7 +32,13 @@ class TierStatus(StrEnum):
 
 @dataclass(frozen=True)
 class TestCounts:
-    """Counts as pytest's JUnit XML reports them."""
+    """A tier's test counts; each test is in exactly one of the outcome counts.
+
+    ``tests`` holds every test that ran or was skipped (and collection errors,
+    counted in ``errors``); xfailed and xpassed tests are their own columns, not
+    skipped and not passed. ``deselected`` tests (``-m``/``-k``) are outside
+    ``tests`` altogether: pytest never ran them.
+    """
 
     __test__ = False  # not a pytest test class, despite the name
 
@@ -40,15 +46,23 @@ class TestCounts:
     failures: int = 0
     errors: int = 0
     skipped: int = 0
+    xfailed: int = 0
+    xpassed: int = 0
+    deselected: int = 0
 
     @property
     def passed(self) -> int:
-        return max(self.tests - self.failures - self.errors - self.skipped, 0)
+        others = self.failures + self.errors + self.skipped + self.xfailed + self.xpassed
+        return max(self.tests - others, 0)
 
 
 @dataclass(frozen=True)
 class FailedTest:
-    """One failing or erroring test case and the first line of its message."""
+    """One failing or erroring test and the first line of its message.
+
+    For pytest tiers ``name`` is the node id (``tests/test_a.py::test_x[1]``),
+    so it pastes straight into ``pytest``.
+    """
 
     name: str
     kind: str

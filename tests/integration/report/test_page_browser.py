@@ -180,7 +180,7 @@ def test_page_in_chromium_shows_verdict_tiers_charts_trends_and_flaky(
 
     flaky = page.locator("#flaky")
     assert flaky.is_visible()
-    assert "tests.unit.test_ops::test_sometimes" in flaky.inner_text()
+    assert "tests/unit/test_ops.py::test_sometimes" in flaky.inner_text()
 
     latency = page.locator("#latency-chart")
     assert latency.is_visible()

@@ -62,16 +62,16 @@ def test_a_test_that_passes_on_rerun_is_flaky_not_passed(
     record = summary(reports)
     unit = record["tiers"][0]
     assert (unit["tests"], unit["passed"], unit["flaky"], unit["failed"], unit["reruns"]) == (2, 1, 1, 0, 2)
-    assert unit["flaky_tests"] == [{"name": "tests.unit.test_flaky::test_flaky", "reruns": 1}]
+    assert unit["flaky_tests"] == [{"name": "tests/unit/test_flaky.py::test_flaky", "reruns": 1}]
     assert record["flaky"] == 1
     assert record["verdict"] == "passed"
     line = history(reports)[-1]
-    assert line["flaky_tests"] == [{"tier": "unit", "name": "tests.unit.test_flaky::test_flaky"}]
+    assert line["flaky_tests"] == [{"tier": "unit", "name": "tests/unit/test_flaky.py::test_flaky"}]
     assert line["passed"] == 1
-    assert "flaky: tests.unit.test_flaky::test_flaky  passed after 1 rerun(s)" in done.stdout
+    assert "flaky: tests/unit/test_flaky.py::test_flaky  passed after 1 rerun(s)" in done.stdout
     page = (reports / "latest" / "index.html").read_text()
     assert "<section id='flaky'>" in page
-    assert "tests.unit.test_flaky::test_flaky" in page.split("<section id='flaky'>")[1]
+    assert "tests/unit/test_flaky.py::test_flaky" in page.split("<section id='flaky'>")[1]
 
 
 def test_without_reruns_the_same_test_fails(make_project: ProjectFactory, tmp_path: Path) -> None:
@@ -162,13 +162,13 @@ def test_report_flaky_ranks_tests_over_history(make_project: ProjectFactory, tmp
     assert done.returncode == 0, done.stderr
     assert "flakiest tests over 2 run(s)" in done.stdout
     assert re.search(
-        r"^\s+2\s+2\s+100%\s+0\s+unit\s+tests.unit.test_flaky::test_flaky$", done.stdout, re.M
+        r"^\s+2\s+2\s+100%\s+0\s+unit\s+tests/unit/test_flaky\.py::test_flaky$", done.stdout, re.M
     ), done.stdout
     as_json = json.loads(
         run_cli("report", "flaky", "--json", "--last", "1", "--reports-dir", str(reports), cwd=root).stdout
     )
     assert as_json["runs"] == 1
-    assert as_json["flaky"][0]["name"] == "tests.unit.test_flaky::test_flaky"
+    assert as_json["flaky"][0]["name"] == "tests/unit/test_flaky.py::test_flaky"
     assert as_json["flaky"][0]["flaky_runs"] == 1
 
 

@@ -37,7 +37,38 @@ def test_every_tier_has_its_row_with_counts(tmp_path: Path) -> None:
     assert unit
     assert api
     numbers = re.findall(r"<td class='n'>([^<]*)</td>", unit.group(0))
-    assert numbers == ["2", "1", "0", "1", "1", "1.50 s"]  # passed failed errors skipped flaky time
+    # passed failed errors skipped flaky xfailed xpassed deselected time (a record from before
+    # xfailed/xpassed/deselected existed renders them as 0)
+    assert numbers == ["2", "1", "0", "1", "1", "0", "0", "0", "1.50 s"]
+
+
+def test_xfailed_xpassed_and_deselected_have_columns_of_their_own(tmp_path: Path) -> None:
+    run_dir = tmp_path / "20261125T080000Z-aaaaaa"
+    record = make_run(run_dir)
+    record["tiers"][1].update(tests=6, passed=2, skipped=1, xfailed=2, xpassed=1, deselected=3)
+    page = write_page(run_dir, record, history(1)).read_text(encoding="utf-8")
+    header = re.search(r"<section id='tiers'>.*?</thead>", page, re.S)
+    assert header
+    assert re.findall(r"<th class='n'>(\w+)</th>", header.group(0))[3:8] == [
+        "skipped",
+        "flaky",
+        "xfailed",
+        "xpassed",
+        "deselected",
+    ]
+    api = re.search(r"<tr id='tier-api'.*?</tr>", page, re.S)
+    assert api
+    assert re.findall(r"<td class='n'>([^<]*)</td>", api.group(0))[:8] == [
+        "2",
+        "0",
+        "0",
+        "1",
+        "0",
+        "2",
+        "1",
+        "3",
+    ]
+    assert "2 xfailed · 1 xpassed · 3 deselected" in page.split("<section id='verdict'", 1)[1]
 
 
 def test_failures_show_their_traceback_escaped(tmp_path: Path) -> None:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stagewise.tiers.pytest_tier import PytestRun, _flaky, build_command
-from stagewise.tiers.result import FlakyTest
+from stagewise.tiers.pytest_tier import PytestRun, build_command
 
 
 def make_run(tmp_path: Path, reruns: int) -> PytestRun:
@@ -28,12 +27,4 @@ def test_reruns_flag_only_when_asked(tmp_path: Path) -> None:
     assert "pytest_rerunfailures" not in command  # loaded by its entry point; -p would register it twice
 
 
-def test_flaky_tests_come_from_the_junit_file(tmp_path: Path) -> None:
-    (tmp_path / "j.xml").write_text(
-        "<testsuites><testsuite tests='2' failures='0' errors='0' skipped='0'>"
-        "<testcase classname='t' name='a' time='0.1'/><testcase classname='t' name='a' time='0.1'/>"
-        "<testcase classname='t' name='b' time='0.1'/></testsuite></testsuites>"
-    )
-    # The same facts as the old ``extra`` dict, now typed fields of TierResult (issue 13).
-    assert _flaky(make_run(tmp_path, 2)) == (FlakyTest("t::a", 1),)
-    assert _flaky(make_run(tmp_path, 0)) == ()
+# Flaky tests now come from the attempt record, not the JUnit dialect: tests/unit/tiers/test_attempts.py

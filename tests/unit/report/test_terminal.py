@@ -9,6 +9,7 @@ from rich.console import Console
 
 from stagewise.cli.output import record_tier_line, render_record, wants_live_progress
 from stagewise.cli.progress import RichReporter
+from stagewise.report.summary import tier_record
 from stagewise.tiers.result import FailedTest, TestCounts, TierResult, TierStatus
 from tests.unit.report.synthetic import make_run
 
@@ -34,6 +35,32 @@ def test_tier_line_shows_flaky_only_when_there_are_some(tmp_path: Any) -> None:
     assert record_tier_line(unit).endswith("1.50s   1 flaky")
     assert record_tier_line(unit).startswith("unit         failed      2 passed   1 failed")
     assert "flaky" not in record_tier_line(api)
+
+
+def test_xfailed_xpassed_and_deselected_are_shown_apart_from_skipped(tmp_path: Any) -> None:
+    counts = TestCounts(tests=8, failures=1, skipped=1, xfailed=2, xpassed=1, deselected=3)
+    record = tier_record(TierResult("unit", TierStatus.FAILED, counts=counts, duration=1.0))
+    assert (record["passed"], record["skipped"], record["xfailed"], record["xpassed"]) == (3, 1, 2, 1)
+    assert record["deselected"] == 3
+    line = record_tier_line(record)
+    assert "   1 skipped" in line
+    assert line.endswith("1.00s   2 xfailed   1 xpassed   3 deselected")
+    stream = io.StringIO()
+    RichReporter(stream, console=Console(file=stream, width=160)).render_summary(
+        {"tiers": [record], "verdict": "failed", "exit_code": 1}
+    )
+    header = next(line for line in stream.getvalue().splitlines() if "tier" in line and "status" in line)
+    assert [word for word in header.split() if word.isalpha()][2:] == [
+        "passed",
+        "failed",
+        "errors",
+        "skipped",
+        "flaky",
+        "xfailed",
+        "xpassed",
+        "deselected",
+        "time",
+    ]
 
 
 def test_render_record_is_the_summary_of_the_file(tmp_path: Any) -> None:
