@@ -152,7 +152,13 @@ class _TierLoop:
             self.reporter.tier_finished(finished)
             if coverage_tiers and tier.name == coverage_tiers[-1]:
                 gates = CoverageGates(
-                    self.project, self.plan.python, self.env, self.run_dir, self.reporter, coverage_tiers
+                    self.project,
+                    self.plan.python,
+                    self.env,
+                    self.run_dir,
+                    self.reporter,
+                    coverage_tiers,
+                    partial=_partial_run(self.request),
                 )
                 gates.apply(self.result)
 
@@ -178,6 +184,18 @@ class _TierLoop:
             browser=self.browser,
         )
         return tier_named(tier.name).run(context)
+
+
+def _partial_run(request: TestRequest) -> str:
+    """Why the run measured only part of its tiers' tests, or "" when it ran them whole."""
+    picked: list[str] = []
+    if request.selection:
+        picked.append(f"it picked {' '.join(request.selection)}")
+    if request.keyword:
+        picked.append(f"-k {request.keyword!r}")
+    if request.pytest_args:
+        picked.append(f"pytest args {' '.join(request.pytest_args)!r}")
+    return f"this run ran part of the tests ({'; '.join(picked)})" if picked else ""
 
 
 def _unreachable(project: Project, target: str) -> str | None:

@@ -167,6 +167,24 @@ def test_a_tier_below_its_threshold_fails_the_run_naming_the_tier(make_project: 
     assert not gates(root)["coverage"]["applicable"], "addopts' 100% is for unit + integration"
 
 
+def test_gates_for_whole_tiers_do_not_apply_to_a_run_that_picked_some_tests(
+    make_project: ProjectFactory,
+) -> None:
+    """A node id or -k measures part of a tier: its threshold would fail for the wrong reason."""
+    root = app_project(make_project, "[coverage]\nfail_under = 50\n[coverage.tiers]\nunit = 70\n")
+    done = run_cli("test", "--coverage", "tests/unit/test_calc.py::test_add", cwd=root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    found = gates(root)
+    assert not found["coverage unit"]["applicable"]
+    assert (
+        "not applicable: this run ran part of the tests (it picked tests/unit/test_calc.py::test_add)"
+        in (found["coverage unit"]["message"])
+    )
+    assert not found["coverage"]["applicable"]
+    whole = run_cli("test", "--unit", "--coverage", cwd=root)
+    assert whole.returncode == 1, "the same threshold fails the whole tier: the gate is real"
+
+
 def test_a_module_below_its_goal_fails_the_run_naming_the_module(make_project: ProjectFactory) -> None:
     goals = '[coverage]\nfail_under = 50\n[coverage.modules]\n"app/config.py" = 100\n"app.calc" = 40\n'
     root = app_project(make_project, goals)
