@@ -21,6 +21,11 @@ if command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; the
   fi
 fi
 
+# The throwaway projects' venvs (pytest 7/8/9, pytest-cov, alembic, ...) build from PyPI in the
+# background while apt and debootstrap work; the suite's tests wait on the same locks.
+.venv/bin/python -m tests.pyvenvs >/tmp/stagewise-test-venvs.log 2>&1 &
+venvs_pid=$!
+
 apt_updated=""
 apt_install() {
   [ -n "$apt_updated" ] || { apt-get update -qq; apt_updated=1; }
@@ -63,3 +68,8 @@ if ! docker info >/dev/null 2>&1; then
 fi
 
 .venv/bin/stagewise images build --cache-dir /var/cache/stagewise-debs
+
+if ! wait "$venvs_pid"; then
+  echo "test-machine: building the test venvs failed (tests that need them will say why):" >&2
+  tail -n 3 /tmp/stagewise-test-venvs.log >&2
+fi

@@ -92,3 +92,26 @@ ALEMBIC_NO_DRIVER = ("alembic==1.13.*", "sqlalchemy==2.*")
 PYTEST_7_RECORD = ("pytest==7.4.4", "pytest-rerunfailures==14.0", "pytest-xdist==3.5.0")
 PYTEST_8_RECORD = ("pytest>=8.3,<9", "pytest-rerunfailures>=14", "pytest-xdist>=3.5")
 PYTEST_9_RECORD = ("pytest>=9,<10", "pytest-rerunfailures>=14", "pytest-xdist>=3.5")
+
+
+def prebuild_all(parallel: int = 4) -> None:
+    """Build every requirement set named in this module, a few at a time.
+
+    ``scripts/test-machine.sh`` runs this in the background while apt and
+    debootstrap work, so the suite finds its venvs ready; a test that gets
+    there first waits on the same file lock, so nothing is built twice.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    sets = [
+        value
+        for name, value in globals().items()
+        if name.isupper() and isinstance(value, tuple) and all(isinstance(v, str) for v in value)
+    ]
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        for _ in pool.map(project_venv, sets):
+            pass
+
+
+if __name__ == "__main__":
+    prebuild_all()
