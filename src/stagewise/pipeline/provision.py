@@ -36,7 +36,10 @@ def provisioned(
     project: Project, plan: RunPlan, request: TestRequest, env: Mapping[str, str], reporter: Reporter
 ) -> Iterator[None]:
     """Start the stage's environment for the run if needed; stop it afterwards."""
-    needs_target = any(t.needs_target for t in plan.tiers)
+    from stagewise.pipeline.plan import holds_tests
+
+    # A tier whose paths do not exist will be "no tests": it starts nothing.
+    needs_target = any(t.needs_target and holds_tests(project.root, t.paths) for t in plan.tiers)
     if not needs_target or request.host is not None or not request.auto_start:
         yield
         return

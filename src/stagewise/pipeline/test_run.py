@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from stagewise.errors import InterruptedRun, MissingError
-from stagewise.pipeline.plan import RunPlan, plan_run, preflight, tier_named
+from stagewise.pipeline.plan import RunPlan, holds_tests, plan_run, preflight, tier_named
 from stagewise.pipeline.provision import provisioned
 from stagewise.pipeline.reporter import Reporter
 from stagewise.project.env import resolve_env
@@ -52,7 +52,7 @@ def run_tests(
     }
     resolved = resolve_env(project, plan.stage, base_env, provided)
     child_env = resolved.as_child_env(base_env)
-    preflight(plan, request)
+    preflight(project, plan, request, reporter.note)
     browser = _browser(project, plan, request, child_env)
     run_dir = prepare_run_dir(reports_root, run_id)
     child_env["STAGEWISE_REPORT_DIR"] = str(run_dir)
@@ -150,7 +150,9 @@ class _TierLoop:
                 _coverage_gate(self.project, self.run_dir / "coverage.json", self.result, coverage_tiers)
 
     def _run_one(self, tier: TierPlan, coverage_tiers: list[str]) -> TierResult:
-        if tier.needs_target:
+        if tier.needs_target and holds_tests(
+            self.project.root, tier.paths
+        ):  # else "no tests", not "unreachable"
             unreachable = _unreachable(self.project, self.plan.target)
             if unreachable is not None:
                 return TierResult(tier.name, TierStatus.MISSING, message=unreachable)
