@@ -45,15 +45,15 @@ class Tool:
 
     @property
     def requirement(self) -> str:
-        """The pip requirement that satisfies stagewise, e.g. ``pytest-cov>=4.0``."""
+        """The pip requirement that satisfies stagewise, e.g. ``pytest-cov>=4.1``."""
         return f"{self.package}>={self.minimum}" if self.minimum else self.package
 
 
 #: pytest 7.0 is the oldest the tier's command line and its JUnit XML reading are tested with.
 PYTEST = Tool("pytest", "pytest", "every pytest tier", "7.0")
-#: pytest-cov 4.0: ``--cov-report=json:PATH`` with the html and term reports in one run
-#: (pytest-cov 3 rejects the tier's ``--cov-report`` arguments with a usage error).
-PYTEST_COV = Tool("pytest_cov", "pytest-cov", "--coverage", "4.0")
+#: pytest-cov 4.1 added ``--cov-report=json:PATH``, which the coverage gate reads (pytest-cov 3
+#: and 4.0 reject the tier's ``--cov-report`` arguments with a usage error, exit 4 here instead).
+PYTEST_COV = Tool("pytest_cov", "pytest-cov", "--coverage", "4.1")
 #: pytest-playwright 0.4: ``--browser``, ``--headed``, ``--slowmo`` and the
 #: ``browser_type_launch_args`` fixture that the stagewise_browser plugin overrides.
 PLAYWRIGHT = Tool("pytest_playwright", "pytest-playwright", "the e2e tier", "0.4")
