@@ -17,8 +17,8 @@ from pathlib import Path
 
 from stagewise.errors import MissingError
 
-#: pip's own output in the message when it fails: its last ERROR lines name the conflict.
-_PIP_LINES = 3
+#: pip's own output in the message when it fails: its ERROR lines and the conflict they name.
+_PIP_LINES = 4
 
 
 def pip_install(python: str, requirements: Sequence[str], keep: Sequence[str]) -> None:
@@ -40,9 +40,10 @@ def pip_install(python: str, requirements: Sequence[str], keep: Sequence[str]) -
 
 
 def pip_reason(output: str) -> str:
-    """pip's lines that say why (its ERROR lines, else its last lines), joined on one line."""
+    """pip's lines that say why (its ERROR and conflict lines, else its last lines), joined on one line."""
     lines = [line.strip() for line in output.splitlines() if line.strip()]
-    errors = [line for line in lines if line.startswith("ERROR") or "conflict" in line.lower()]
+    why = ("conflict", "depends on", "requires")
+    errors = [line for line in lines if line.startswith("ERROR") or any(w in line.lower() for w in why)]
     return " ".join((errors or lines)[-_PIP_LINES:]) or "(no output)"
 
 
