@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -77,3 +78,37 @@ def stagewise_wheel() -> Path:
 def stagewise_venv() -> Path:
     """The python of a venv holding stagewise (no extras) and its own dependencies only."""
     return project_venv((str(stagewise_wheel()),))
+
+
+def stagewise_pipx() -> Path:
+    """The ``stagewise`` script that ``pipx install`` of this checkout's wheel made (once per source hash).
+
+    pipx itself comes from a cached venv; its home and script folder are
+    private to the cache (``PIPX_HOME``, ``PIPX_BIN_DIR``), so the machine's
+    own pipx set-up, if any, is never touched.
+    """
+    wheel = stagewise_wheel()
+    pipx = project_venv(("pipx>=1.4,<2",))
+    home = cache_root() / f"pipx-{wheel.parent.name.removeprefix('stagewise-wheel-')}"
+    script = home / "bin" / "stagewise"
+    home.parent.mkdir(parents=True, exist_ok=True)
+    with (home.parent / f"{home.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (home / ".ready").is_file():
+            return script
+        shutil.rmtree(home, ignore_errors=True)
+        env = {**os.environ, "PIPX_HOME": str(home), "PIPX_BIN_DIR": str(home / "bin")}
+        env.pop("PIP_REQUIRE_VIRTUALENV", None)
+        done = subprocess.run(
+            [str(pipx), "-m", "pipx", "install", "--python", sys.executable, str(wheel)],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env=env,
+            check=False,
+        )
+        if done.returncode != 0:
+            last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["(no output)"]
+            raise RuntimeError(f"could not pipx-install stagewise: {last[0]}")
+        (home / ".ready").write_text(str(wheel) + "\n", encoding="utf-8")
+    return script

@@ -155,15 +155,16 @@ def install_hint(python: str, requirements: Sequence[str]) -> str:
 
     stagewise's own interpreter under pipx takes tools through ``pipx inject``.
     """
-    if python == sys.executable and _pipx_venv() is not None:
-        return shlex.join(["pipx", "inject", _pipx_venv() or "stagewise", *requirements])
+    venv = _pipx_venv() if python == sys.executable else None
+    if venv is not None:
+        return shlex.join(["pipx", "inject", venv, *requirements])
     return shlex.join([python, "-m", "pip", "install", *requirements])
 
 
 def _pipx_venv() -> str | None:
-    """The pipx venv's name when stagewise runs from one (``~/.local/pipx/venvs/NAME``)."""
+    """The pipx venv's name when stagewise runs from one (pipx leaves ``pipx_metadata.json`` in it)."""
     prefix = Path(sys.prefix)
-    return prefix.name if prefix.parent.name == "venvs" and "pipx" in prefix.parent.parent.name else None
+    return prefix.name if (prefix / "pipx_metadata.json").is_file() else None
 
 
 def require_tools(

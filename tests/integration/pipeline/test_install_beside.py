@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import ProjectFactory
 from tests.helpers import cli_env
-from tests.installed import stagewise_venv
+from tests.installed import stagewise_pipx, stagewise_venv
 from tests.pyvenvs import PYTEST_7, PYTEST_8, PYTEST_9, project_venv
 
 TESTS = {
@@ -170,6 +170,25 @@ def test_locust_and_bandit_are_looked_for_in_stagewises_interpreter(
     )
     assert "bandit" in out.split(f"{own} -m pip install", 1)[1].split("`")[0]
     assert str(app) not in out
+
+
+def test_pipx_install_plus_project_python(make_project: ProjectFactory) -> None:
+    """The documented way: `pipx install stagewise`, then project.python; tools go in with `pipx inject`."""
+    script = stagewise_pipx()
+    root = make_project(
+        {
+            **TESTS,
+            "tests/performance/locustfile.py": "from locust import HttpUser\n",
+            "stagewise.toml": project_file(project_venv(PYTEST_8)),
+        }
+    )
+    code, out, record = stagewise(script.parent, root, "--unit")
+    assert code == 0, out
+    assert (tier(record, "unit")["passed"], tier(record, "unit")["skipped"]) == (2, 1)
+    code, out, _ = stagewise(script.parent, root, "--performance", "--host", "http://127.0.0.1:9")
+    assert code == 4, out
+    assert "locust is needed for the performance tier but is not installed in " in out
+    assert "run `pipx inject stagewise locust` or pass --install-missing" in out
 
 
 def test_a_too_old_pytest_cov_is_exit_4_naming_the_version(
