@@ -130,7 +130,9 @@ def main() -> None:
     ):
         print(f"  {label:24}{median[name]:8.2f}s{median_cpu[name]:8.2f}s")
     print(
-        f"  ratio stagewise / pytest: {result['ratio_to_pytest']:.2f}x (to pytest --junitxml: {result['ratio_to_pytest_junitxml']:.2f}x)"
+        f"  ratio stagewise / pytest: wall {result['ratio_to_pytest']:.2f}x, cpu {result['cpu_ratio_to_pytest']:.2f}x "
+        f"(wall to pytest --junitxml: {result['ratio_to_pytest_junitxml']:.2f}x; "
+        f"load average {result['load_average']:.1f})"
     )
 
 
