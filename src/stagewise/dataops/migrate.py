@@ -15,6 +15,7 @@ from pathlib import Path
 
 from stagewise.errors import DeployError, MissingError, UsageError
 from stagewise.project.env import mask_url_password
+from stagewise.tiers.tools import install_hint
 
 _TIMEOUT = 1800  # seconds; a migration that takes longer is stopped and treated as failed
 _REVISION = re.compile(r"^[A-Za-z0-9_]{1,64}$|^(head|base|heads|[+-]\d+)$")
@@ -50,7 +51,8 @@ class Alembic:
             ) from exc
         if check and done.returncode != 0:
             if "No module named alembic" in done.stderr:
-                raise MissingError(f"alembic is not installed for {self.python}: pip install alembic")
+                hint = install_hint(self.python, ["alembic"])
+                raise MissingError(f"alembic is not installed in {self.python}: run `{hint}`")
             lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
             raise DeployError(
                 f"alembic {' '.join(args)} failed: {mask_url_password(lines[-1] if lines else '?')}"

@@ -42,11 +42,13 @@ class Tool:
     package: str
     needed_for: str
     minimum: str = ""
+    extras: str = ""  # installed with the package, e.g. "binary" for psycopg[binary]
 
     @property
     def requirement(self) -> str:
         """The pip requirement that satisfies stagewise, e.g. ``pytest-cov>=4.1``."""
-        return f"{self.package}>={self.minimum}" if self.minimum else self.package
+        name = f"{self.package}[{self.extras}]" if self.extras else self.package
+        return f"{name}>={self.minimum}" if self.minimum else name
 
 
 #: pytest 7.0 is the oldest the tier's command line and its JUnit XML reading are tested with.

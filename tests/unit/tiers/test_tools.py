@@ -53,6 +53,7 @@ def test_requirement_carries_the_minimum() -> None:
     assert PYTEST_COV.requirement == "pytest-cov>=4.1"
     assert RERUNFAILURES.requirement == "pytest-rerunfailures>=11"
     assert Tool("x", "x-pkg", "y").requirement == "x-pkg"
+    assert Tool("psycopg", "psycopg", "y", "3.1", extras="binary").requirement == "psycopg[binary]>=3.1"
 
 
 def test_probe_reads_versions_without_importing() -> None:
