@@ -117,8 +117,8 @@ def _write_report(
 def _browser(
     project: Project, plan: RunPlan, request: TestRequest, env: Mapping[str, str]
 ) -> BrowserRun | None:
-    if not any(t.browser for t in plan.tiers):
-        return None
+    if not any(t.browser and holds_tests(project.root, t.paths) for t in plan.tiers):
+        return None  # no browser tier will run tests: no browser (or display) is needed
     executable = find_browser(project.browser.executable)
     if not request.headless:
         require_display(env)

@@ -33,13 +33,15 @@ def stagewise_bin() -> Path:
     return stagewise_venv().parent
 
 
-def stagewise(bin_dir: Path, root: Path, *args: str) -> tuple[int, str, dict[str, Any]]:
+def stagewise(
+    bin_dir: Path, root: Path, *args: str, env: dict[str, str] | None = None
+) -> tuple[int, str, dict[str, Any]]:
     """Run the installed ``stagewise test``; exit code, output, and the run's summary.json (or {})."""
     reports = root / "reports"
     done = subprocess.run(
         [str(bin_dir / "stagewise"), "test", "--no-progress", "--reports-dir", str(reports), *args],
         cwd=root,
-        env=cli_env(),
+        env=cli_env(env),
         capture_output=True,
         text=True,
         timeout=300,
@@ -104,10 +106,15 @@ def test_runs_the_tests_in_the_projects_pytest(
 def test_all_without_e2e_tests_does_not_ask_for_playwright(
     stagewise_bin: Path, make_project: ProjectFactory
 ) -> None:
-    """Tools are checked only for tiers that will run tests; a missing folder is "no tests", never exit 4."""
+    """Tools are checked only for tiers that will run tests; a missing folder is "no tests", never exit 4.
+
+    Nor is a browser or a display needed (--no-headless without one is exit 4 when e2e tests exist).
+    """
     root = make_project({**TESTS, "stagewise.toml": project_file(project_venv(PYTEST_9))})
-    code, out, record = stagewise(stagewise_bin, root, "--all")
+    no_display = {"DISPLAY": "", "WAYLAND_DISPLAY": ""}
+    code, out, record = stagewise(stagewise_bin, root, "--all", "--no-headless", env=no_display)
     assert "pytest-playwright" not in out
+    assert "display" not in out
     assert code != 4, out
     assert code == record["exit_code"], out  # the run's own verdict over the tiers that ran
     assert tier(record, "unit")["status"] == "passed"
