@@ -32,6 +32,11 @@ def pip_install(python: str, requirements: Sequence[str], keep: Sequence[str]) -
             done = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise MissingError(f"could not run pip in {python}: {exc}") from exc
+    if done.returncode != 0 and "No module named pip" in done.stderr:
+        raise MissingError(
+            f"{python} has no pip, so --install-missing cannot add {' '.join(requirements)} there: "
+            "install them with the tool that made that environment (e.g. `uv pip install --python PYTHON ...`)"
+        )
     if done.returncode != 0:
         raise MissingError(
             f"pip could not install {' '.join(requirements)} into {python} without changing "

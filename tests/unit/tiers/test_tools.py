@@ -118,3 +118,18 @@ def test_pip_reason_keeps_the_error_lines() -> None:
         "ERROR: ResolutionImpossible: for help visit https://pip.pypa.io"
     )
     assert pip_reason("just one line\n") == "just one line"
+
+
+def test_install_missing_without_pip_says_so(tmp_path: Path) -> None:
+    """A venv made without pip (as uv makes them): one clear line, not pip's traceback."""
+    import subprocess
+
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "venv")], check=True)
+    python = str(tmp_path / "venv" / "bin" / "python")
+    notes: list[str] = []
+    with pytest.raises(MissingError) as caught:
+        require_tools(python, [ABSENT], install_missing=True, note=notes.append)
+    assert caught.value.message.startswith(f"{python} has no pip, so --install-missing cannot add ")
+    assert notes == [
+        f"installing no-such-package-here>=1.0 into {python} (pip; the 0 packages already there are kept at their versions)"
+    ]
