@@ -106,6 +106,19 @@ def preflight(project: Project, plan: RunPlan, request: TestRequest, note: Calla
     tools.require_tools(sys.executable, _unique(own), request.install_missing, note)
 
 
+def will_run(project: Project, tier: TierPlan, request: TestRequest) -> bool:
+    """Whether a planned tier will do any work: its paths hold tests, or it declares work beyond them.
+
+    A tier that needs a tool in stagewise's own environment or names a check
+    (Locust, the security scanners, the resilience probes) runs whatever its
+    paths hold; a pytest tier with no test folder ends as "no tests" and so
+    needs no target, no browser and no tools.
+    """
+    if holds_tests(project.root, tier.paths):
+        return True
+    return any(n.in_stagewise or n.check for n in tier_named(tier.name).tools(project, tier, request))
+
+
 def holds_tests(root: Path, paths: Sequence[str]) -> bool:
     """Whether a tier's paths can yield tests: one exists (a node id by its file), or none is set (pytest's own collection)."""
     return not paths or any((root / path.split("::", 1)[0]).exists() for path in paths)
@@ -119,4 +132,4 @@ def _unique(found: Iterable[tools.Tool]) -> list[tools.Tool]:
     return unique
 
 
-__all__ = ["RunPlan", "holds_tests", "plan_run", "preflight", "select_tiers", "tier_named"]
+__all__ = ["RunPlan", "holds_tests", "plan_run", "preflight", "select_tiers", "tier_named", "will_run"]

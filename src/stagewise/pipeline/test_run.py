@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from stagewise.errors import InterruptedRun, MissingError
-from stagewise.pipeline.plan import RunPlan, holds_tests, plan_run, preflight, tier_named
+from stagewise.pipeline.plan import RunPlan, holds_tests, plan_run, preflight, tier_named, will_run
 from stagewise.pipeline.provision import provisioned
 from stagewise.pipeline.reporter import Reporter
 from stagewise.project.env import resolve_env
@@ -150,9 +150,8 @@ class _TierLoop:
                 _coverage_gate(self.project, self.run_dir / "coverage.json", self.result, coverage_tiers)
 
     def _run_one(self, tier: TierPlan, coverage_tiers: list[str]) -> TierResult:
-        if tier.needs_target and holds_tests(
-            self.project.root, tier.paths
-        ):  # else "no tests", not "unreachable"
+        # A tier that will be "no tests" is that, not "unreachable".
+        if tier.needs_target and will_run(self.project, tier, self.request):
             unreachable = _unreachable(self.project, self.plan.target)
             if unreachable is not None:
                 return TierResult(tier.name, TierStatus.MISSING, message=unreachable)
