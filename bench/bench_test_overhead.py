@@ -7,7 +7,7 @@ Measured in one run:
 - its interpreter is a real venv holding only pytest (tests/pyvenvs.py,
   ``--pytest`` picks the pin, default 8), named by ``project.python`` as a
   user of the installed package would (issue 14);
-- ``<venv python> -m pytest tests/unit -q``: the floor;
+- ``<venv python> -m pytest tests/unit``, as a user types it: the floor;
 - the same with ``--junitxml``: the floor of any tool that reads pytest's
   report (stagewise does);
 - ``stagewise test --unit --no-progress`` (stagewise in this interpreter,
@@ -83,9 +83,9 @@ def main() -> None:
         write_suite(root, args.tests, args.files)
         (root / "stagewise.toml").write_text(f'[project]\npython = "{python}"\n', encoding="utf-8")
         commands = {
-            "pytest": [python, "-m", "pytest", "tests/unit", "-q", "-p", "no:cacheprovider"],
+            "pytest": [python, "-m", "pytest", "tests/unit"],
             "pytest_junitxml": [
-                *[python, "-m", "pytest", "tests/unit", "-q", "-p", "no:cacheprovider"],
+                *[python, "-m", "pytest", "tests/unit"],
                 *["--junitxml", str(root / "bare-junit.xml")],
             ],
             "stagewise": [sys.executable, "-m", "stagewise", "test", "--unit", "--no-progress"],
