@@ -57,15 +57,7 @@ def project_venv(requirements: Sequence[str], *, python: str = sys.executable) -
         shutil.rmtree(venv, ignore_errors=True)
         _run([python, "-m", "venv", str(venv)], "create the venv")
         _run(
-            [
-                str(interpreter),
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                *requirements,
-            ],
+            [str(interpreter), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *requirements],
             f"install {' '.join(requirements)}",
         )
         ready.write_text("\n".join(requirements) + "\n", encoding="utf-8")
