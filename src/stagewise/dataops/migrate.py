@@ -17,6 +17,7 @@ from pathlib import Path
 from stagewise.cause import cause_line
 from stagewise.errors import DeployError, MissingError, UsageError
 from stagewise.project.env import known_secrets, mask_text
+from stagewise.tiers.tools import install_hint
 
 _TIMEOUT = 1800  # seconds; a migration that takes longer is stopped and treated as failed
 _REVISION = re.compile(r"^[A-Za-z0-9_]{1,64}$|^(head|base|heads|[+-]\d+)$")
@@ -67,7 +68,7 @@ class Alembic:
         if missing and missing.group(1).split(".")[0] == "alembic":
             return MissingError(
                 f"alembic is not installed for the project's python {self.python}: "
-                f"run `{self.python} -m pip install alembic` (or set project.python)"
+                f"run `{install_hint(self.python, ['alembic'])}` (or set project.python)"
             )
         if missing and "ModuleNotFoundError" in output:
             return MissingError(

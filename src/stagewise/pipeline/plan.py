@@ -8,8 +8,9 @@ which tools it needs.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import cast
 
 from stagewise.errors import UsageError
@@ -107,19 +108,46 @@ def _selection(project: Project, request: TestRequest) -> tuple[dict[str, tuple[
     return selected, (*request.tiers, *(t for t in selected if t not in request.tiers))
 
 
-def preflight(plan: RunPlan, request: TestRequest) -> None:
-    """Check every tool the plan needs before any tier runs (fail fast, exit 4)."""
-    needed = _unique(n.tool for n in plan.needs if n.tool is not None and not n.in_stagewise)
-    if any(t.coverage for t in plan.tiers):
-        needed.append(tools.PYTEST_COV)
-    if any(t.browser for t in plan.tiers):
-        needed.append(tools.PLAYWRIGHT)
-    if request.reruns > 0:
-        needed.append(tools.RERUNFAILURES)
-    tools.require_tools(plan.python, needed, request.install_missing)
-    own = _unique(n.tool for n in plan.needs if n.tool is not None and n.in_stagewise)
-    if own:
-        tools.require_tools(sys.executable, own, request.install_missing)
+def preflight(project: Project, plan: RunPlan, request: TestRequest, note: Callable[[str], None]) -> None:
+    """Check every tool the plan needs before any tier runs (fail fast, exit 4).
+
+    Only tiers that will run tests count: a tier whose paths do not exist ends
+    as "no tests", so its tools (pytest, pytest-playwright for a missing e2e
+    folder) are not needed. Tools that do not import the project's code
+    (``in_stagewise``) are looked for, and installed, in stagewise's own
+    interpreter, never in the project's.
+    """
+    in_project: list[tools.Tool] = []
+    own: list[tools.Tool] = []
+    for tier in plan.tiers:
+        runs = holds_tests(project.root, tier.paths)
+        for need in tier_named(tier.name).tools(project, tier, request):
+            if need.tool is not None and (need.in_stagewise or runs):
+                (own if need.in_stagewise else in_project).append(need.tool)
+        if runs:
+            in_project += [tools.PYTEST_COV] if tier.coverage else []
+            in_project += [tools.PLAYWRIGHT] if tier.browser else []
+            in_project += [tools.RERUNFAILURES] if request.reruns > 0 else []
+    tools.require_tools(plan.python, _unique(in_project), request.install_missing, note)
+    tools.require_tools(sys.executable, _unique(own), request.install_missing, note)
+
+
+def will_run(project: Project, tier: TierPlan, request: TestRequest) -> bool:
+    """Whether a planned tier will do any work: its paths hold tests, or it declares work beyond them.
+
+    A tier that needs a tool in stagewise's own environment or names a check
+    (Locust, the security scanners, the resilience probes) runs whatever its
+    paths hold; a pytest tier with no test folder ends as "no tests" and so
+    needs no target, no browser and no tools.
+    """
+    if holds_tests(project.root, tier.paths):
+        return True
+    return any(n.in_stagewise or n.check for n in tier_named(tier.name).tools(project, tier, request))
+
+
+def holds_tests(root: Path, paths: Sequence[str]) -> bool:
+    """Whether a tier's paths can yield tests: one exists (a node id by its file), or none is set (pytest's own collection)."""
+    return not paths or any((root / path.split("::", 1)[0]).exists() for path in paths)
 
 
 def _unique(found: Iterable[tools.Tool]) -> list[tools.Tool]:
@@ -130,4 +158,4 @@ def _unique(found: Iterable[tools.Tool]) -> list[tools.Tool]:
     return unique
 
 
-__all__ = ["RunPlan", "plan_run", "preflight", "select_tiers", "tier_named"]
+__all__ = ["RunPlan", "holds_tests", "plan_run", "preflight", "select_tiers", "tier_named", "will_run"]

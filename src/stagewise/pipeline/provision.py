@@ -36,7 +36,10 @@ def provisioned(
     project: Project, plan: RunPlan, request: TestRequest, env: Mapping[str, str], reporter: Reporter
 ) -> Iterator[None]:
     """Start the stage's environment for the run if needed; stop it afterwards."""
-    needs_target = any(t.needs_target for t in plan.tiers)
+    from stagewise.pipeline.plan import will_run
+
+    # A tier that will be "no tests" (no test folder, nothing else to do) starts nothing.
+    needs_target = any(t.needs_target and will_run(project, t, request) for t in plan.tiers)
     if not needs_target or request.host is not None or not request.auto_start:
         yield
         return

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from stagewise.errors import InterruptedRun, MissingError
 from stagewise.pipeline.coverage_gate import CoverageGates
-from stagewise.pipeline.plan import RunPlan, plan_run, preflight, tier_named
+from stagewise.pipeline.plan import RunPlan, holds_tests, plan_run, preflight, tier_named, will_run
 from stagewise.pipeline.provision import provisioned
 from stagewise.pipeline.reporter import Reporter
 from stagewise.project.env import resolve_env
@@ -53,7 +53,7 @@ def run_tests(
     }
     resolved = resolve_env(project, plan.stage, base_env, provided)
     child_env = resolved.as_child_env(base_env)
-    preflight(plan, request)
+    preflight(project, plan, request, reporter.note)
     browser = _browser(project, plan, request, child_env)
     run_dir = prepare_run_dir(reports_root, run_id)
     child_env["STAGEWISE_REPORT_DIR"] = str(run_dir)
@@ -121,8 +121,8 @@ def _write_report(
 def _browser(
     project: Project, plan: RunPlan, request: TestRequest, env: Mapping[str, str]
 ) -> BrowserRun | None:
-    if not any(t.browser for t in plan.tiers):
-        return None
+    if not any(t.browser and holds_tests(project.root, t.paths) for t in plan.tiers):
+        return None  # no browser tier will run tests: no browser (or display) is needed
     executable = find_browser(project.browser.executable)
     if not request.headless:
         require_display(env)
@@ -163,7 +163,8 @@ class _TierLoop:
                 gates.apply(self.result)
 
     def _run_one(self, tier: TierPlan) -> TierResult:
-        if tier.needs_target:
+        # A tier that will be "no tests" is that, not "unreachable".
+        if tier.needs_target and will_run(self.project, tier, self.request):
             unreachable = _unreachable(self.project, self.plan.target)
             if unreachable is not None:
                 return TierResult(tier.name, TierStatus.MISSING, message=unreachable)

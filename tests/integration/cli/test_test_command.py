@@ -285,7 +285,7 @@ def test_missing_pytest_names_the_install_command(make_project: ProjectFactory, 
     )
     done = run_cli("test", cwd=root)
     assert done.returncode == 4
-    assert f"run `{python} -m pip install pytest`" in done.stderr
+    assert f"not installed in {python}: run `{python} -m pip install 'pytest>=7.0'`" in done.stderr
     assert "--install-missing" in done.stderr
 
 

@@ -6,6 +6,7 @@ and the scenario come from the request's ``load``.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 from stagewise.project.model import Project, StageConfig
@@ -24,7 +25,9 @@ class PerformanceTier:
     on_request = True
 
     def tools(self, project: Project, plan: TierPlan, request: TestRequest) -> Sequence[ToolNeed]:
-        return (ToolNeed(LOCUST),)
+        # Locust drives the target over HTTP and imports none of the project's code: it runs
+        # from stagewise's own environment (the `perf` extra), never installed into the app's.
+        return (ToolNeed(LOCUST, in_stagewise=True),)
 
     def check_request(self, stage: StageConfig, request: TestRequest, tiers: Sequence[str]) -> None:
         return None
@@ -39,7 +42,7 @@ class PerformanceTier:
         from stagewise.tiers.performance.scenarios import LoadRequest
 
         run = PerformanceRun(
-            python=context.python,
+            python=sys.executable,
             cwd=context.root,
             locustfiles=context.plan.paths,
             target=context.target,

@@ -13,6 +13,7 @@ import contextlib
 import os
 import shutil
 import socket
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from typing import Any
 from stagewise.errors import MissingError
 from stagewise.tiers.resilience.dberrors import database_errors
 from stagewise.tiers.resilience.journal import Journal, ServerEntry, run_quiet
+from stagewise.tiers.tools import install_hint
 
 PG_BIN_DIRS = ("/usr/lib/postgresql/17/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/15/bin")
 SCHEMA = """
@@ -92,7 +94,8 @@ def connect(url: str, timeout: float = 2.0, autocommit: bool = True) -> Any:
     try:
         import psycopg
     except ImportError as exc:
-        raise MissingError("the resilience tier needs psycopg: pip install 'stagewise[resilience]'") from exc
+        hint = install_hint(sys.executable, ["psycopg[binary]>=3.1"])
+        raise MissingError(f"the resilience tier needs psycopg in {sys.executable}: run `{hint}`") from exc
     return psycopg.connect(url, autocommit=autocommit, connect_timeout=max(1, round(timeout)))
 
 

@@ -12,6 +12,9 @@ from stagewise.project.model import Project, StageConfig
 from stagewise.tiers.base import TierContext, TierPlan, ToolNeed
 from stagewise.tiers.request import TestRequest
 from stagewise.tiers.result import TierResult
+from stagewise.tiers.tools import Tool
+
+PSYCOPG = Tool("psycopg", "psycopg", "the resilience tier", "3.1", extras="binary")
 
 
 class ResilienceTier:
@@ -21,7 +24,8 @@ class ResilienceTier:
     on_request = True
 
     def tools(self, project: Project, plan: TierPlan, request: TestRequest) -> Sequence[ToolNeed]:
-        return ()
+        # The probes are stagewise's own code (the `resilience` extra): psycopg in its interpreter.
+        return (ToolNeed(PSYCOPG, in_stagewise=True),)
 
     def check_request(self, stage: StageConfig, request: TestRequest, tiers: Sequence[str]) -> None:
         return None
