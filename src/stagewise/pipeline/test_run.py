@@ -12,7 +12,7 @@ import os
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -147,7 +147,7 @@ class _TierLoop:
         coverage_tiers = [t.name for t in self.plan.tiers if t.coverage]
         for tier in self.plan.tiers:
             self.reporter.tier_started(tier.name, ())
-            finished = self._run_one(tier)
+            finished = self._absent_under_all(tier, self._run_one(tier))
             self.result.tiers.append(finished)
             self.reporter.tier_finished(finished)
             if coverage_tiers and tier.name == coverage_tiers[-1]:
@@ -161,6 +161,21 @@ class _TierLoop:
                     partial=_partial_run(self.request),
                 )
                 gates.apply(self.result)
+
+    def _absent_under_all(self, tier: TierPlan, finished: TierResult) -> TierResult:
+        """``--all`` runs the tiers the project has: a tier without its folder is shown, not counted.
+
+        A tier asked for by name (``--e2e``) or by the stage's own list keeps
+        "no tests" as its verdict (exit 5): tests were expected there.
+        """
+        if (
+            not (self.request.run_all and not self.request.tiers)
+            or finished.status is not TierStatus.NO_TESTS
+        ):
+            return finished
+        if holds_tests(self.project.root, tier.paths):
+            return finished  # the folder exists and holds no test: that still counts
+        return replace(finished, counted=False, message=f"{finished.message} (not counted: --all)")
 
     def _run_one(self, tier: TierPlan) -> TierResult:
         # A tier that will be "no tests" is that, not "unreachable".

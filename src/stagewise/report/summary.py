@@ -73,6 +73,7 @@ def tier_record(tier: TierResult) -> dict[str, Any]:
         "flaky": len(flaky_tests(tier)),
         "flaky_tests": [{"name": f.name, "reruns": f.reruns} for f in flaky_tests(tier)],
         "reruns": tier.reruns,
+        "counted": tier.counted,
     }
     for evidence in tier.evidence:  # each tier writes its own part of the record
         record.update(evidence.record())

@@ -121,6 +121,9 @@ class TierResult:
     reruns: int = 0  # --reruns N as the tier ran it
     flaky_tests: tuple[FlakyTest, ...] = ()  # tests that passed only on a rerun
     evidence: tuple[Evidence, ...] = ()  # what the tier leaves in summary.json and on the page
+    #: False for a "no tests" tier that ``--all`` reached in a project without that tier's folder:
+    #: the project has no such tests, so their absence is not the verdict (an asked-for tier's is).
+    counted: bool = True
 
 
 @dataclass(frozen=True)
@@ -165,7 +168,10 @@ class RunResult:
     def exit_code(self) -> ExitCode:
         if self.interrupted:
             return ExitCode.INTERRUPTED
-        codes = {t.status.exit_code for t in self.tiers}
+        counted = [t for t in self.tiers if t.counted]
+        codes = {t.status.exit_code for t in counted}
+        if self.tiers and not counted:
+            codes.add(ExitCode.NO_TESTS)  # --all in a project with no tier folder at all
         if any(not g.passed for g in self.gates):
             codes.add(ExitCode.FAILED)
         for code in (ExitCode.FAILED, ExitCode.MISSING, ExitCode.NO_TESTS):
