@@ -354,19 +354,47 @@ def migrate(
     args = migrate_args(to, downgrade, sql=False, current=None)  # bad revisions fail before any work
     _require_lock(data, "migrate")
     with database_errors():
+        heads = data.alembic.heads() if args[1] in ("head", "heads") else []
+    expected = expected_revisions(args, heads)
+    return guarded_migration(
+        data,
+        say,
+        f"alembic {' '.join(args)}",
+        lambda: data.alembic.run(*args),
+        check=lambda before: _check_moved(data, before, data.store.revision(), expected),
+        backend=backend,
+    )
+
+
+def guarded_migration(
+    data: DataEnv,
+    say: Say,
+    what: str,
+    action: Callable[[], object],
+    *,
+    check: Callable[[str | None], None] | None = None,
+    backend: Backend | None = None,
+) -> str | None:
+    """The guard every migration runs under (alembic or a project's own migration command).
+
+    On a protected stage a verified backup comes first; anything that stops
+    ``action`` or fails ``check`` (an error, a timeout, Ctrl+C) puts the data
+    back from it, since some revisions may already be committed. The caller
+    holds the env lock. Returns the revision the database ends at.
+    """
+    with database_errors():
         safety = None
         if data.stage.protected and data.store.exists():
             safety = backup(data, say)
             verify(data, safety, say)
         before = data.store.revision()
-        heads = data.alembic.heads() if args[1] in ("head", "heads") else []
-        expected = expected_revisions(args, heads)
-        say(f"alembic {' '.join(args)} on {data.store.describe()} (at {before or 'base'})")
+        say(f"{what} on {data.store.describe()} (at {before or 'base'})")
         # From the first Ctrl+C on, later ones are not delivered: the put-back below runs whole.
         with interrupt_once():
             try:
-                data.alembic.run(*args)
-                _check_moved(data, before, data.store.revision(), expected)
+                action()
+                if check is not None:
+                    check(before)
             except BaseException as exc:
                 if safety is None:
                     raise

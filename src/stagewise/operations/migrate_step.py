@@ -21,10 +21,7 @@ from pathlib import Path
 
 from stagewise.backends.steps import run_step
 from stagewise.dataops import operations
-from stagewise.dataops.driver_errors import database_errors
 from stagewise.dataops.lock import env_lock, holds, project_locks
-from stagewise.errors import DeployError
-from stagewise.interrupts import interrupt_once
 from stagewise.project.model import Project, StageConfig
 from stagewise.project.services import Step
 
@@ -76,35 +73,17 @@ def _guarded_command(
     prefix: str,
     say: Sink,
 ) -> None:
-    with database_errors():
-        safety = None
-        if data.stage.protected and data.store.exists():
-            safety = operations.backup(data, say)
-            operations.verify(data, safety, say)
-        before = data.store.revision()
-        say(f"{step.describe()} on {data.store.describe()} (at {before or 'base'})")
-        # From the first Ctrl+C on, later ones are not delivered: the put-back below runs whole.
-        with interrupt_once():
-            try:
-                run_step(
-                    step.command,
-                    cwd=cwd,
-                    env=env,
-                    sink=sink,
-                    prefix=prefix,
-                    label=step.label,
-                    timeout=step.timeout,
-                )
-            except BaseException as exc:
-                if safety is None:
-                    raise
-                why = "was interrupted" if isinstance(exc, KeyboardInterrupt) else f"failed: {exc}"
-                say(f"migration {why}; putting the data back from {safety.name}")
-                operations.restore(data, safety, None, say, safety_backup=False)
-                if isinstance(exc, DeployError):
-                    raise DeployError(
-                        f"{exc}; the database was restored from the automatic backup {safety.name}"
-                    ) from exc
-                raise
-        after = data.store.revision()
-        say(f"{data.stage.name} is at revision {after or 'base'} (was {before or 'base'})")
+    operations.guarded_migration(
+        data,
+        say,
+        step.describe(),
+        lambda: run_step(
+            step.command,
+            cwd=cwd,
+            env=env,
+            sink=sink,
+            prefix=prefix,
+            label=step.label,
+            timeout=step.timeout,
+        ),
+    )

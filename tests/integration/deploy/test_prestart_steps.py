@@ -106,7 +106,7 @@ def test_a_migrate_step_on_a_protected_stage_asks_backs_up_and_puts_the_data_bac
         assert backups, "the guarded migrate backs up first"
         assert "verified" in up.stdout
     finally:
-        assert run_cli("deploy", "prod", "down", cwd=root).returncode == 0
+        assert run_cli("deploy", "prod", "down", "--yes", cwd=root).returncode == 0
 
     # The project's own migration command, declared as one: it fails after committing a delete.
     (root / "0003.py.held").rename(root / "migrations" / "versions" / "0003.py")
