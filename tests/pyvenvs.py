@@ -92,6 +92,8 @@ ALEMBIC_NO_DRIVER = ("alembic==1.13.*", "sqlalchemy==2.*")
 PYTEST_7_RECORD = ("pytest==7.4.4", "pytest-rerunfailures==14.0", "pytest-xdist==3.5.0")
 PYTEST_8_RECORD = ("pytest>=8.3,<9", "pytest-rerunfailures>=14", "pytest-xdist>=3.5")
 PYTEST_9_RECORD = ("pytest>=9,<10", "pytest-rerunfailures>=14", "pytest-xdist>=3.5")
+#: An ASGI app's venv whose api tests call it in-process (Starlette's TestClient runs on httpx).
+PYTEST_8_STARLETTE = ("pytest>=8.3,<9", "starlette>=0.37,<1", "httpx>=0.27,<1")
 
 
 def prebuild_all(parallel: int = 4) -> None:
