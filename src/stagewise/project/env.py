@@ -1,10 +1,12 @@
 """The env manager: a stage's environment, resolved and checked before any run.
 
 Order of precedence, lowest first: the stage's env files in the order listed
-(``.env`` then ``.env.<stage>``), then the process environment, which always
-wins. Then the stage's database: ``data.urls.<stage>`` as ``data.url_env``
-and its parts in the ``[data.env]`` variables, over both, so that the tests,
-the services and alembic reach the one database stagewise backs up (a stray
+(``.env`` then ``.env.<stage>``), each followed by its ``.local`` override
+(read with python-dotenv's syntax: :mod:`stagewise.project.env_files`), then
+the process environment, which wins for every variable the files set. Then
+the stage's database: ``data.urls.<stage>`` as ``data.url_env`` and its parts
+in the ``[data.env]`` variables, over both, so that the tests, the services
+and alembic reach the one database stagewise backs up (a stray
 ``DATABASE_URL`` in the shell must not point a migration elsewhere).
 Variables stagewise itself provides to tests (``STAGEWISE_*`` and the spec's
 ``TEST_ENVIRONMENT`` / ``TARGET_HOST``) are set last.
@@ -15,14 +17,24 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import urlsplit
 
-from stagewise.errors import ConfigError, MissingError
+from stagewise.errors import MissingError
 from stagewise.project.data import holds_password, mapped_env, stage_url, url_parts
+from stagewise.project.env_files import parse_env_file, read_stage_files, stage_file_order
 from stagewise.project.model import Project, StageConfig
 
-_LINE = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
+__all__ = [
+    "MASK",
+    "EnvVar",
+    "ResolvedEnv",
+    "is_secret_name",
+    "known_secrets",
+    "mask_text",
+    "mask_url_password",
+    "parse_env_file",
+    "resolve_env",
+]
 _SECRET_WORDS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "PRIVATE")
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]+:)(?P<pw>[^@\s]+)(?P<at>@)")
 MASK = "***"
@@ -96,35 +108,6 @@ def mask_text(text: str, secrets: Iterable[str]) -> str:
     return mask_url_password(text)
 
 
-def parse_env_file(path: Path) -> dict[str, str]:
-    """Parse a dotenv file: ``KEY=value``, ``export``, quotes and comments.
-
-    A line that is none of these is a config error naming the file and line,
-    rather than a silently ignored typo.
-    """
-    values: dict[str, str] = {}
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(str(path), "(file)", f"cannot be read: {exc}") from exc
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        match = _LINE.match(line)
-        if match is None:
-            raise ConfigError(str(path), f"line {number}", "expected NAME=value")
-        name, value = match.group(1), match.group(2).strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-            value = value[1:-1]
-            if raw.strip().split("=", 1)[1].strip().startswith('"'):
-                value = value.replace("\\n", "\n").replace('\\"', '"')
-        elif " #" in value:
-            value = value.split(" #", 1)[0].rstrip()
-        values[name] = value
-    return values
-
-
 def resolve_env(
     project: Project,
     stage: StageConfig,
@@ -136,15 +119,8 @@ def resolve_env(
     Raises :class:`MissingError` (exit 4) naming the first missing variable
     and where it could be set, before anything runs.
     """
-    variables: dict[str, EnvVar] = {}
-    files_read: list[str] = []
-    for relative in stage.env_files:
-        path = project.root / relative
-        if not path.is_file():
-            continue
-        files_read.append(relative)
-        for name, value in parse_env_file(path).items():
-            variables[name] = EnvVar(name, value, relative)
+    from_files, files_read = read_stage_files(project.root, stage.env_files, process_env)
+    variables = {name: EnvVar(name, found.value, found.source) for name, found in from_files.items()}
     for name in list(variables):
         if name in process_env:
             variables[name] = EnvVar(name, process_env[name], "process")
@@ -155,7 +131,7 @@ def resolve_env(
     required = (*project.required_env, *stage.required_env)
     for name in required:
         if name not in variables and name not in process_env:
-            where = " or ".join(stage.env_files) or "the environment"
+            where = " or ".join(stage_file_order(stage.env_files)) or "the environment"
             raise MissingError(
                 f"stage {stage.name} needs the variable {name}: export it or set it in {where}"
             )
@@ -166,7 +142,7 @@ def resolve_env(
     inherited = tuple(v for k, v in process_env.items() if is_secret_name(k) and len(v) >= 6)
     url_var = data_variables.get(project.data.url_env) or variables.get(project.data.url_env)
     inherited = (*inherited, *_url_passwords(url_var.value if url_var is not None else ""))
-    resolved = ResolvedEnv(stage.name, variables, tuple(files_read), inherited)
+    resolved = ResolvedEnv(stage.name, variables, files_read, inherited)
     _SEEN_SECRETS.update(resolved.secret_values())
     return resolved
 
