@@ -1,4 +1,7 @@
-"""The env manager: file order, process precedence, required vars, masking."""
+"""The env manager: file order, process precedence, required vars, masking.
+
+How one env file is read (python-dotenv's syntax, errors by line) is in test_env_files.py.
+"""
 
 from __future__ import annotations
 
@@ -6,31 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from stagewise.errors import ConfigError, ExitCode, MissingError
-from stagewise.project.env import mask_text, mask_url_password, parse_env_file, resolve_env
+from stagewise.errors import ExitCode, MissingError
+from stagewise.project.env import mask_text, mask_url_password, resolve_env
 from stagewise.project.loader import load_project
-
-
-def test_dotenv_syntax(tmp_path: Path) -> None:
-    path = tmp_path / ".env"
-    path.write_text(
-        "# comment\n\nA=1\nexport B = two words\nC=\"quoted # not a comment\"\nD='single'\nE=x # trailing\n",
-        encoding="utf-8",
-    )
-    assert parse_env_file(path) == {
-        "A": "1",
-        "B": "two words",
-        "C": "quoted # not a comment",
-        "D": "single",
-        "E": "x",
-    }
-
-
-def test_a_bad_line_is_a_config_error_naming_the_line(tmp_path: Path) -> None:
-    path = tmp_path / ".env"
-    path.write_text("A=1\nthis is not a variable\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="line 2"):
-        parse_env_file(path)
 
 
 def test_stage_file_overrides_base_and_process_wins(tmp_path: Path) -> None:
