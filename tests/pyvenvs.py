@@ -84,7 +84,7 @@ def _run(command: list[str], what: str) -> None:
 #: A project's own venv for its migrations: alembic, SQLAlchemy and its PostgreSQL driver.
 ALEMBIC_PSYCOPG = ("alembic==1.13.*", "sqlalchemy==2.*", "psycopg[binary]==3.*")
 #: stagewise's own dependencies and nothing else: no psycopg (the ``postgres`` extra left out).
-STAGEWISE_CORE_ONLY = ("pytest>=8.3,<9", "rich>=13")
+STAGEWISE_CORE_ONLY = ("pytest>=8.3,<9", "rich>=13", "python-dotenv>=1.0")
 #: A project's venv with alembic and SQLAlchemy but no PostgreSQL driver.
 ALEMBIC_NO_DRIVER = ("alembic==1.13.*", "sqlalchemy==2.*")
 #: The record plugin's matrix: each pytest major with pytest-rerunfailures and pytest-xdist
