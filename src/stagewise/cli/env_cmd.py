@@ -16,7 +16,7 @@ def register(commands: Any) -> None:
     parser = commands.add_parser(
         "env",
         help="show a stage's resolved environment (secrets masked)",
-        description="Resolve .env then .env.<stage> (the process environment wins), "
+        description="Resolve .env, .env.local, .env.<stage>, .env.<stage>.local (the process environment wins), "
         "check required variables, and show the result with secrets masked.",
     )
     parser.add_argument("--stage", metavar="STAGE", help="stage to resolve (default: test)")

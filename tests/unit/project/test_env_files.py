@@ -179,3 +179,18 @@ def test_stagewise_env_on_a_broken_line_is_exit_3_naming_file_and_line(tmp_path:
     assert "never closed" in done.stderr
     assert "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_the_readmes_example_reads_as_it_says(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## `stagewise env`", 1)[1]
+    example = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    values = parse_env_file(_write(tmp_path / ".env", example), {"HOST": "h"})
+    assert values == {
+        "PLAIN": "value",
+        "QUOTED": "kept # inside",
+        "ESCAPED": "tab\there\nnewline",
+        "RAW": "no \\t escapes",
+        "CERT": "-----BEGIN-----\n...\n-----END-----",
+        "URL": "http://h:8000/api",
+    }
