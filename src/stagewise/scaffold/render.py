@@ -100,7 +100,7 @@ def _intro(scan: ProjectScan) -> _Section:
         section.note(f"Dockerfile: {', '.join(scan.dockerfiles)} (built by the compose files that use it)")
     templates = [f for f in scan.env_files if f.rsplit(".", 1)[-1] in TEMPLATE_SUFFIXES]
     if scan.env_files:
-        section.note(f"env files: {', '.join(scan.env_files)}; a stage reads .env, .env.<stage> (each + .local)")
+        section.note(f"env files: {', '.join(scan.env_files)}; a stage reads .env, .env.<stage> (+ .local)")
     if templates:
         section.note(f"  not read (templates): {', '.join(templates)}")
     return section
