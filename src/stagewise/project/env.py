@@ -38,6 +38,8 @@ __all__ = [
 _SECRET_WORDS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "PRIVATE")
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]+:)(?P<pw>[^@\s]+)(?P<at>@)")
 MASK = "***"
+#: The shortest line of a multi-line secret that is masked on its own (shorter ones are too common).
+_MIN_SECRET_LINE = 8
 #: Every secret value any ``resolve_env`` call in this process has seen, so that
 #: text built far from the env (an error's log tail) can still be masked.
 _SEEN_SECRETS: set[str] = set()
@@ -78,8 +80,19 @@ class ResolvedEnv:
         return merged
 
     def secret_values(self) -> list[str]:
-        """Values that must never be printed, longest first for masking."""
+        """Values that must never be printed, longest first for masking.
+
+        A multi-line secret (a key in PEM form from a quoted env-file value) is
+        masked line by line too: output is masked a line at a time, so the
+        whole value would never match.
+        """
         values = {v.value for v in self.variables.values() if v.secret and len(v.value) >= 4}
+        values.update(
+            line.strip()
+            for value in list(values)
+            for line in value.splitlines()
+            if len(line.strip()) >= _MIN_SECRET_LINE
+        )
         values.update(self.inherited_secrets)
         return sorted(values, key=len, reverse=True)
 

@@ -15,7 +15,7 @@ import pytest
 from dotenv import dotenv_values
 
 from stagewise.errors import ConfigError, ExitCode
-from stagewise.project.env import resolve_env
+from stagewise.project.env import mask_text, resolve_env
 from stagewise.project.env_files import parse_env_file, stage_file_order
 from stagewise.project.loader import load_project
 from tests.helpers import run_cli
@@ -194,3 +194,12 @@ def test_the_readmes_example_reads_as_it_says(tmp_path: Path) -> None:
         "CERT": "-----BEGIN-----\n...\n-----END-----",
         "URL": "http://h:8000/api",
     }
+
+
+def test_a_multi_line_secret_is_masked_line_by_line(tmp_path: Path) -> None:
+    _write(tmp_path / ".env", 'PRIVATE_KEY="-----BEGIN KEY-----\nMIIBVgIBADANBgkq\nabc\n-----END KEY-----"\n')
+    project = load_project(tmp_path)
+    secrets = resolve_env(project, project.stages["test"], {}).secret_values()
+    assert mask_text("key line: MIIBVgIBADANBgkq", secrets) == "key line: ***"
+    assert mask_text("-----BEGIN KEY-----", secrets) == "***"
+    assert mask_text("abc", secrets) == "abc", "a short line alone is too common to mask"
