@@ -333,8 +333,8 @@ def peak_rss_kib(pid: int) -> int:
 
 
 def test_big_bodies_stream_through_the_router_process_in_bounded_memory(tmp_path: Path) -> None:
-    """64 MiB up (chunked) and 64 MiB down (chunked, then with a length): the router's peak RSS barely moves."""
-    pieces = 1024  # 64 MiB
+    """32 MiB up (chunked) and 32 MiB down (chunked, then with a length): the router's peak RSS barely moves."""
+    pieces = 512  # 32 MiB
     with bearer_service() as service:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
@@ -385,5 +385,5 @@ def test_big_bodies_stream_through_the_router_process_in_bounded_memory(tmp_path
     assert upload.header("Transfer-Encoding") == ["chunked"]
     assert (upload.length, upload.sha256) == (pieces * len(PIECE), hashlib.sha256(PIECE * pieces).hexdigest())
     grown = after - before
-    print(f"router peak RSS {before} KiB before, {after} KiB after 3 x 64 MiB bodies")
-    assert grown < 8 * 1024, f"router peak RSS grew {grown} KiB for 64 MiB bodies"
+    print(f"router peak RSS {before} KiB before, {after} KiB after 3 x 32 MiB bodies")
+    assert grown < 8 * 1024, f"router peak RSS grew {grown} KiB for 32 MiB bodies"
