@@ -29,6 +29,7 @@ nothing installed, which is why it exists beside HAProxy.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import http.server
 import json
@@ -239,6 +240,7 @@ def _handler(router: Router) -> type[http.server.BaseHTTPRequestHandler]:
                 connection.putheader(name, value)
             connection.endheaders()
             chunked = ("Transfer-Encoding", "chunked") in framing
+            cut = False
             try:
                 for piece in body or ():
                     connection.send(chunk(piece) if chunked else piece)
@@ -246,10 +248,13 @@ def _handler(router: Router) -> type[http.server.BaseHTTPRequestHandler]:
                     connection.send(LAST_CHUNK)
             except OSError:
                 # The region stopped reading (it may have answered early, a 401 say): relay
-                # its answer if there is one; the rest of the client's body is unread, so
-                # this connection cannot carry another request.
-                self.close_connection = True
-            response = connection.getresponse()
+                # its answer if there is one, then close this client connection.
+                cut = self.close_connection = True
+            try:
+                response = connection.getresponse()
+            finally:
+                if cut and body is not None:
+                    _drain(body, time.monotonic() + CLIENT_TIMEOUT)
             self._relay(response, backend)
 
         def _relay(self, response: http.client.HTTPResponse, backend: str) -> None:
@@ -305,6 +310,19 @@ def _handler(router: Router) -> type[http.server.BaseHTTPRequestHandler]:
             return None
 
     return ProxyHandler
+
+
+def _drain(body: Iterator[bytes], deadline: float) -> None:
+    """Read and drop the rest of a client's body (until ``deadline``), so it gets to read the answer.
+
+    A client still sending when the connection closes gets a reset instead of
+    the answer; HAProxy and nginx read on for a while (a "lingering close")
+    for the same reason.
+    """
+    with contextlib.suppress(BadRequestBody):
+        for _piece in body:
+            if time.monotonic() > deadline:
+                return
 
 
 def main(argv: list[str] | None = None) -> None:

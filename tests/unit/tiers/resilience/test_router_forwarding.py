@@ -85,12 +85,17 @@ def bearer_service() -> Iterator[Service]:
         protocol_version = "HTTP/1.1"
 
         def handle_any(self) -> None:
+            authorized = self.headers.get("Authorization") == f"Bearer {TOKEN}"
+            if self.path.startswith("/strict") and not authorized:
+                # Refused before the body is read, and the connection closed on the unread rest.
+                self.reply(401, {"error": "bearer token required"}, [("Connection", "close")])
+                return
             length, sha = read_body(self)
             service.seen.append(Seen(self.command, self.path, list(self.headers.items()), length, sha))
             if self.path.startswith("/big"):
                 self.stream_big()
                 return
-            if self.command in WRITES and self.headers.get("Authorization") != f"Bearer {TOKEN}":
+            if self.command in WRITES and not authorized:
                 self.reply(401, {"error": "bearer token required"}, [("WWW-Authenticate", "Bearer")])
                 return
             if self.command == "OPTIONS":
@@ -271,6 +276,22 @@ def test_a_head_answer_carries_no_body_so_the_next_request_on_the_connection_is_
     head, get = received.split(b"HTTP/1.1 200", 2)[1:]
     assert head.endswith(b"\r\n\r\n"), "bytes after a HEAD answer's headers"
     assert get.endswith(b'{"id": 1, "path": "/items/2"}')
+
+
+def test_a_write_refused_before_its_body_is_read_gets_the_refusal_not_a_reset(
+    proxied: tuple[Service, int],
+) -> None:
+    _, port = proxied
+    for _ in range(3):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            connection.request("PUT", "/strict/items/1", body=PIECE * 128)  # 8 MiB, more than socket buffers
+            response = connection.getresponse()
+            assert response.status == 401
+            assert json.loads(response.read()) == {"error": "bearer token required"}
+            assert response.getheader("Connection") == "close"
+        finally:
+            connection.close()
 
 
 def test_a_refused_region_is_redispatched_with_the_body_intact() -> None:
