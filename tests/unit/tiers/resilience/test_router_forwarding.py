@@ -408,3 +408,29 @@ def test_big_bodies_stream_through_the_router_process_in_bounded_memory(tmp_path
     grown = after - before
     print(f"router peak RSS {before} KiB before, {after} KiB after 3 x 32 MiB bodies")
     assert grown < 8 * 1024, f"router peak RSS grew {grown} KiB for 32 MiB bodies"
+
+
+def test_a_hanging_region_is_a_504_and_no_region_left_a_503() -> None:
+    with socket.socket() as hanging, socket.socket() as dead:
+        hanging.bind(("127.0.0.1", 0))
+        hanging.listen(8)  # the kernel accepts the connection; nobody ever answers
+        dead.bind(("127.0.0.1", 0))  # bound, not listening: refused
+        urls = [f"http://127.0.0.1:{s.getsockname()[1]}" for s in (hanging, dead)]
+        for config, expected in (
+            ({"backends": backends(urls[0]), "upstream_timeout": 0.3}, (504, {"error": "region timed out"})),
+            ({"backends": backends(urls[1])}, (503, {"error": "no healthy region"})),
+        ):
+            server = make_server(Router(RouterConfig(health_check=False, **config)), 0)
+            thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+            thread.start()
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=5)
+                connection.request("POST", "/kv/a", body=b"{}", headers={"Authorization": f"Bearer {TOKEN}"})
+                response = connection.getresponse()
+                assert (response.status, json.loads(response.read())) == expected
+                assert response.getheader("Connection") == "close"
+                connection.close()
+            finally:
+                server.shutdown()
+                server.server_close()
+                thread.join(5)
