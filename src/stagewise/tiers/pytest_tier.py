@@ -65,6 +65,7 @@ class PytestRun:
     color: bool = False
     coverage: CoverageRun | None = None
     browser: BrowserRun | None = None
+    base_url: str | None = None  # pytest-base-url's --base-url for browser runs: page.goto("/") is the target
     secrets: tuple[str, ...] = ()
     reruns: int = 0
     missing_hint: str = ""  # where to set the paths, added when none of them exists
@@ -84,6 +85,9 @@ def build_command(run: PytestRun) -> list[str]:
         command += ["--reruns", str(run.reruns)]  # the plugin loads through its entry point
     if run.browser is not None:
         command += ["-p", "stagewise_browser", "--browser", "chromium"]
+        # The target asked for (--host, the stage's base_url): on the command line it beats a base_url in
+        # pytest.ini or addopts; a --base-url in the tier's own args or after `--` comes later and wins.
+        command += ["--base-url", run.base_url] if run.base_url else []
         if not run.browser.headless:
             command.append("--headed")
     command += list(run.args)
@@ -319,6 +323,7 @@ def pytest_run(context: TierContext) -> PytestRun:
         color=context.color,
         coverage=coverage,
         browser=context.browser if plan.browser else None,
+        base_url=context.target if plan.browser else None,
         secrets=context.secrets,
         reruns=context.request.reruns,
         missing_hint=plan.missing_hint,

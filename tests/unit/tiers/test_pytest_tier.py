@@ -68,6 +68,18 @@ def test_browser_runs_load_the_system_browser_plugin(tmp_path: Path) -> None:
     assert "pytest_plugins" in env["PYTHONPATH"]
 
 
+def test_browser_runs_pass_the_target_as_base_url_before_the_tiers_own_args(tmp_path: Path) -> None:
+    browser = BrowserRun("/usr/bin/chromium", (), headless=True)
+    url = "http://127.0.0.1:8123"
+    command = build_command(
+        make_run(tmp_path, browser=browser, base_url=url, args=("--base-url", "http://x"))
+    )
+    first = command.index("--base-url")
+    assert command[first + 1] == url
+    assert command.index("--base-url", first + 1) > first  # the tier's own args come after and win
+    assert "--base-url" not in build_command(make_run(tmp_path, base_url=url))  # no browser, no base URL
+
+
 @pytest.mark.parametrize(
     ("code", "counts", "status"),
     [
