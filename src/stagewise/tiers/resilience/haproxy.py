@@ -128,6 +128,8 @@ def render_config(
         "    timeout check 500ms",
         "    retries 2",
         "    option redispatch 1",
+        # As the builtin router does: the region sees who the client was.
+        "    option forwardfor",
         "",
         "frontend entry",
         f"    bind 127.0.0.1:{port}",
