@@ -147,7 +147,7 @@ class Locator:
         if not files and (self.root / "pyproject.toml").is_file():
             files = ["pyproject.toml"]
         spelled = "[-_.]+".join(re.escape(part) for part in re.split(r"[-_.]+", name))
-        wanted = re.compile(rf"^\s*[\"']?{spelled}(?![A-Za-z0-9._-])", re.IGNORECASE)
+        wanted = re.compile(rf"(?:^\s*|[\"']){spelled}(?![A-Za-z0-9._-])", re.IGNORECASE)
         for file in files:
             line = _first_line(self.root / file, wanted)
             if line is not None and (uri := self.relative(Path(file))) is not None:
