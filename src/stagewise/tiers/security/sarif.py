@@ -57,7 +57,7 @@ def _rule(finding: Finding, severity: str) -> dict[str, Any]:
         "name": finding.id,
         "shortDescription": {"text": text.short},
         "fullDescription": {"text": text.full},
-        "help": {"text": f"{text.full} Fix: {finding.fix}" if finding.fix else text.full},
+        "help": {"text": f"{text.full}\n\nFix: {finding.fix}" if finding.fix else text.full},
         "defaultConfiguration": {"level": LEVELS.get(severity, "note")},
         "properties": {
             "tags": ["security", finding.check],
