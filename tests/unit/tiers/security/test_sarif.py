@@ -216,8 +216,9 @@ def test_fingerprints_stay_across_runs_ports_and_moved_code(tmp_path: Path) -> N
 
     assert prints(first) == prints(second)
     assert len({p for _, p in prints(first)}) == len(prints(first))  # one problem, one fingerprint
-    moved = _where(_by_rule(second)["B602"][0])[1]
-    assert moved == _where(_by_rule(first)["B602"][0])[1] + 2  # the line moved, the fingerprint did not
+    before, after = _where(_by_rule(first)["B602"][0])[1], _where(_by_rule(second)["B602"][0])[1]
+    assert before is not None
+    assert after == before + 2  # the line moved, the fingerprint did not
 
 
 @needs_schema
@@ -257,6 +258,11 @@ def test_a_project_without_stagewise_toml_uses_pyproject_and_no_repository_means
         "PYSEC-1", "t", "high", "dependencies", "installed in /v/bin/python: requests==2.0", "e", "f"
     )
     assert (locator.locate(installed).uri, locator.locate(installed).line) == ("pyproject.toml", 3)
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_auth.py").write_text("")
+    for node in ("tests/test_auth.py::test_login", "tests.test_auth::test_login"):
+        failed = Finding("SW-PROJECT-TEST", "t", "high", "tests", node, "e", "f")
+        assert (locator.locate(failed).uri, locator.locate(failed).key) == ("tests/test_auth.py", node)
     spaced = Finding("B101", "t", "low", "bandit", "my%20app/x.py:3", "e", "f")
     assert locator.locate(spaced).uri == "my%2520app/x.py"  # percent-encoded: a URI, not a path
 
