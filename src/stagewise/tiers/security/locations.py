@@ -38,6 +38,7 @@ PROJECT_FILES = ("stagewise.toml", "pyproject.toml")
 _SOURCE = re.compile(r"^(?P<path>[^\s:]+):(?P<line>\d+)$")
 _HTTP = re.compile(r"^(?P<method>[A-Z]+) (?P<where>\S+)$")
 _PACKAGE = re.compile(r"^(?P<source>.+): (?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>\S+)$")
+_SECURITY_TABLE = re.compile(r"^\s*\[(?:tool\.stagewise\.)?security[\].]")
 _ID_SEGMENT = re.compile(r"^(?:\d+|[0-9a-fA-F]{8}-[0-9a-fA-F-]{27}|[0-9a-fA-F]{24,})$")
 
 
@@ -46,7 +47,7 @@ class Located:
     """A finding's place in the repository, its stable key, and what else is known about it."""
 
     uri: str  # relative to the repository root, '/'-separated, percent-encoded
-    line: int | None
+    line: int  # 1-based; code scanning shows no result without a line
     key: str
     logical: str | None = None
     properties: dict[str, str] = field(default_factory=dict)
@@ -105,6 +106,10 @@ class Locator:
     def _project_uri(self) -> str:
         return self.relative(self.project_file) or _uri(Path(self.project_file.name))
 
+    def _project_line(self) -> int:
+        """The ``[security]`` table's line in the project file (it configures the scan), else 1."""
+        return _first_line(self.project_file, _SECURITY_TABLE) or 1
+
     def locate(self, finding: Finding) -> Located:
         """Where ``finding`` is; every result gets a file, the project file at the least."""
         location = finding.location.strip()
@@ -119,7 +124,9 @@ class Locator:
     def _source(self, path: str, line: int, location: str) -> Located:
         uri = self.relative(Path(path))
         if uri is None:
-            return Located(self._project_uri(), None, location, properties={"location": location})
+            return Located(
+                self._project_uri(), self._project_line(), location, properties={"location": location}
+            )
         text = _line_text(self.root / path, line)
         return Located(uri, max(line, 1), f"line:{text}" if text else f"line {line}")
 
@@ -139,7 +146,9 @@ class Locator:
             name = f"{method} {route.path}"
             return Located(file, max(route.line, 1), name, name, properties)
         normal = "/".join("{}" if _ID_SEGMENT.match(s) else s for s in path.split("/"))
-        return Located(self._project_uri(), None, f"{method} {normal}", f"{method} {path}", properties)
+        return Located(
+            self._project_uri(), self._project_line(), f"{method} {normal}", f"{method} {path}", properties
+        )
 
     def _package(self, source: str, name: str, version: str) -> Located:
         properties = {"package": name, "version": version, "source": source}
@@ -153,15 +162,20 @@ class Locator:
             if line is not None and (uri := self.relative(Path(file))) is not None:
                 return Located(uri, line, _normal_name(name), f"{name}=={version}", properties)
         uri = (self.relative(Path(files[0])) if files else None) or self._project_uri()
-        return Located(uri, None, _normal_name(name), f"{name}=={version}", properties)
+        return Located(uri, 1, _normal_name(name), f"{name}=={version}", properties)
 
     def _other(self, location: str) -> Located:
         """A test's node id (``tests/x.py::test_y`` or ``tests.x::test_y``), else the project file."""
-        head = location.split("::", 1)[0]
+        head, _, test = location.partition("::")
+        name = test.split("[", 1)[0].rsplit("::", 1)[-1]  # Class::test_x[param] -> test_x
         for candidate in (head, head.replace(".", "/") + ".py"):
             if candidate and (self.root / candidate).is_file() and (uri := self.relative(Path(candidate))):
-                return Located(uri, None, location, location)
-        return Located(self._project_uri(), None, location, location or None, {"location": location})
+                definition = re.compile(rf"^\s*(?:async\s+)?def\s+{re.escape(name)}\b") if name else None
+                line = _first_line(self.root / candidate, definition) if definition else None
+                return Located(uri, line or 1, location, location)
+        return Located(
+            self._project_uri(), self._project_line(), location, location or None, {"location": location}
+        )
 
 
 def _line_text(path: Path, line: int) -> str:

@@ -41,9 +41,10 @@ def _fingerprint(rule: str, located: Located) -> str:
 
 
 def _location(located: Located) -> dict[str, Any]:
-    physical: dict[str, Any] = {"artifactLocation": {"uri": located.uri, "uriBaseId": "%SRCROOT%"}}
-    if located.line is not None:
-        physical["region"] = {"startLine": located.line}
+    physical: dict[str, Any] = {
+        "artifactLocation": {"uri": located.uri, "uriBaseId": "%SRCROOT%"},
+        "region": {"startLine": located.line},
+    }
     location: dict[str, Any] = {"physicalLocation": physical}
     if located.logical:
         location["logicalLocations"] = [{"fullyQualifiedName": located.logical}]

@@ -61,6 +61,7 @@ def ping(host: str) -> int:
 """
 
 
+SECURITY_TABLE = 5  # the [security] line of the project file _project writes
 NO_APP = APP[APP.index("def ping") :].replace("def ping", "import subprocess\n\n\ndef ping")
 
 
@@ -74,7 +75,9 @@ def _project(tmp_path: Path, app: str = APP) -> Path:
     project = repo / "svc"
     (project / "app").mkdir(parents=True)
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    (project / "stagewise.toml").write_text('[project]\nname = "svc"\nsource = ["app"]\n')
+    (project / "stagewise.toml").write_text(
+        '[project]\nname = "svc"\nsource = ["app"]\n\n[security]\nfail_on = "high"\n'
+    )
     (project / "requirements.txt").write_text("fastapi>=0.100\nrequests==2.19.0\n")
     (project / "app" / "__init__.py").write_text("")
     (project / "app" / "main.py").write_text(app)
@@ -169,9 +172,9 @@ def _by_rule(log: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     return found
 
 
-def _where(result: dict[str, Any]) -> tuple[str, int | None]:
+def _where(result: dict[str, Any]) -> tuple[str, int]:
     physical = result["locations"][0]["physicalLocation"]
-    return physical["artifactLocation"]["uri"], physical.get("region", {}).get("startLine")
+    return physical["artifactLocation"]["uri"], physical["region"]["startLine"]
 
 
 @needs_schema
@@ -198,7 +201,7 @@ def test_every_kind_of_finding_is_valid_sarif_in_a_repository_file(tmp_path: Pat
     assert _where(results["SW-HEADER-NOSNIFF"][0]) == ("svc/app/main.py", _line(app, '@app.get("/")'))
     assert _where(results["ZAP-10038"][0]) == ("svc/app/main.py", _line(app, '@app.post("/notes")'))
     # /docs is FastAPI's own handler (in site-packages): the project file, with the URL kept.
-    assert _where(docs) == ("svc/stagewise.toml", None)
+    assert _where(docs) == ("svc/stagewise.toml", SECURITY_TABLE)
     assert docs["properties"]["url"] == "http://127.0.0.1:8000/docs"
     assert _where(results["SW-PROJECT-TEST"][0])[0] == "svc/stagewise.toml"  # the test file does not exist
 
@@ -217,7 +220,6 @@ def test_fingerprints_stay_across_runs_ports_and_moved_code(tmp_path: Path) -> N
     assert prints(first) == prints(second)
     assert len({p for _, p in prints(first)}) == len(prints(first))  # one problem, one fingerprint
     before, after = _where(_by_rule(first)["B602"][0])[1], _where(_by_rule(second)["B602"][0])[1]
-    assert before is not None
     assert after == before + 2  # the line moved, the fingerprint did not
 
 
@@ -228,7 +230,7 @@ def test_without_an_app_http_findings_point_at_the_project_file(tmp_path: Path) 
     assert sarif_problems(log) == []
     for rule in ("SW-STACK-TRACE", "SW-CORS-CREDENTIALS", "ZAP-10038", "SCHEMATHESIS-ST101"):
         for result in _by_rule(log)[rule]:
-            assert _where(result) == ("svc/stagewise.toml", None), rule
+            assert _where(result) == ("svc/stagewise.toml", SECURITY_TABLE), rule
             assert result["properties"]["path"].startswith("/")
     [invocation] = log["runs"][0]["invocations"]
     [note] = invocation["toolExecutionNotifications"]
@@ -253,16 +255,19 @@ def test_a_project_without_stagewise_toml_uses_pyproject_and_no_repository_means
     locator = Locator(tmp_path, RouteMap)
     finding = Finding("SW-HEADER-NOSNIFF", "t", "low", "passive", "GET http://h:1/a b", "e", "f")
     located = locator.locate(finding)
-    assert (located.uri, located.line) == ("pyproject.toml", None)
+    assert (located.uri, located.line) == ("pyproject.toml", 1)
     installed = Finding(
         "PYSEC-1", "t", "high", "dependencies", "installed in /v/bin/python: requests==2.0", "e", "f"
     )
     assert (locator.locate(installed).uri, locator.locate(installed).line) == ("pyproject.toml", 3)
     (tmp_path / "tests").mkdir()
-    (tmp_path / "tests" / "test_auth.py").write_text("")
-    for node in ("tests/test_auth.py::test_login", "tests.test_auth::test_login"):
+    (tmp_path / "tests" / "test_auth.py").write_text(
+        "import x\n\n\nclass TestA:\n    def test_login(self): ...\n"
+    )
+    for node in ("tests/test_auth.py::TestA::test_login[a]", "tests.test_auth::test_login"):
         failed = Finding("SW-PROJECT-TEST", "t", "high", "tests", node, "e", "f")
-        assert (locator.locate(failed).uri, locator.locate(failed).key) == ("tests/test_auth.py", node)
+        located = locator.locate(failed)
+        assert (located.uri, located.line, located.key) == ("tests/test_auth.py", 5, node)
     spaced = Finding("B101", "t", "low", "bandit", "my%20app/x.py:3", "e", "f")
     assert locator.locate(spaced).uri == "my%2520app/x.py"  # percent-encoded: a URI, not a path
 
