@@ -90,7 +90,12 @@ class Locator:
     @property
     def notes(self) -> list[str]:
         """What kept HTTP findings from their handler files (only when routes were asked for)."""
-        return [self._routes.problem] if self._routes is not None and self._routes.problem else []
+        routes = self._routes
+        if routes is None or not routes.problem:
+            return []
+        if routes.from_source:
+            return [f"HTTP findings placed by the route decorators in the source: {routes.problem}"]
+        return [f"HTTP findings point at the project file: {routes.problem}"]
 
     def relative(self, path: Path) -> str | None:
         """``path`` relative to the repository root, or ``None`` when it is not the project's own file."""

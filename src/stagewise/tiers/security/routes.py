@@ -10,8 +10,11 @@ stagewise's own process would run the project's code in the tool and need
 its dependencies there.
 
 The app object is the one ``stagewise init`` finds (text search, never an
-import). Anything that goes wrong (no app, an import error, a timeout) gives
-no routes and a one-line reason: the findings then point at the project file.
+import). When that cannot be done (no ``app = FastAPI()`` at module level, as
+with an app factory; an import error; a timeout) the route decorators in the
+source are read instead (``@router.get("/items/{id}")``): their paths lack the
+prefix ``include_router`` may add, so they match a URL path's tail. No route
+either way: the findings point at the project file, and the reason is kept.
 """
 
 from __future__ import annotations
@@ -25,13 +28,18 @@ from pathlib import Path
 
 from stagewise.errors import InterruptedRun
 from stagewise.processes import start_group
-from stagewise.scaffold.code import find_app
+from stagewise.scaffold.code import find_app, python_files, read_text
 from stagewise.tiers.process import stop_group
 
 TIMEOUT_SECONDS = 30.0
 _MARKER = "STAGEWISE-ROUTES "
 _NAME = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$")
 _FRAMEWORKS = frozenset({"FastAPI", "Starlette", "Flask", "Quart"})
+_DECORATOR = re.compile(
+    r"^[ \t]*@[A-Za-z_][\w.]*\.(?P<verb>get|post|put|patch|delete|head|options|api_route|route)"
+    r"\(\s*[\"'](?P<path>/[^\"'\n]*)[\"']",
+    re.MULTILINE,
+)
 
 # Runs in the project's interpreter: argv = [module, attr, app_dir]; prints one marked JSON line.
 _SCRIPT = r"""
@@ -79,17 +87,24 @@ class Route:
     path: str
     file: Path
     line: int
+    prefixed: bool = False  # read from a decorator: a router prefix may come before the path
 
-    def matches(self, method: str, path: str) -> bool:
-        """Whether ``METHOD path`` (a concrete path or the same template) is this route's ("" = any method)."""
+    def matches(self, method: str, path: str, tail: bool = False) -> bool:
+        """Whether ``METHOD path`` is this route's ("" = any method); ``tail``: after a router prefix."""
         if method and self.methods and method.upper() not in self.methods:
             return False
+        if tail:
+            return (
+                self.prefixed
+                and self.path != "/"
+                and _template(self.path, tail=True).fullmatch(path) is not None
+            )
         return path == self.path or _template(self.path).fullmatch(path) is not None
 
 
-def _template(path: str) -> re.Pattern[str]:
+def _template(path: str, tail: bool = False) -> re.Pattern[str]:
     """``/items/{item_id}`` (Starlette) or ``/items/<int:item_id>`` (Flask) as a regex."""
-    pattern = ""
+    pattern = "(?:/.*)?" if tail else ""
     for part in re.split(r"(\{[^}]+\}|<[^>]+>)", path):
         if part.startswith(("{", "<")):
             converter = part[1:-1].split(":")[-1 if part.startswith("{") else 0]
@@ -105,18 +120,31 @@ class RouteMap:
 
     routes: tuple[Route, ...] = ()
     problem: str = ""
+    from_source: bool = False  # read from decorators, not asked of the app
 
     def find(self, method: str, path: str) -> Route | None:
-        """The route serving ``METHOD path``: the method's own first, else any with the path."""
-        by_method = next((r for r in self.routes if r.matches(method, path)), None)
-        return by_method or next((r for r in self.routes if r.matches("", path)), None)
+        """The route serving ``METHOD path``: whole paths before tails, the method's own before any."""
+        for tail in (False, True):
+            for wanted in (method, ""):
+                found = next((r for r in self.routes if r.matches(wanted, path, tail)), None)
+                if found is not None:
+                    return found
+        return None
 
 
 def discover_routes(root: Path, python: str, env: Mapping[str, str]) -> RouteMap:
     """The project's routes, from its app imported in ``python`` (never raises but InterruptedRun)."""
+    imported = _ask_app(root, python, env)
+    if imported.routes:
+        return imported
+    scanned = scan_routes(root)
+    return RouteMap(scanned, imported.problem or "the app declares no routes", from_source=bool(scanned))
+
+
+def _ask_app(root: Path, python: str, env: Mapping[str, str]) -> RouteMap:
     app = find_app(root, ())
     if app is None:
-        return RouteMap(problem="no web app object found in the project's source")
+        return RouteMap(problem="no module-level web app object found in the project's source")
     if app.framework not in _FRAMEWORKS:
         return RouteMap(problem=f"routes of a {app.framework} app are not read")
     if not (_NAME.fullmatch(app.module) and _NAME.fullmatch(app.attr)):
@@ -127,6 +155,19 @@ def discover_routes(root: Path, python: str, env: Mapping[str, str]) -> RouteMap
     if problem:
         return RouteMap(problem=f"could not read the routes of {app.module}:{app.attr}: {problem}")
     return RouteMap(routes=_parse(output))
+
+
+def scan_routes(root: Path) -> tuple[Route, ...]:
+    """Routes from decorators in the source (``@app.get("/x")``, ``@router.post(\n "/y")``)."""
+    found = []
+    for path in python_files(root, skip=("tests", "test")):  # test apps are not the service's handlers
+        text = read_text(path)
+        for match in _DECORATOR.finditer(text):
+            verb = match["verb"].upper()
+            methods = frozenset() if verb in ("API_ROUTE", "ROUTE") else frozenset({verb})
+            line = text.count("\n", 0, match.start()) + 1
+            found.append(Route(methods, match["path"], path.resolve(), line, prefixed=True))
+    return tuple(found)
 
 
 def _run(command: list[str], root: Path, env: Mapping[str, str]) -> tuple[str, str]:
@@ -164,4 +205,4 @@ def _parse(output: str) -> tuple[Route, ...]:
     return ()
 
 
-__all__ = ["Route", "RouteMap", "discover_routes"]
+__all__ = ["Route", "RouteMap", "discover_routes", "scan_routes"]

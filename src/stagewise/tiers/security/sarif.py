@@ -108,8 +108,7 @@ def sarif_document(findings: Sequence[Finding], tool_version: str, locator: Loca
     invocation: dict[str, Any] = {"executionSuccessful": True}
     if locator.notes:
         invocation["toolExecutionNotifications"] = [
-            {"level": "note", "message": {"text": f"HTTP findings point at the project file: {note}"}}
-            for note in locator.notes
+            {"level": "note", "message": {"text": note}} for note in locator.notes
         ]
     return {
         "$schema": SARIF_SCHEMA,

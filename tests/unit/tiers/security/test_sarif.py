@@ -235,8 +235,56 @@ def test_without_an_app_http_findings_point_at_the_project_file(tmp_path: Path) 
     [invocation] = log["runs"][0]["invocations"]
     [note] = invocation["toolExecutionNotifications"]
     assert note["message"]["text"] == (
-        "HTTP findings point at the project file: no web app object found in the project's source"
+        "HTTP findings point at the project file: no module-level web app object found in the project's source"
     )
+
+
+FACTORY = """\
+from fastapi import APIRouter, FastAPI
+
+router = APIRouter()
+
+
+@router.get("/items/{item_id}")
+def read_item(item_id: int) -> dict[str, int]:
+    return {"id": item_id}
+
+
+@router.post(
+    "/items",
+    status_code=201,
+)
+def create_item() -> dict[str, str]:
+    return {}
+
+
+def create_app() -> FastAPI:
+    app = FastAPI()
+    app.include_router(router, prefix="/api/v1")
+    return app
+"""
+
+
+def test_an_app_factory_is_placed_by_its_route_decorators(tmp_path: Path) -> None:
+    """No module-level app to import: the decorators' paths match the tail of the URL path."""
+    project = _project(tmp_path, app=FACTORY)
+    (project / "tests").mkdir()
+    (project / "tests" / "test_fake.py").write_text('@app.get("/items")\ndef fake(): ...\n')
+    locator = Locator(project, lambda: discover_routes(project, sys.executable, {"PATH": "/usr/bin:/bin"}))
+    read = locator.locate(Finding("SW-X", "t", "low", "passive", "GET http://h:1/api/v1/items/7", "e", "f"))
+    assert (read.uri, read.line, read.properties["route"]) == (
+        "svc/app/main.py",
+        _line(FACTORY, "@router.get"),
+        "/items/{item_id}",
+    )
+    create = locator.locate(Finding("SW-AUTH-MISSING", "t", "high", "fuzz", "POST /api/v1/items", "e", "f"))
+    assert (create.uri, create.line) == ("svc/app/main.py", _line(FACTORY, "@router.post"))
+    root = locator.locate(Finding("SW-X", "t", "low", "passive", "GET http://h:1/", "e", "f"))
+    assert (root.uri, root.line) == ("svc/stagewise.toml", SECURITY_TABLE)  # "/" is no route's tail
+    assert locator.notes == [
+        "HTTP findings placed by the route decorators in the source: "
+        "no module-level web app object found in the project's source"
+    ]
 
 
 def test_an_app_that_cannot_be_imported_gives_the_reason_and_no_routes(tmp_path: Path) -> None:
