@@ -14,11 +14,12 @@ scanning wants a repository-relative file for every result, so:
   ``pyproject.toml`` for an installed environment;
 - a project test: its test file.
 
-Each location also has a ``key``: the part that names the same problem from
-one run to the next, for the result's fingerprint. It leaves out what moves
-between runs (the target's host and port, line numbers of source that moved,
-a pinned version that changed) and keeps what identifies the place (the
-flagged line's text, the route template, the package).
+Each location also has a ``key``: what names the same problem from one run
+to the next, for the result's fingerprint. It leaves out what moves between
+runs (the target's host and port, line numbers of source that moved, a pinned
+version that changed, which file an HTTP finding could be placed in) and keeps
+what identifies the place (file and flagged line's text, the request's method
+and path with ids and query left out, file and package, the test's node id).
 """
 
 from __future__ import annotations
@@ -133,7 +134,7 @@ class Locator:
                 self._project_uri(), self._project_line(), location, properties={"location": location}
             )
         text = _line_text(self.root / path, line)
-        return Located(uri, max(line, 1), f"line:{text}" if text else f"line {line}")
+        return Located(uri, max(line, 1), f"{uri} line:{text}" if text else f"{uri} line {line}")
 
     def _http(self, method: str, where: str) -> Located:
         properties = {"method": method}
@@ -144,16 +145,14 @@ class Locator:
         else:
             path = where.split("?", 1)[0]
         properties["path"] = path
+        # The key is the request, not the file: a run where the app could not be asked keeps the alert.
+        key = f"{method} " + "/".join("{}" if _ID_SEGMENT.match(s) else s for s in path.split("/"))
         route = self.routes.find(method, path)
         file = self.relative(route.file) if route is not None else None
         if route is not None and file is not None:
             properties["route"] = route.path
-            name = f"{method} {route.path}"
-            return Located(file, max(route.line, 1), name, name, properties)
-        normal = "/".join("{}" if _ID_SEGMENT.match(s) else s for s in path.split("/"))
-        return Located(
-            self._project_uri(), self._project_line(), f"{method} {normal}", f"{method} {path}", properties
-        )
+            return Located(file, max(route.line, 1), key, f"{method} {route.path}", properties)
+        return Located(self._project_uri(), self._project_line(), key, f"{method} {path}", properties)
 
     def _package(self, source: str, name: str, version: str) -> Located:
         properties = {"package": name, "version": version, "source": source}
@@ -165,9 +164,9 @@ class Locator:
         for file in files:
             line = _first_line(self.root / file, wanted)
             if line is not None and (uri := self.relative(Path(file))) is not None:
-                return Located(uri, line, _normal_name(name), f"{name}=={version}", properties)
+                return Located(uri, line, f"{uri} {_normal_name(name)}", f"{name}=={version}", properties)
         uri = (self.relative(Path(files[0])) if files else None) or self._project_uri()
-        return Located(uri, 1, _normal_name(name), f"{name}=={version}", properties)
+        return Located(uri, 1, f"{uri} {_normal_name(name)}", f"{name}=={version}", properties)
 
     def _other(self, location: str) -> Located:
         """A test's node id (``tests/x.py::test_y`` or ``tests.x::test_y``), else the project file."""

@@ -8,8 +8,8 @@ What code scanning asks of a result, and how stagewise meets it:
   finding, HTTP ones to their route's handler or to the project file;
 - ``partialFingerprints`` that stay the same from run to run for the same
   problem, so an alert is tracked rather than opened anew: a hash of the rule
-  id, the file and the location's stable key (never the port, the evidence or
-  a line number that moved), with an occurrence count for repeats;
+  id and the location's stable key (never the port, the evidence or a line
+  number that moved), with an occurrence count for repeats;
 - rules with a short and full description, help text and a help link, and
   ``security-severity`` (GitHub's critical/high/medium/low ranking);
 - levels from severities: critical/high ``error``, medium ``warning``, below ``note``.
@@ -37,7 +37,7 @@ SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "
 
 
 def _fingerprint(rule: str, located: Located) -> str:
-    return hashlib.sha256(f"{rule}\0{located.uri}\0{located.key}".encode()).hexdigest()
+    return hashlib.sha256(f"{rule}\0{located.key}".encode()).hexdigest()
 
 
 def _location(located: Located) -> dict[str, Any]:

@@ -219,6 +219,12 @@ def test_fingerprints_stay_across_runs_ports_and_moved_code(tmp_path: Path) -> N
 
     assert prints(first) == prints(second)
     assert len({p for _, p in prints(first)}) == len(prints(first))  # one problem, one fingerprint
+    # A run where the app cannot be asked puts HTTP findings in another file, under the same fingerprint.
+    main.write_text(NO_APP)
+    third = _sarif(project, "http://127.0.0.1:8000")
+    http = {rule for rule, _ in prints(first) if not rule.startswith(("B", "PYSEC", "SW-PROJECT"))}
+    assert _where(_by_rule(third)["ZAP-10038"][0])[0] == "svc/stagewise.toml"
+    assert {p for p in prints(third) if p[0] in http} == {p for p in prints(first) if p[0] in http}
     before, after = _where(_by_rule(first)["B602"][0])[1], _where(_by_rule(second)["B602"][0])[1]
     assert after == before + 2  # the line moved, the fingerprint did not
 
