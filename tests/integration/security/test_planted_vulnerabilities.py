@@ -17,13 +17,21 @@ from typing import Any
 
 import pytest
 
+from stagewise.tiers.security.locations import repository_root
 from tests.helpers import free_port, run_cli
 from tests.integration.security.conftest import VULNAPP
+from tests.sarif_schema import sarif_problems
 
 SHELL_LINE = next(
     i
     for i, line in enumerate((VULNAPP / "vulnapp" / "app.py").read_text().splitlines(), 1)
     if "shell=True)" in line
+)
+
+NOTES_LINE = next(
+    i
+    for i, line in enumerate((VULNAPP / "vulnapp" / "app.py").read_text().splitlines(), 1)
+    if line.startswith('@app.post("/notes"')
 )
 
 
@@ -184,8 +192,18 @@ def test_findings_reach_sarif_junit_summary_and_the_report_page(vuln_run: Run) -
     shell = next(r for r in results if r["ruleId"] == "B602")
     assert shell["level"] == "error"
     location = shell["locations"][0]["physicalLocation"]
-    assert location["artifactLocation"]["uri"] == "vulnapp/app.py"
+    app = (VULNAPP / "vulnapp" / "app.py").resolve().relative_to(repository_root(VULNAPP)).as_posix()
+    assert location["artifactLocation"]["uri"] == app  # relative to the repository, not the project
     assert location["region"]["startLine"] == SHELL_LINE
+    assert sarif_problems(sarif) == []
+    # The fuzz finding on POST /notes sits at the handler, found by importing the app.
+    unauthenticated = next(
+        r for r in results if r["ruleId"] == "SW-AUTH-MISSING" and r["properties"]["path"] == "/notes"
+    )
+    assert unauthenticated["properties"]["route"] == "/notes"
+    handler = unauthenticated["locations"][0]["physicalLocation"]
+    assert handler["artifactLocation"]["uri"] == app
+    assert handler["region"]["startLine"] == NOTES_LINE
 
     suite = ET.parse(vuln_run.run_dir / "junit-security.xml").getroot().find("testsuite")  # noqa: S314 - our own file
     assert suite is not None

@@ -33,6 +33,8 @@ class Finding:
     ``SW-CORS-CREDENTIALS``, ``PYSEC-2018-28``); ``location`` is a
     ``path:line`` for source, ``METHOD URL`` for HTTP and ``package==version``
     for dependencies. Together they are what an allow-list entry matches.
+    ``help_uri`` is the scanner's page about the rule, when it names one
+    (bandit's ``more_info``); findings.sarif links it.
     """
 
     id: str
@@ -44,6 +46,7 @@ class Finding:
     fix: str
     tool: str = ""
     suppressed_by: str | None = None
+    help_uri: str = ""
 
     def as_dict(self) -> dict[str, object]:
         """The finding as findings.json and summary.json hold it (``detail`` is what the page shows)."""

@@ -34,11 +34,11 @@ from stagewise.tiers.security.allowlist import AllowList, apply_allowlist
 from stagewise.tiers.security.checks import CheckContext, load_check
 from stagewise.tiers.security.findings import CheckOutcome, CheckStatus, Finding, at_or_above
 from stagewise.tiers.security.openapi import load_document
+from stagewise.tiers.security.sarif import project_sarif
 from stagewise.tiers.security.writers import (
     active,
     counts,
     findings_document,
-    sarif_document,
     summary_lines,
     write_json,
     write_junit,
@@ -127,7 +127,10 @@ def run_security_tier(run: SecurityRun, on_line: Callable[[str], None]) -> TierR
     )
     findings_path = run.out_dir / "findings.json"
     write_json(findings_path, document)
-    write_json(run.out_dir / "findings.sarif", sarif_document(findings, __version__))
+    sarif = project_sarif(
+        findings, root=run.root, python=run.project_python, env=run.env, tool_version=__version__
+    )
+    write_json(run.out_dir / "findings.sarif", sarif)
     write_junit(run.junit_path, outcomes, run.config.fail_on, duration)
     return TierResult(
         name="security",

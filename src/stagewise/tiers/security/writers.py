@@ -9,17 +9,14 @@
     findings: [{id, title, severity, check, tool, location, evidence, fix, detail, suppressed_by}]
     notes: [str]                                       # e.g. allow-list entries that expired
 
-SARIF 2.1.0 (``findings.sarif``) is what code-scanning UIs read: one rule per
-finding id, a result per finding (level ``error`` for critical/high,
-``warning`` for medium, ``note`` below), suppressed findings carrying their
-allow-list justification.
+SARIF 2.1.0 (``findings.sarif``, for code scanning) is written by
+:mod:`stagewise.tiers.security.sarif`.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,10 +27,6 @@ from stagewise.tiers.junit import write_xml
 from stagewise.tiers.security.findings import CheckOutcome, CheckStatus, Finding, at_or_above, severity_rank
 
 SCHEMA_VERSION = 1
-SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-_SOURCE = re.compile(r"^(?P<path>[^\s:]+):(?P<line>\d+)$")
-_HTTP = re.compile(r"^(?P<method>[A-Z]+) (?P<where>\S+)$")
-_LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -84,73 +77,6 @@ def findings_document(
 
 def write_json(path: Path, document: dict[str, Any]) -> None:
     _atomic_write(path, json.dumps(document, indent=2) + "\n")
-
-
-def _location(finding: Finding) -> dict[str, Any]:
-    source = _SOURCE.match(finding.location)
-    if source:
-        return {
-            "physicalLocation": {
-                "artifactLocation": {"uri": source["path"], "uriBaseId": "%SRCROOT%"},
-                "region": {"startLine": max(int(source["line"]), 1)},
-            }
-        }
-    http = _HTTP.match(finding.location)
-    if http:
-        where = http["where"]
-        location: dict[str, Any] = {
-            "logicalLocations": [{"name": finding.location, "kind": "resource"}],
-        }
-        if "://" in where:
-            location["physicalLocation"] = {"artifactLocation": {"uri": where}}
-        return location
-    file = finding.location.split(":", 1)[0].split(",", 1)[0].strip()
-    return {
-        "physicalLocation": {"artifactLocation": {"uri": file or ".", "uriBaseId": "%SRCROOT%"}},
-        "logicalLocations": [{"name": finding.location, "kind": "module"}],
-    }
-
-
-def sarif_document(findings: Sequence[Finding], tool_version: str) -> dict[str, Any]:
-    """SARIF 2.1.0 with one run for stagewise's security tier."""
-    rules: dict[str, dict[str, Any]] = {}
-    results = []
-    for finding in sort_findings(findings):
-        rules.setdefault(
-            finding.id,
-            {
-                "id": finding.id,
-                "shortDescription": {"text": finding.title[:200]},
-                "help": {"text": finding.fix},
-                "properties": {"check": finding.check, "tool": finding.tool or finding.check},
-            },
-        )
-        result: dict[str, Any] = {
-            "ruleId": finding.id,
-            "level": _LEVEL.get(finding.severity, "note"),
-            "message": {"text": f"{finding.title}. Evidence: {finding.evidence}. Fix: {finding.fix}"},
-            "locations": [_location(finding)],
-            "properties": {"severity": finding.severity, "check": finding.check},
-        }
-        if finding.suppressed_by is not None:
-            result["suppressions"] = [{"kind": "external", "justification": finding.suppressed_by}]
-        results.append(result)
-    return {
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "stagewise-security",
-                        "version": tool_version,
-                        "rules": list(rules.values()),
-                    }
-                },
-                "results": results,
-            }
-        ],
-    }
 
 
 def summary_lines(
@@ -221,7 +147,6 @@ __all__ = [
     "active",
     "counts",
     "findings_document",
-    "sarif_document",
     "sort_findings",
     "summary_lines",
     "write_json",

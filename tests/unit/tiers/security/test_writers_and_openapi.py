@@ -1,11 +1,11 @@
-"""findings.json, SARIF, the summary grouped by severity, and the OpenAPI request samples."""
+"""findings.json, the summary grouped by severity, and the OpenAPI request samples."""
 
 from __future__ import annotations
 
 from stagewise.tiers.security.checks.fuzz import should_need_token
 from stagewise.tiers.security.findings import CheckOutcome, CheckStatus, Finding, at_or_above
 from stagewise.tiers.security.openapi import Operation, operations, path_for, sample
-from stagewise.tiers.security.writers import counts, sarif_document, summary_lines
+from stagewise.tiers.security.writers import counts, summary_lines
 
 SHELL = Finding(
     "B602", "shell=True", "high", "bandit", "app/run.py:12", "call(cmd, shell=True)", "use a list"
@@ -22,9 +22,6 @@ CORS = Finding(
     "allow.toml:accept[0]",
 )
 NOSNIFF = Finding("SW-HEADER-NOSNIFF", "nosniff", "low", "passive", "GET http://x/", "none", "send it")
-DEPENDENCY = Finding(
-    "PYSEC-1", "requests", "high", "dependencies", "requirements.txt: requests==2.19.0", "d", "upgrade"
-)
 
 
 def test_severity_order() -> None:
@@ -36,37 +33,6 @@ def test_severity_order() -> None:
 
 def test_counts_leave_accepted_findings_out() -> None:
     assert counts([SHELL, CORS, NOSNIFF]) == {"critical": 0, "high": 1, "medium": 0, "low": 1, "info": 0}
-
-
-def test_sarif_has_rules_levels_locations_and_suppressions() -> None:
-    sarif = sarif_document([NOSNIFF, SHELL, CORS, DEPENDENCY], "0.1.0")
-    run = sarif["runs"][0]
-    assert sarif["version"] == "2.1.0"
-    assert {r["id"] for r in run["tool"]["driver"]["rules"]} == {
-        "B602",
-        "SW-CORS-CREDENTIALS",
-        "SW-HEADER-NOSNIFF",
-        "PYSEC-1",
-    }
-    by_rule = {r["ruleId"]: r for r in run["results"]}
-    assert by_rule["B602"]["level"] == "error"
-    assert by_rule["SW-HEADER-NOSNIFF"]["level"] == "note"
-    source = by_rule["B602"]["locations"][0]["physicalLocation"]
-    assert source == {
-        "artifactLocation": {"uri": "app/run.py", "uriBaseId": "%SRCROOT%"},
-        "region": {"startLine": 12},
-    }
-    assert (
-        by_rule["SW-CORS-CREDENTIALS"]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
-        == "http://x/"
-    )
-    assert by_rule["SW-CORS-CREDENTIALS"]["suppressions"] == [
-        {"kind": "external", "justification": "allow.toml:accept[0]"}
-    ]
-    assert (
-        by_rule["PYSEC-1"]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
-        == "requirements.txt"
-    )
 
 
 def test_the_summary_groups_by_severity_and_says_what_did_not_run() -> None:

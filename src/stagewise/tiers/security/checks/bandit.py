@@ -100,6 +100,7 @@ def to_finding(result: dict[str, Any], root: Path) -> Finding:
         location=location,
         evidence=f"{result.get('test_name', '')}, confidence {confidence or 'unknown'}: {code}",
         fix=fix,
+        help_uri=more if more.startswith("https://") else "",
     )
 
 
