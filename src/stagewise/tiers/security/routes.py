@@ -141,6 +141,12 @@ def discover_routes(root: Path, python: str, env: Mapping[str, str]) -> RouteMap
     return RouteMap(scanned, imported.problem or "the app declares no routes", from_source=bool(scanned))
 
 
+def source_routes(root: Path) -> RouteMap:
+    """The project's routes read from its source only: nothing of the project runs."""
+    scanned = scan_routes(root)
+    return RouteMap(scanned, "" if scanned else "no route decorators found in the source", from_source=True)
+
+
 def _ask_app(root: Path, python: str, env: Mapping[str, str]) -> RouteMap:
     app = find_app(root, ())
     if app is None:
@@ -205,4 +211,4 @@ def _parse(output: str) -> tuple[Route, ...]:
     return ()
 
 
-__all__ = ["Route", "RouteMap", "discover_routes", "scan_routes"]
+__all__ = ["Route", "RouteMap", "discover_routes", "scan_routes", "source_routes"]

@@ -67,6 +67,7 @@ class SecurityRun:
     verbose: bool = False
     secrets: tuple[str, ...] = ()
     today: date = field(default_factory=date.today)
+    import_app: bool = True  # findings.sarif may import the app to find route handlers
 
 
 class _Log:
@@ -128,7 +129,12 @@ def run_security_tier(run: SecurityRun, on_line: Callable[[str], None]) -> TierR
     findings_path = run.out_dir / "findings.json"
     write_json(findings_path, document)
     sarif = project_sarif(
-        findings, root=run.root, python=run.project_python, env=run.env, tool_version=__version__
+        findings,
+        root=run.root,
+        python=run.project_python,
+        env=run.env,
+        tool_version=__version__,
+        import_app=run.import_app,
     )
     write_json(run.out_dir / "findings.sarif", sarif)
     write_junit(run.junit_path, outcomes, run.config.fail_on, duration)

@@ -26,7 +26,7 @@ from typing import Any
 
 from stagewise.tiers.security.findings import Finding, severity_rank
 from stagewise.tiers.security.locations import Located, Locator
-from stagewise.tiers.security.routes import discover_routes
+from stagewise.tiers.security.routes import discover_routes, source_routes
 from stagewise.tiers.security.sarif_rules import rule_text
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -131,10 +131,20 @@ def sarif_document(findings: Sequence[Finding], tool_version: str, locator: Loca
 
 
 def project_sarif(
-    findings: Sequence[Finding], *, root: Path, python: str, env: Mapping[str, str], tool_version: str
+    findings: Sequence[Finding],
+    *,
+    root: Path,
+    python: str,
+    env: Mapping[str, str],
+    tool_version: str,
+    import_app: bool = True,
 ) -> dict[str, Any]:
-    """findings.sarif for a project: the app's routes are read (in ``python``) only if an HTTP finding asks."""
-    locator = Locator(root, lambda: discover_routes(root, python, env))
+    """findings.sarif for a project: the app's routes are read (in ``python``) only if an HTTP finding asks.
+
+    ``import_app=False`` (a protected stage) reads the route decorators in the
+    source instead of importing the app with that stage's environment.
+    """
+    locator = Locator(root, lambda: discover_routes(root, python, env) if import_app else source_routes(root))
     return sarif_document(findings, tool_version, locator)
 
 

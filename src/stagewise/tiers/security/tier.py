@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from stagewise.errors import UsageError
 from stagewise.project.model import Project, StageConfig
+from stagewise.project.policy import stage_named
 from stagewise.tiers.base import TierContext, TierPlan, ToolNeed
 from stagewise.tiers.request import TestRequest
 from stagewise.tiers.result import TierResult
@@ -93,6 +94,9 @@ class SecurityTier:
             active=context.request.active,
             verbose=context.verbose,
             secrets=context.secrets,
+            # Mapping findings to route handlers imports the app with the stage's env; on a
+            # protected stage that import could touch live data, so the source is read instead.
+            import_app=not stage_named(project, context.request.stage).protected,
         )
         return run_security_tier(run, context.log)
 

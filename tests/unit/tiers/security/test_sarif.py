@@ -402,3 +402,23 @@ def test_the_check_itself_rejects_what_code_scanning_would(tmp_path: Path) -> No
         "result 0: uriBaseId None not in the run",
         "result 0 (SW-HEADER-NOSNIFF): no partialFingerprints",
     ]
+
+
+@needs_fastapi
+def test_a_protected_stage_places_routes_from_the_source_without_importing_the_app(tmp_path: Path) -> None:
+    """Importing the app runs its module code with the stage's env; on prod that must not happen."""
+    marker = tmp_path / "imported"
+    project = _project(tmp_path, f"open({str(marker)!r}, 'w').close()\n" + APP)
+    findings = _findings(project, "http://127.0.0.1:8000")
+    log = project_sarif(
+        findings, root=project, python=sys.executable, env={"PATH": "/usr/bin:/bin"},
+        tool_version="0.1.0", import_app=False,
+    )  # fmt: skip
+    assert not marker.exists(), "the app was imported"
+    app = (project / "app" / "main.py").read_text()
+    notes = _line(app, '@app.get("/notes/{note_id}")')
+    assert _where(_by_rule(log)["SCHEMATHESIS-ST101"][0]) == ("svc/app/main.py", notes)
+    project_sarif(
+        findings, root=project, python=sys.executable, env={"PATH": "/usr/bin:/bin"}, tool_version="0.1.0"
+    )
+    assert marker.exists(), "off a protected stage the app is imported (the marker proves the test can fail)"
