@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stagewise.errors import MissingError
+from stagewise.tiers import probe_child
 from stagewise.tiers.install import pip_install
 
 
@@ -67,25 +68,6 @@ RERUNFAILURES = Tool("pytest_rerunfailures", "pytest-rerunfailures", "--reruns",
 #: Runs in the probed interpreter (any Python 3.8+): for each ``[module, package]`` in argv[1] the
 #: installed version ("" when importable without metadata, None when absent), plus every installed
 #: distribution as ``name==version`` (the constraints an install must keep).
-_PROBE = """
-import importlib.util, json, sys
-from importlib import metadata
-found = {}
-for module, package in json.loads(sys.argv[1]):
-    if importlib.util.find_spec(module) is None:
-        found[module] = None
-        continue
-    try:
-        found[module] = metadata.version(package)
-    except metadata.PackageNotFoundError:
-        found[module] = ""
-pins = {}
-for dist in metadata.distributions():
-    name = dist.metadata["Name"]
-    if name and dist.version and name.lower() not in pins:
-        pins[name.lower()] = name + "==" + dist.version
-sys.stdout.write(json.dumps({"tools": found, "installed": sorted(pins.values())}))
-"""
 
 
 @dataclass(frozen=True)
@@ -112,10 +94,17 @@ class Probe:
 
 def probe(python: str, tools: Sequence[Tool]) -> Probe:
     """Ask ``python`` which of ``tools`` it has, at which versions (nothing is imported)."""
-    pairs = json.dumps([[t.module, t.package] for t in tools])
+    pairs = [[t.module, t.package] for t in tools]
+    if python == sys.executable:
+        versions, installed = probe_child.answer(pairs)
+        return Probe(python, versions, tuple(installed))
     try:
         done = subprocess.run(
-            [python, "-c", _PROBE, pairs], capture_output=True, text=True, timeout=60, check=False
+            [python, probe_child.__file__, json.dumps(pairs)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise MissingError(f"cannot run the test interpreter {python}: {exc}") from exc

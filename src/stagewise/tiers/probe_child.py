@@ -1,0 +1,38 @@
+"""Which tools an interpreter has, and every pin it holds: standard library only.
+
+It runs as a script in the project's interpreter (which need not have
+stagewise installed: ``python probe_child.py PAIRS``), or in-process when that
+interpreter is stagewise's own; in-process there is no child to start, which
+also spares a user whose interpreter lives in a home they cannot search.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from importlib import metadata
+
+
+def answer(pairs: list[list[str]]) -> tuple[dict[str, str | None], list[str]]:
+    """Each tool's version ("" unknown, None absent) and every installed ``Name==1.0``; nothing imported."""
+    found: dict[str, str | None] = {}
+    for module, package in pairs:
+        if importlib.util.find_spec(module) is None:
+            found[module] = None
+            continue
+        try:
+            found[module] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            found[module] = ""
+    pins: dict[str, str] = {}
+    for dist in metadata.distributions():
+        name = dist.metadata["Name"]
+        if name and dist.version and name.lower() not in pins:
+            pins[name.lower()] = f"{name}=={dist.version}"
+    return found, sorted(pins.values())
+
+
+if __name__ == "__main__":
+    tools, installed = answer(json.loads(sys.argv[1]))
+    sys.stdout.write(json.dumps({"tools": tools, "installed": installed}))
