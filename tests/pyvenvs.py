@@ -117,3 +117,7 @@ def prebuild_all(parallel: int = 4) -> None:
 
 if __name__ == "__main__":
     prebuild_all()
+    from tests.installed import stagewise_pipx, stagewise_venv
+
+    stagewise_venv()  # the wheel of this checkout in a venv of its own, and under pipx
+    stagewise_pipx()
