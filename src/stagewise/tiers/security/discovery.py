@@ -60,7 +60,7 @@ root_path = getattr(app, "root_path", "") or ""
 print("\\n" + "STAGEWISE-OPENAPI-URL " + json.dumps({"url": url, "root_path": str(root_path)}))
 """
 _NO_ATTRIBUTE = "<no openapi_url attribute>"
-_APP_TIMEOUT = 60.0
+_APP_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
