@@ -19,13 +19,21 @@ Example::
     requirements = ["requirements.txt"]   # default: requirements*.txt at the root, else the
                                           # packages installed in the project's interpreter
     service = "pypi"                      # or "osv"; osv_url = "http://mirror/v1/query"
+    advisories = "vendor/osv"             # a local copy of OSV advisories (a folder of OSV JSON
+                                          # files, or one JSON list), served to pip-audit on 127.0.0.1
 
     [security.fuzz]
-    openapi = "/openapi.json"
+    openapi = "/openapi.json"             # default: the app's openapi_url, else the usual places
+    app = "shop.main:app"                 # the ASGI app whose openapi_url names the document
     max_examples = 25
     auth_env = "SHOP_API_TOKEN"           # a bearer token for fuzzing behind the login
     public = ["POST /login"]              # writes that are meant to need no token
     exclude = ["GET /export"]             # operations never fuzzed (event streams are left out anyway)
+
+    [security.passive]
+    paths = ["/admin/"]                   # looked at besides the root and the API's GET routes
+    crawl_pages = 50                      # same-origin pages crawled from those (0: no crawl)
+    crawl_seconds = 20
 
     [security.zap]
     url = "http://127.0.0.1:8090"         # a running ZAP daemon; no url, no ZAP
@@ -48,6 +56,7 @@ SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low", "info")
 CHECK_NAMES: tuple[str, ...] = SECURITY_CHECKS.names()
 DEFAULT_ALLOWLIST = ".stagewise/security-allowlist.toml"
 _ENDPOINT = re.compile(r"^[A-Z]+ /\S*$")
+_APP_REF = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*$")
 
 
 @dataclass(frozen=True)
@@ -66,13 +75,20 @@ class DependencyConfig:
     service: str = "pypi"
     osv_url: str | None = None
     timeout: float = 15.0
+    #: A local OSV advisory copy (relative to the project root, or absolute): served on 127.0.0.1.
+    advisories: str | None = None
 
 
 @dataclass(frozen=True)
 class FuzzConfig:
-    """API fuzzing from the service's OpenAPI document."""
+    """API fuzzing from the service's OpenAPI document.
 
-    openapi: str = "/openapi.json"
+    ``openapi=None`` means "find it": the app's own ``openapi_url`` (``app``,
+    or the app the project scan finds), then the usual places on the target.
+    """
+
+    openapi: str | None = None
+    app: str | None = None
     max_examples: int = 25
     seed: int = 20240601
     auth_env: str | None = None
@@ -82,9 +98,12 @@ class FuzzConfig:
 
 @dataclass(frozen=True)
 class PassiveConfig:
-    """Extra paths the passive HTTP checks look at besides the root and the API's GET routes."""
+    """Extra paths the passive HTTP checks look at besides the root and the API's GET routes,
+    and the bounds of the same-origin crawl that starts from them."""
 
     paths: tuple[str, ...] = ()
+    crawl_pages: int = 50
+    crawl_seconds: float = 20.0
 
 
 @dataclass(frozen=True)
@@ -168,11 +187,17 @@ def _dependencies(table: ConfigTable | None) -> DependencyConfig:
     service = one_of(table, "service", ("pypi", "osv"), base.service) or base.service
     osv_url = url(table, "osv_url")
     timeout = table.number("timeout", 1, 600)
+    advisories = table.string("advisories")
+    if advisories is not None and osv_url is not None:
+        raise table.error("advisories", "set advisories (a local copy) or osv_url (a feed), not both")
+    if advisories is not None and not advisories.strip():
+        raise table.error("advisories", "must be a path to a folder of OSV JSON files or one JSON file")
     config = DependencyConfig(
         requirements=_relative(table, "requirements", table.strings("requirements", base.requirements)),
         service=service,
         osv_url=osv_url,
         timeout=base.timeout if timeout is None else timeout,
+        advisories=advisories,
     )
     table.check_unknown()
     return config
@@ -182,9 +207,12 @@ def _fuzz(table: ConfigTable | None) -> FuzzConfig:
     base = FuzzConfig()
     if table is None:
         return base
-    openapi = table.string("openapi", base.openapi) or base.openapi
-    if not openapi.startswith("/") and not URL.match(openapi):
+    openapi = table.string("openapi")
+    if openapi is not None and not openapi.startswith("/") and not URL.match(openapi):
         raise table.error("openapi", "must be a path on the target ('/openapi.json') or an http(s) URL")
+    app = table.string("app")
+    if app is not None and not _APP_REF.match(app):
+        raise table.error("app", f"{app!r} must be 'module:attribute' (e.g. 'shop.main:app')")
     public = table.strings("public", base.public)
     exclude = table.strings("exclude", base.exclude)
     for key, endpoints in (("public", public), ("exclude", exclude)):
@@ -193,6 +221,7 @@ def _fuzz(table: ConfigTable | None) -> FuzzConfig:
                 raise table.error(key, f"{endpoint!r} must look like 'POST /path' (as in the OpenAPI)")
     config = FuzzConfig(
         openapi=openapi,
+        app=app,
         max_examples=_whole(table, "max_examples", 1, 100_000, base.max_examples),
         seed=_whole(table, "seed", 0, 2**31 - 1, base.seed),
         auth_env=env_name(table, "auth_env"),
@@ -204,14 +233,21 @@ def _fuzz(table: ConfigTable | None) -> FuzzConfig:
 
 
 def _passive(table: ConfigTable | None) -> PassiveConfig:
+    base = PassiveConfig()
     if table is None:
-        return PassiveConfig()
+        return base
     paths = table.strings("paths", ())
     for path in paths:
         if not path.startswith("/"):
             raise table.error("paths", f"{path!r} must start with '/'")
+    seconds = table.number("crawl_seconds", 1, 3600)
+    config = PassiveConfig(
+        paths=paths,
+        crawl_pages=_whole(table, "crawl_pages", 0, 10_000, base.crawl_pages),
+        crawl_seconds=base.crawl_seconds if seconds is None else seconds,
+    )
     table.check_unknown()
-    return PassiveConfig(paths=paths)
+    return config
 
 
 def _zap(table: ConfigTable | None) -> ZapConfig:

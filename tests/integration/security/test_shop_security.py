@@ -32,6 +32,12 @@ def test_the_shop_comes_out_clean(shop_server: ShopServer, tmp_path: Path) -> No
         assert statuses[name] in ("passed", "findings"), (name, document["checks"])
     assert statuses["zap"] == "not-run"
     fuzz = next(c for c in document["checks"] if c["name"] == "fuzz")
-    assert fuzz["notes"] == ["not fuzzed: GET /events/orders"]  # the endless event stream; nothing else
+    assert (
+        fuzz["notes"]
+        == [
+            "not fuzzed: GET /events/orders",  # the endless event stream; nothing else
+            f"OpenAPI document: {shop_server.url}/openapi.json (found at /openapi.json)",  # an app factory: not named
+        ]
+    )
     assert "SHOP_API_TOKEN is not set" not in json.dumps(document)  # fuzzed behind the token
     assert shop_server.token not in (done.stdout + json.dumps(document))  # the token never leaks

@@ -7,6 +7,10 @@ Modules, each with one job::
                 registry stagewise.plugins.security_checks:
                 bandit, dependencies (pip-audit), fuzz (schemathesis + probes), passive, zap
     openapi     the target's OpenAPI document -> operations and simple valid requests
+    discovery   where that document is: configured, the app's openapi_url, the usual places
+    crawl       a bounded same-origin crawl whose pages the passive check judges
+    advisories  a local OSV advisory copy served to pip-audit on 127.0.0.1
+    grouping    findings below the gate, one terminal line per id
     http        raw HTTP for the probes (any method, no redirects, no proxy)
     evidence    stack-trace recognition shared by the passive and fuzz checks
     allowlist   accepted findings with a reason and an expiry date

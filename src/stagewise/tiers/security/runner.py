@@ -32,8 +32,8 @@ from stagewise.tiers.pytest_tier import PytestRun, run_pytest_tier
 from stagewise.tiers.result import FailedTest, RecordEvidence, TestCounts, TierResult, TierStatus
 from stagewise.tiers.security.allowlist import AllowList, apply_allowlist
 from stagewise.tiers.security.checks import CheckContext, load_check
+from stagewise.tiers.security.discovery import Discovered, discover_openapi
 from stagewise.tiers.security.findings import CheckOutcome, CheckStatus, Finding, at_or_above
-from stagewise.tiers.security.openapi import load_document
 from stagewise.tiers.security.sarif import project_sarif
 from stagewise.tiers.security.writers import (
     active,
@@ -166,10 +166,17 @@ def run_security_tier(run: SecurityRun, on_line: Callable[[str], None]) -> TierR
 
 
 def _run_checks(run: SecurityRun, log: _Log) -> list[CheckOutcome]:
-    document, problem = None, ""
+    found = Discovered(None)
     if any(check_spec(name).needs_openapi for name in run.config.checks):
-        url = run.config.fuzz.openapi
-        document, problem = load_document(url if "://" in url else run.target + url)
+        found = discover_openapi(
+            run.target,
+            run.config.fuzz,
+            run.root,
+            run.project_python,
+            run.env,
+            log.tool,
+            import_app=run.import_app,
+        )
     context = CheckContext(
         root=run.root,
         target=run.target,
@@ -181,8 +188,10 @@ def _run_checks(run: SecurityRun, log: _Log) -> list[CheckOutcome]:
         out_dir=run.out_dir,
         log=log.tool,
         active=run.active,
-        openapi=document,
-        openapi_problem=problem,
+        openapi=found.document,
+        openapi_problem=found.problem,
+        openapi_url=found.url,
+        openapi_source=found.how,
         secrets=run.secrets,
     )
     outcomes = []

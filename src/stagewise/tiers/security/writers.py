@@ -25,6 +25,7 @@ from typing import Any
 from stagewise.project.security import SEVERITIES
 from stagewise.tiers.junit import write_xml
 from stagewise.tiers.security.findings import CheckOutcome, CheckStatus, Finding, at_or_above, severity_rank
+from stagewise.tiers.security.grouping import grouped_lines
 
 SCHEMA_VERSION = 1
 
@@ -82,7 +83,8 @@ def write_json(path: Path, document: dict[str, Any]) -> None:
 def summary_lines(
     outcomes: Sequence[CheckOutcome], findings: Sequence[Finding], fail_on: str, notes: Sequence[str]
 ) -> list[str]:
-    """The readable summary: each check's status, then the findings grouped by severity."""
+    """The readable summary: each check's status, then the findings grouped by severity
+    (below the gate, one line per id)."""
     lines = ["checks:"]
     lines += [f"  {o.describe()}" for o in outcomes]
     lines += [f"  {o.name}: {note}" for o in outcomes for note in o.notes]
@@ -96,6 +98,9 @@ def summary_lines(
         lines.append(
             f"{severity.upper()} ({len(live)}{f', {len(group) - len(live)} accepted' if len(live) < len(group) else ''}){gate}:"
         )
+        if not at_or_above(severity, fail_on):  # below the gate: one line per id (grouping.py)
+            lines += grouped_lines(group)
+            continue
         for finding in group:
             accepted = " [accepted]" if finding.suppressed_by is not None else ""
             lines.append(f"  {finding.id} {finding.title} at {finding.location}{accepted}")

@@ -76,6 +76,19 @@ def test_a_full_table_is_read(make_project: ProjectFactory) -> None:
         ),
         ('[security.zap]\nurl = "localhost:8090"\n', "security.zap.url", "is not an http(s) URL"),
         ('[security.passive]\npaths = ["admin"]\n', "security.passive.paths", "must start with '/'"),
+        ("[security.passive]\ncrawl_pages = 2.5\n", "security.passive.crawl_pages", "must be a whole number"),
+        ("[security.passive]\ncrawl_seconds = 0\n", "security.passive.crawl_seconds", "1"),
+        ('[security.fuzz]\napp = "shop/main.py"\n', "security.fuzz.app", "must be 'module:attribute'"),
+        (
+            '[security.fuzz]\nopenapi = "openapi.json"\n',
+            "security.fuzz.openapi",
+            "must be a path on the target",
+        ),
+        (
+            '[security.dependencies]\nadvisories = "osv"\nosv_url = "http://127.0.0.1:9/v1/query"\n',
+            "security.dependencies.advisories",
+            "not both",
+        ),
     ],
 )
 def test_invalid_values_are_exit_3_naming_file_and_key(
@@ -88,3 +101,27 @@ def test_invalid_values_are_exit_3_naming_file_and_key(
     assert caught.value.path == str(root / "stagewise.toml")
     assert caught.value.key == key
     assert problem in caught.value.problem
+
+
+def test_the_readme_example_is_a_valid_security_table(make_project: ProjectFactory) -> None:
+    """Every key the README shows loads, with the meaning it says (the new ones included)."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[4] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### Security tier") :]
+    start = section.index("```toml") + len("```toml")
+    block = section[start : section.index("```\n", start)]
+    security = load_project(make_project({"stagewise.toml": block})).security
+    assert security.fuzz.openapi == "/api/v1/openapi.json"
+    assert security.fuzz.app == "shop.main:app"
+    assert security.passive.paths == ("/admin/", "/account")
+    assert (security.passive.crawl_pages, security.passive.crawl_seconds) == (50, 20)
+    assert security.dependencies.advisories == "vendor/osv"
+    assert security.zap.active_seconds == 600
+
+
+def test_discovery_and_the_crawl_are_on_by_default(make_project: ProjectFactory) -> None:
+    security = load_project(make_project({})).security
+    assert (security.fuzz.openapi, security.fuzz.app) == (None, None)  # None: find it
+    assert (security.passive.crawl_pages, security.passive.crawl_seconds) == (50, 20.0)
+    assert security.dependencies.advisories is None

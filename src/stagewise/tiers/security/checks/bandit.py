@@ -139,6 +139,12 @@ class BanditCheck:
             return CheckOutcome(self.name, CheckStatus.ERROR, reason=f"bandit exited {code}")
         findings = [to_finding(r, context.root) for r in data.get("results") or () if isinstance(r, dict)]
         errors = [e for e in data.get("errors") or () if isinstance(e, dict)]
+        metrics = data.get("metrics")
+        scanned = [name for name in metrics if name != "_totals"] if isinstance(metrics, dict) else [""]
+        if not scanned and not findings and not errors:  # nothing scanned is not a clean bill of health
+            where = ", ".join(scan_paths(context))
+            reason = f"no Python files to scan in {where} (set project.source or security.bandit.paths)"
+            return CheckOutcome(self.name, CheckStatus.NOT_RUN, reason=reason)
         if errors:
             skipped = "; ".join(f"{e.get('filename')}: {e.get('reason')}" for e in errors[:3])
             return outcome_from(self.name, findings, f"{len(errors)} file(s) not scanned: {skipped}", True)

@@ -40,6 +40,9 @@ class CheckContext:
     active: bool = False
     openapi: Mapping[str, object] | None = None
     openapi_problem: str = ""
+    #: Where the document came from: its absolute URL and how it was found (for the notes).
+    openapi_url: str = ""
+    openapi_source: str = ""
     secrets: tuple[str, ...] = field(default_factory=tuple)
 
     def url(self, path: str) -> str:

@@ -18,6 +18,11 @@ it (PyPI's per-release JSON missing behind a mirror, say). Here that is
 some packages were — never ``passed``. A connection failure is ``not run``
 too.
 
+With ``security.dependencies.advisories`` the audit needs no network: the
+local OSV copy is served on 127.0.0.1 for the run
+(:mod:`stagewise.tiers.security.advisories`) and pip-audit queries it as its
+OSV service; the result names the newest advisory's date.
+
 PyPI's vulnerability records carry no severity, so a known vulnerability is
 rated ``high``: it is published, exploitable code is often public, and the
 fix is usually an upgrade. Accept one deliberately with an allow-list entry.
@@ -26,6 +31,7 @@ fix is usually an upgrade. Accept one deliberately with an allow-list entry.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -67,17 +73,34 @@ def requirement_files(context: CheckContext) -> list[str]:
     return sorted(p.name for p in context.root.glob("requirements*.txt") if p.is_file())
 
 
-def build_command(context: CheckContext, files: list[Path], report: Path) -> list[str]:
-    """The pip-audit argument list (never a shell string)."""
+def build_command(
+    context: CheckContext, files: list[Path], report: Path, osv_url: str | None = None
+) -> list[str]:
+    """The pip-audit argument list (never a shell string); ``osv_url`` is the local advisory server."""
     settings = context.config.dependencies
     command = [context.tool_python, "-m", "pip_audit"]
     for file in files:
         command += ["-r", str(file)]
     command += ["--no-deps", "--disable-pip", "-f", "json", "-o", str(report)]
-    command += ["--progress-spinner", "off", "--timeout", f"{settings.timeout:g}", "-s", settings.service]
-    if settings.osv_url:
-        command += ["--osv-url", settings.osv_url]
+    service = "osv" if osv_url else settings.service
+    command += ["--progress-spinner", "off", "--timeout", f"{settings.timeout:g}", "-s", service]
+    if osv_url or settings.osv_url:
+        command += ["--osv-url", str(osv_url or settings.osv_url)]
     return command
+
+
+def advisories_path(context: CheckContext) -> Path | None:
+    """``security.dependencies.advisories`` as a path (relative ones from the project root)."""
+    configured = context.config.dependencies.advisories
+    return None if configured is None else context.root / Path(configured).expanduser()
+
+
+def _local_env(env: Mapping[str, str]) -> dict[str, str]:
+    """The child environment with 127.0.0.1 kept off any configured proxy."""
+    child = dict(env)
+    for key in ("NO_PROXY", "no_proxy"):
+        child[key] = ",".join(p for p in (child.get(key, ""), "127.0.0.1", "localhost") if p)
+    return child
 
 
 def to_findings(data: dict[str, Any], source: str) -> tuple[list[Finding], list[str], int]:
@@ -148,10 +171,31 @@ class DependencyCheck:
             if isinstance(frozen, CheckOutcome):
                 return frozen
             paths, source = [frozen], f"installed in {context.project_python}"
+        local = advisories_path(context)
+        if local is None:
+            return self._audit(context, paths, source, None)
+        from stagewise.tiers.security.advisories import AdvisoryProblem, load_advisories, serve
+
+        try:
+            advisories = load_advisories(local)
+        except AdvisoryProblem as exc:
+            return CheckOutcome(
+                self.name, CheckStatus.ERROR, reason=f"security.dependencies.advisories: {exc}"
+            )
+        with serve(advisories) as url:
+            context.log(f"dependencies: {advisories.count} local advisories from {local} served at {url}")
+            outcome = self._audit(context, paths, source, url)
+        outcome.notes.append(advisories.describe())
+        return outcome
+
+    def _audit(
+        self, context: CheckContext, paths: list[Path], source: str, osv_url: str | None
+    ) -> CheckOutcome:
         report = context.out_dir / "pip-audit.json"
         report.unlink(missing_ok=True)
-        command = build_command(context, paths, report)
-        context.log(f"dependencies: pip-audit over {source} ({context.config.dependencies.service} service)")
+        command = build_command(context, paths, report, osv_url)
+        service = "local OSV advisories" if osv_url else f"{context.config.dependencies.service} service"
+        context.log(f"dependencies: pip-audit over {source} ({service})")
         lines: list[str] = []
 
         def keep(line: str) -> None:
@@ -161,7 +205,8 @@ class DependencyCheck:
 
         from stagewise.tiers.process import run_streaming
 
-        code = run_streaming(command, context.root, context.env, keep, what="pip-audit (security tier)")
+        env = _local_env(context.env) if osv_url else dict(context.env)
+        code = run_streaming(command, context.root, env, keep, what="pip-audit (security tier)")
         outcome = self._judge(report, code, lines, source)
         outcome.command = tuple(command)
         return outcome
@@ -216,4 +261,4 @@ class DependencyCheck:
         return outcome_from(self.name, findings)
 
 
-__all__ = ["DependencyCheck", "build_command", "requirement_files", "to_findings"]
+__all__ = ["DependencyCheck", "advisories_path", "build_command", "requirement_files", "to_findings"]

@@ -265,7 +265,8 @@ class FuzzCheck:
                 f'[headers]\nAuthorization = "Bearer ${{{TOKEN_VARIABLE}}}"\n', encoding="utf-8"
             )
             env[TOKEN_VARIABLE] = token
-        schema_url = settings.openapi if "://" in settings.openapi else context.url(settings.openapi)
+        schema_url = context.openapi_url
+        notes.append(f"OpenAPI document: {schema_url} ({context.openapi_source})")
         command = build_command(context, schema_url, out, config_file, skipped)
         from stagewise.tiers.process import run_streaming
 

@@ -1,8 +1,12 @@
 """Passive HTTP checks: what the target's ordinary answers give away or leave open.
 
-Passive means no attack payloads: a handful of ordinary requests (the root,
-the configured paths, the OpenAPI's GET routes, a path that does not exist,
-one cross-origin request, one TRACE) and a look at what comes back:
+Passive means no attack payloads: ordinary requests (the root and the
+configured paths, the same-origin pages a bounded crawl finds from them —
+:mod:`stagewise.tiers.security.crawl` —, the OpenAPI's GET routes, a path that
+does not exist, one cross-origin request, one TRACE) and a look at what comes
+back. Most checks judge successful answers; when no answer was 2xx and nothing
+was found, the check judged nothing and says so (``not run``, with the
+statuses seen), never ``passed``:
 
 ==========================  ========  ===============================================
 id                          severity  seen when
@@ -26,9 +30,10 @@ SW-BANNER-VERSION           low       Server/X-Powered-By naming a version
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from stagewise.tiers.security.checks.base import CheckContext
+from stagewise.tiers.security.crawl import crawl
 from stagewise.tiers.security.evidence import excerpt, stack_trace_finding
 from stagewise.tiers.security.findings import CheckOutcome, CheckStatus, Finding, outcome_from
 from stagewise.tiers.security.http import Answer, Unreachable, request
@@ -250,8 +255,9 @@ class PassiveCheck:
         except Unreachable as exc:
             return CheckOutcome(self.name, CheckStatus.ERROR, reason=f"the target stopped answering: {exc}")
 
-    def _gets(self, context: CheckContext) -> list[str]:
-        paths = ["/", *context.config.passive.paths]
+    def _routes(self, context: CheckContext) -> list[str]:
+        """The API's GET routes (templated ones with a probe value) and a path that does not exist."""
+        paths: list[str] = []
         document = context.openapi
         if document is not None:
             for operation in operations(document):
@@ -266,12 +272,20 @@ class PassiveCheck:
 
     def _run(self, context: CheckContext) -> CheckOutcome:
         https = context.target.startswith("https://")
-        answers: list[Answer] = []
+        settings = context.config.passive
+        crawled = crawl(
+            context.target,
+            ["/", *settings.paths],
+            max_pages=settings.crawl_pages,
+            max_seconds=settings.crawl_seconds,
+        )
+        answers: list[Answer] = list(crawled.answers)
+        fetched = {answer.url for answer in answers}
+        for path in self._routes(context):
+            if context.url(path) not in fetched:
+                answers.append(request("GET", context.url(path), headers={"Accept": "*/*"}))
         findings: list[Finding] = []
-        for path in self._gets(context):
-            accept = "text/html,application/json" if path == "/" else "*/*"
-            answer = request("GET", context.url(path), headers={"Accept": accept})
-            answers.append(answer)
+        for answer in answers:
             trace = stack_trace_finding(answer, "passive", answer.where())
             if trace is not None:
                 findings.append(trace)
@@ -290,8 +304,30 @@ class PassiveCheck:
         findings += header_findings(answers, https)
         findings += cookie_findings(answers, https)
         findings += banner_findings(answers)
-        context.log(f"passive: {len(answers) + 2} requests, {len(findings)} finding(s)")
-        return outcome_from(self.name, findings)
+        context.log(f"passive: {crawled.summary()}; {len(answers) + 2} requests, {len(findings)} finding(s)")
+        outcome = judged(self.name, answers, findings)
+        outcome.notes.append(crawled.summary())
+        return outcome
+
+
+def judged(name: str, answers: Sequence[Answer], findings: list[Finding]) -> CheckOutcome:
+    """The outcome, honest about answers that gave nothing to judge.
+
+    The header, cookie and banner checks judge successful answers only: with
+    no 2xx at all they looked at nothing, so an empty result is ``not run``
+    (naming the statuses seen) and a result with findings is ``partial``.
+    """
+    if any(200 <= answer.status < 300 for answer in answers):
+        return outcome_from(name, findings)
+    statuses = ", ".join(f"{a.where()} -> {a.status}" for a in list(answers)[:4])
+    more = f" (+{len(answers) - 4} more)" if len(answers) > 4 else ""
+    reason = (
+        f"no answer was 2xx ({statuses}{more}): nothing to judge the headers on; "
+        "point security.passive.paths at pages that exist"
+    )
+    if not findings:
+        return CheckOutcome(name, CheckStatus.NOT_RUN, reason=reason)
+    return outcome_from(name, findings, reason, partial=True)
 
 
 __all__ = [
@@ -300,6 +336,7 @@ __all__ = [
     "cookie_findings",
     "cors_findings",
     "header_findings",
+    "judged",
     "listing_finding",
     "trace_finding",
 ]
