@@ -268,6 +268,14 @@ def test_a_file_the_schema_refuses_the_loader_refuses(document: dict[str, Any], 
     assert _accepts(document, tmp_path) is not None
 
 
+def test_the_schemas_tier_names_are_the_registrys() -> None:
+    from stagewise.plugins.tiers import TIERS
+
+    names = [tier.name for tier in TIERS]
+    assert TOML_SCHEMA["properties"]["tiers"]["propertyNames"]["enum"] == names
+    assert TOML_SCHEMA["properties"]["coverage"]["properties"]["tiers"]["propertyNames"]["enum"] == names
+
+
 @pytest.mark.parametrize("which", list(SCHEMAS))
 def test_the_schema_command_prints_the_shipped_file(which: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["schema", which]) == 0

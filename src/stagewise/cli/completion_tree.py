@@ -12,8 +12,10 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass, field
 
+from stagewise.project.defaults import default_stages
+
 #: The stages every project has (a project may add more; those are not known without its file).
-DEFAULT_STAGES = ("dev", "test", "staging", "prod")
+DEFAULT_STAGES = tuple(default_stages())
 
 
 @dataclass(frozen=True)
