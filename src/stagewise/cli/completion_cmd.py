@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from stagewise.cli.completion_scripts import SHELLS
+#: the shells there is a script for (the keys of completion_scripts.RENDERERS; kept here so that
+#: building the parser for --help imports no completion code)
+SHELLS = ("bash", "zsh", "fish")
 
 
 def register(commands: Any) -> None:

@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterable
 from stagewise import __version__
 from stagewise.cli.completion_tree import Command
 
-SHELLS = ("bash", "zsh", "fish")
 _WORD = re.compile(r"^[A-Za-z0-9_.,:/=+@-]+$")
 
 

@@ -12,11 +12,6 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass, field
 
-from stagewise.project.defaults import default_stages
-
-#: The stages every project has (a project may add more; those are not known without its file).
-DEFAULT_STAGES = tuple(default_stages())
-
 
 @dataclass(frozen=True)
 class Option:
@@ -54,6 +49,13 @@ def _help(action: argparse.Action) -> str:
     return " ".join(text.split())
 
 
+def default_stage_names() -> tuple[str, ...]:
+    """The stages every project has (a project may add more; those are not known without its file)."""
+    from stagewise.project.defaults import default_stages
+
+    return tuple(default_stages())
+
+
 def read_parser(parser: argparse.ArgumentParser, name: str, help_text: str = "") -> Command:
     """The :class:`Command` for ``parser`` and, recursively, its sub-parsers."""
     command = Command(name=name, help=help_text)
@@ -65,7 +67,7 @@ def read_parser(parser: argparse.ArgumentParser, name: str, help_text: str = "")
         elif action.option_strings:
             choices = tuple(str(c) for c in action.choices) if action.choices else ()
             if not choices and action.metavar == "STAGE":
-                choices = DEFAULT_STAGES
+                choices = default_stage_names()
             command.options.append(
                 Option(tuple(action.option_strings), _help(action), action.nargs != 0, choices)
             )
@@ -93,7 +95,7 @@ def command_tree(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         root.children.append(read_parser(parser, name, helps.get(name, "")))
     for command in root.children:
         if command.name == "deploy":
-            command.words = DEFAULT_STAGES
+            command.words = default_stage_names()
             command.value_first = True
             command.options = [o for o in command.options if "-h" in o.flags]
             for name, text in deploy_cmd.COMMANDS.items():

@@ -186,6 +186,13 @@ def test_fish_completes(words: list[str], offered: set[str], not_offered: set[st
     assert not (not_offered & got), f"{words}: {sorted(got)}"
 
 
+def test_every_shell_offered_has_a_script() -> None:
+    from stagewise.cli.completion_cmd import SHELLS
+    from stagewise.cli.completion_scripts import RENDERERS
+
+    assert set(SHELLS) == set(RENDERERS)
+
+
 def test_unknown_shell_is_a_usage_error() -> None:
     done = subprocess.run(
         [*STAGEWISE, "completion", "tcsh"], capture_output=True, text=True, timeout=60, check=False
@@ -193,3 +200,16 @@ def test_unknown_shell_is_a_usage_error() -> None:
     assert done.returncode == 2
     assert "invalid choice: 'tcsh'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_building_the_parser_loads_no_completion_code() -> None:
+    """``stagewise --help`` builds the parser: the script writers load only for ``completion``."""
+    probe = (
+        "import sys; from stagewise.cli.parser import build_parser; build_parser(); "
+        "print(sorted(m for m in sys.modules if m.startswith('stagewise.cli.completion_')"
+        " or m == 'stagewise.project.defaults'))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "['stagewise.cli.completion_cmd']"
