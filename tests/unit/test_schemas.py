@@ -246,6 +246,59 @@ def test_every_closed_table_of_the_schema_allows_the_loaders_keys(tmp_path: Path
         assert set(schema["properties"]) == allowed, path
 
 
+#: keys whose values the schema lists: a document with a wrong value there, and the key's path
+CHOICES: list[tuple[dict[str, Any], tuple[str, ...]]] = [
+    ({"security": {"fail_on": "zz"}}, ("security", "fail_on")),
+    ({"security": {"checks": ["zz"]}}, ("security", "checks")),
+    ({"security": {"dependencies": {"service": "zz"}}}, ("security", "dependencies", "service")),
+    ({"stages": {"test": {"backend": "zz"}}}, ("stages", "*", "backend")),
+    ({"performance": {"scenarios": {"x": {"kind": "zz"}}}}, ("performance", "scenarios", "*", "kind")),
+    ({"resilience": {"topology": "zz"}}, ("resilience", "topology")),
+    *(
+        ({"resilience": {"local": {key: "zz"}}}, ("resilience", "local", key))
+        for key in ("failover", "replication", "router", "network")
+    ),
+    ({"resilience": {"scenarios": {"x": {"fault": "zz"}}}}, ("resilience", "scenarios", "*", "fault")),
+    ({"resilience": {"scenarios": {"x": {"probes": ["zz"]}}}}, ("resilience", "scenarios", "*", "probes")),
+    (
+        {
+            "resilience": {
+                **_REMOTE,
+                "regions": {**_REMOTE["regions"], "a": {**_REMOTE["regions"]["a"], "role": "zz"}},
+            }
+        },
+        ("resilience", "regions", "*", "role"),
+    ),
+]
+
+
+def _schema_at(path: tuple[str, ...]) -> dict[str, Any]:
+    schema: dict[str, Any] = TOML_SCHEMA
+    for key in path:
+        schema = schema["additionalProperties"] if key == "*" else schema["properties"][key]
+    return schema
+
+
+def _enum(schema: dict[str, Any]) -> list[str]:
+    if "enum" in schema:
+        return list(schema["enum"])
+    return _enum(schema["anyOf"][0])
+
+
+@pytest.mark.parametrize(
+    ("document", "path"), CHOICES, ids=lambda v: ".".join(v) if isinstance(v, tuple) else ""
+)
+def test_every_listed_value_is_the_loaders_list(
+    document: dict[str, Any], path: tuple[str, ...], tmp_path: Path
+) -> None:
+    error = _accepts(document, tmp_path)
+    assert error is not None
+    listed = re.search(r"must be one of (.*)$|\((?:checks|probes): (.*)\)$", str(error))
+    assert listed, str(error)
+    assert _enum(_schema_at(path)) == (listed.group(1) or listed.group(2)).split(", ")
+    assert _errors(document) != []
+
+
 #: wrong files: a misspelt key, a wrong type, an unknown tier; both must refuse each
 WRONG = [
     {"project": {"nmae": "x"}},
