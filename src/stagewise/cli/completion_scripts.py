@@ -118,8 +118,11 @@ _stagewise_value_first() {{
 _stagewise() {{
     local cur="${{COMP_WORDS[COMP_CWORD]}}" cmdpath="" word skip="" pending="" i REPLY
     COMPREPLY=()
+    # bash splits --stage=prod at "=" (COMP_WORDBREAKS): the "=" keeps the flag's value pending
+    [[ $cur == = ]] && cur=""
     for ((i = 1; i < COMP_CWORD; i++)); do
         word="${{COMP_WORDS[i]}}"
+        [[ $word == = ]] && continue
         if [[ -n $skip ]]; then skip=""; continue; fi
         [[ $word == -- ]] && return 0
         if [[ $word == -* ]]; then
@@ -135,7 +138,9 @@ _stagewise() {{
         fi
     done
     if [[ -n $skip ]]; then
-        _stagewise_choices "$cmdpath" "${{COMP_WORDS[COMP_CWORD - 1]}}"
+        local flag="${{COMP_WORDS[COMP_CWORD - 1]}}"
+        [[ $flag == = ]] && flag="${{COMP_WORDS[COMP_CWORD - 2]}}"
+        _stagewise_choices "$cmdpath" "$flag"
         [[ -n $REPLY ]] && mapfile -t COMPREPLY < <(compgen -W "$REPLY" -- "$cur")
         return 0
     fi

@@ -127,7 +127,15 @@ def _bash_complete(script: Path, words: list[str]) -> set[str]:
     return set(done.stdout.split())
 
 
-@pytest.mark.parametrize(("words", "offered", "not_offered"), CASES)
+#: bash alone splits --stage=pr into three words at the "=" (COMP_WORDBREAKS)
+BASH_ONLY = [
+    (["stagewise", "test", "--stage", "=", "pr"], {"prod"}, {"dev"}),
+    (["stagewise", "test", "--stage", "="], {"dev", "prod"}, set()),
+    (["stagewise", "test", "--stage", "=", "prod", "--cov"], {"--coverage"}, set()),
+]
+
+
+@pytest.mark.parametrize(("words", "offered", "not_offered"), CASES + BASH_ONLY)
 def test_bash_completes(words: list[str], offered: set[str], not_offered: set[str], tmp_path: Path) -> None:
     got = _bash_complete(_script("bash", tmp_path), words)
     assert offered <= got, f"{words}: {sorted(got)}"
