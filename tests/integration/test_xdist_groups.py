@@ -3,8 +3,8 @@
 The suite's docker and resilience tests share one engine and one set of
 network namespaces, so each group must run on one worker, one test at a time.
 pytest-xdist 3.8 (the newest release) tags a group by rewriting
-``item._nodeid``; pytest 9.1 reads the node id from elsewhere, so there the
-groups silently spread over the workers. The dev extra's ``pytest>=9.0.3,<9.1``
+``item._nodeid``; pytest 9.2 reads the node id from elsewhere, so there the
+groups silently spread over the workers. The dev extra's ``pytest>=9.0.3,<9.2``
 rests on both tests here: the installed pytest keeps groups together, and the
 newer pytest with the same xdist splits them (the check can tell).
 
@@ -95,7 +95,7 @@ def test_the_installed_pytest_and_xdist_keep_each_group_on_one_worker(tmp_path: 
     assert set().union(*workers.values()) == {"gw0", "gw1"}  # both workers ran tests: a split was possible
 
 
-def test_pytest_9_1_with_the_same_xdist_splits_the_groups(tmp_path: Path) -> None:
+def test_pytest_9_2_with_the_same_xdist_splits_the_groups(tmp_path: Path) -> None:
     python = pyvenvs.project_venv(("pytest==9.2.0", "pytest-xdist==3.8.0"))
     workers = _workers_by_group(str(python), tmp_path)
     assert any(len(workers[group]) > 1 for group in GROUPS), dict(workers)
