@@ -42,6 +42,12 @@ if ! command -v dockerd >/dev/null || ! command -v docker-compose >/dev/null || 
   apt_install docker.io docker-compose debootstrap
 fi
 
+# The completion scripts are checked by the shells themselves (tests/unit/cli/test_completion.py).
+if ! command -v zsh >/dev/null || ! command -v fish >/dev/null; then
+  need_root "zsh or fish" "zsh fish"
+  apt_install zsh fish
+fi
+
 # The resilience tier's namespaces, partitions and bandwidth limits (ip, iptables, tc).
 if ! command -v ip >/dev/null || ! command -v iptables >/dev/null || ! command -v tc >/dev/null; then
   need_root "iproute2 or iptables" "iproute2 iptables"

@@ -11,7 +11,17 @@ from stagewise.errors import UsageError
 
 def build_parser() -> Parser:
     """The full command tree; each command module adds its own arguments."""
-    from stagewise.cli import deploy_cmd, env_cmd, images_cmd, init_cmd, regions_cmd, report_cmd, test_cmd
+    from stagewise.cli import (
+        completion_cmd,
+        deploy_cmd,
+        env_cmd,
+        images_cmd,
+        init_cmd,
+        regions_cmd,
+        report_cmd,
+        schema_cmd,
+        test_cmd,
+    )
 
     parser = Parser(
         prog="stagewise",
@@ -26,6 +36,8 @@ def build_parser() -> Parser:
     report_cmd.register(commands)
     regions_cmd.register(commands)
     init_cmd.register(commands)
+    completion_cmd.register(commands)
+    schema_cmd.register(commands)
     return parser
 
 
