@@ -8,11 +8,11 @@ Measured in one run:
   ``--pytest`` picks the pin, default 8), named by ``project.python`` as a
   user of the installed package would (issue 14);
 - ``<venv python> -m pytest tests/unit``, as a user types it: the floor;
-- the same with ``--junitxml``: the floor of any tool that reads pytest's
-  report (stagewise does);
+- the same with ``--junitxml``: the floor of any tool that records every
+  test's result (stagewise records them with its own plugin instead);
 - ``stagewise test --unit --no-progress`` (stagewise in this interpreter,
-  pytest in the project's): its tool probe, the JUnit reading, the run
-  record and the page included.
+  pytest in the project's): its tool probe, the record plugin, its JUnit
+  file, the run record and the page included.
 
 Each is run ``--repeat`` times (default 3) and the median is kept. Prints the
 wall and CPU times and the ratios of stagewise to bare pytest; writes
