@@ -62,49 +62,49 @@ def _header(shell: str) -> str:
     )
 
 
-def bash(root: Command) -> str:
-    """The bash script: ``source`` it, or put it in bash-completion's completions folder."""
-    choices = []
-    for path, command in root.walk():
-        for option in command.options:
-            if option.choices:
-                for flag in option.flags:
-                    choices.append(f'        "{" ".join(path)}|{flag}") REPLY="{_words(option.choices)}" ;;')
+def _lookups(
+    root: Command,
+    *,
+    words: Callable[[Iterable[str]], str],
+    described: Callable[[Iterable[tuple[str, str]]], str],
+    empty: str,
+) -> str:
+    """The lookup functions bash and zsh share, each a ``case`` over the command paths.
+
+    The two shells differ only in how a reply is set (``REPLY="a b"`` or
+    ``reply=(a b)``) and in zsh's descriptions, so ``words``, ``described``
+    and ``empty`` say that and the rest is written once.
+    """
+    choices = [
+        f'        "{" ".join(path)}|{flag}") {words(option.choices)} ;;'
+        for path, command in root.walk()
+        for option in command.options
+        if option.choices
+        for flag in option.flags
+    ]
+
+    def lookup(name: str, body: Callable[[tuple[str, ...], Command], str | None]) -> str:
+        return f"""
+{name}() {{
+    case "$1" in
+{_case(root, body)}
+        *) {empty} ;;
+    esac
+}}
+"""
+
     return (
-        _header("bash")
+        lookup("_stagewise_children", lambda p, c: described((x.name, x.help) for x in c.children))
+        + lookup("_stagewise_words", lambda p, c: words(c.words) if c.words else None)
+        + lookup(
+            "_stagewise_options", lambda p, c: described((f, o.help) for o in c.options for f in o.flags)
+        )
+        + lookup("_stagewise_value_options", lambda p, c: words(_value_flags(c)) if _value_flags(c) else None)
         + f"""
-_stagewise_children() {{
-    case "$1" in
-{_case(root, lambda p, c: f'REPLY="{_words(x.name for x in c.children)}"')}
-        *) REPLY="" ;;
-    esac
-}}
-
-_stagewise_words() {{
-    case "$1" in
-{_case(root, lambda p, c: f'REPLY="{_words(c.words)}"' if c.words else None)}
-        *) REPLY="" ;;
-    esac
-}}
-
-_stagewise_options() {{
-    case "$1" in
-{_case(root, lambda p, c: f'REPLY="{_words(f for o in c.options for f in o.flags)}"')}
-        *) REPLY="" ;;
-    esac
-}}
-
-_stagewise_value_options() {{
-    case "$1" in
-{_case(root, lambda p, c: f'REPLY="{_words(_value_flags(c))}"' if _value_flags(c) else None)}
-        *) REPLY="" ;;
-    esac
-}}
-
 _stagewise_choices() {{
     case "$1|$2" in
 {chr(10).join(choices)}
-        *) REPLY="" ;;
+        *) {empty} ;;
     esac
 }}
 
@@ -114,14 +114,28 @@ _stagewise_value_first() {{
         *) return 1 ;;
     esac
 }}
+"""
+    )
 
-_stagewise() {{
-    local cur="${{COMP_WORDS[COMP_CWORD]}}" cmdpath="" word skip="" pending="" i REPLY
+
+def bash(root: Command) -> str:
+    """The bash script: ``source`` it, or put it in bash-completion's completions folder."""
+    return (
+        _header("bash")
+        + _lookups(
+            root,
+            words=lambda listed: f'REPLY="{_words(listed)}"',
+            described=lambda items: f'REPLY="{_words(name for name, _ in items)}"',
+            empty='REPLY=""',
+        )
+        + """
+_stagewise() {
+    local cur="${COMP_WORDS[COMP_CWORD]}" cmdpath="" word skip="" pending="" i REPLY
     COMPREPLY=()
     # bash splits --stage=prod at "=" (COMP_WORDBREAKS): the "=" keeps the flag's value pending
     [[ $cur == = ]] && cur=""
     for ((i = 1; i < COMP_CWORD; i++)); do
-        word="${{COMP_WORDS[i]}}"
+        word="${COMP_WORDS[i]}"
         [[ $word == = ]] && continue
         if [[ -n $skip ]]; then skip=""; continue; fi
         [[ $word == -- ]] && return 0
@@ -133,13 +147,13 @@ _stagewise() {{
         if [[ -n $pending ]]; then pending=""; continue; fi
         _stagewise_children "$cmdpath"
         if [[ " $REPLY " == *" $word "* ]]; then
-            cmdpath="${{cmdpath:+$cmdpath }}$word"
+            cmdpath="${cmdpath:+$cmdpath }$word"
             _stagewise_value_first "$cmdpath" && pending=1
         fi
     done
     if [[ -n $skip ]]; then
-        local flag="${{COMP_WORDS[COMP_CWORD - 1]}}"
-        [[ $flag == = ]] && flag="${{COMP_WORDS[COMP_CWORD - 2]}}"
+        local flag="${COMP_WORDS[COMP_CWORD - 1]}"
+        [[ $flag == = ]] && flag="${COMP_WORDS[COMP_CWORD - 2]}"
         _stagewise_choices "$cmdpath" "$flag"
         [[ -n $REPLY ]] && mapfile -t COMPREPLY < <(compgen -W "$REPLY" -- "$cur")
         return 0
@@ -157,9 +171,9 @@ _stagewise() {{
     elif ! _stagewise_value_first "$cmdpath"; then
         offered="$offered $REPLY"
     fi
-    [[ -n ${{offered// /}} ]] && mapfile -t COMPREPLY < <(compgen -W "$offered" -- "$cur")
+    [[ -n ${offered// /} ]] && mapfile -t COMPREPLY < <(compgen -W "$offered" -- "$cur")
     return 0
-}}
+}
 
 complete -o default -F _stagewise stagewise
 """
@@ -172,102 +186,60 @@ def _described(items: Iterable[tuple[str, str]]) -> str:
 
 def zsh(root: Command) -> str:
     """The zsh script: ``source`` it after ``compinit``, or save it as ``_stagewise`` on ``$fpath``."""
-    choices = []
-    for path, command in root.walk():
-        for option in command.options:
-            if option.choices:
-                for flag in option.flags:
-                    choices.append(f'        "{" ".join(path)}|{flag}") reply=({_words(option.choices)}) ;;')
     return (
         "#compdef stagewise\n"
         + _header("zsh")
-        + f"""
-_stagewise_children() {{
-    case "$1" in
-{_case(root, lambda p, c: f"reply=({_described((x.name, x.help) for x in c.children)})")}
-        *) reply=() ;;
-    esac
-}}
-
-_stagewise_words() {{
-    case "$1" in
-{_case(root, lambda p, c: f"reply=({_words(c.words)})" if c.words else None)}
-        *) reply=() ;;
-    esac
-}}
-
-_stagewise_options() {{
-    case "$1" in
-{_case(root, lambda p, c: f"reply=({_described((f, o.help) for o in c.options for f in o.flags)})")}
-        *) reply=() ;;
-    esac
-}}
-
-_stagewise_value_options() {{
-    case "$1" in
-{_case(root, lambda p, c: f"reply=({_words(_value_flags(c))})" if _value_flags(c) else None)}
-        *) reply=() ;;
-    esac
-}}
-
-_stagewise_choices() {{
-    case "$1|$2" in
-{chr(10).join(choices)}
-        *) reply=() ;;
-    esac
-}}
-
-_stagewise_value_first() {{
-    case "$1" in
-{_case(root, lambda p, c: "return 0" if c.value_first else None)}
-        *) return 1 ;;
-    esac
-}}
-
-_stagewise() {{
+        + _lookups(
+            root,
+            words=lambda listed: f"reply=({_words(listed)})",
+            described=lambda items: f"reply=({_described(items)})",
+            empty="reply=()",
+        )
+        + """
+_stagewise() {
     local cmdpath="" word skip="" pending="" i
     local -a reply subs names
     for (( i = 2; i < CURRENT; i++ )); do
-        word="${{words[i]}}"
+        word="${words[i]}"
         if [[ -n $skip ]]; then skip=""; continue; fi
         if [[ $word == -- ]]; then _files; return; fi
         if [[ $word == -* ]]; then
             _stagewise_value_options "$cmdpath"
-            [[ $word != *=* ]] && (( ${{reply[(Ie)$word]}} )) && skip=1
+            [[ $word != *=* ]] && (( ${reply[(Ie)$word]} )) && skip=1
             continue
         fi
         if [[ -n $pending ]]; then pending=""; continue; fi
         _stagewise_children "$cmdpath"
-        names=("${{reply[@]%%:*}}")
-        if (( ${{names[(Ie)$word]}} )); then
-            cmdpath="${{cmdpath:+$cmdpath }}$word"
+        names=("${reply[@]%%:*}")
+        if (( ${names[(Ie)$word]} )); then
+            cmdpath="${cmdpath:+$cmdpath }$word"
             _stagewise_value_first "$cmdpath" && pending=1
         fi
     done
     if [[ -n $skip ]]; then
-        _stagewise_choices "$cmdpath" "${{words[CURRENT-1]}}"
-        if (( ${{#reply}} )); then compadd -a reply; else _files; fi
+        _stagewise_choices "$cmdpath" "${words[CURRENT-1]}"
+        if (( ${#reply} )); then compadd -a reply; else _files; fi
         return
     fi
-    if [[ ${{words[CURRENT]}} == -* ]]; then
+    if [[ ${words[CURRENT]} == -* ]]; then
         _stagewise_options "$cmdpath"
         _describe -t options option reply
         return
     fi
     _stagewise_children "$cmdpath"
-    subs=("${{reply[@]}}")
+    subs=("${reply[@]}")
     _stagewise_words "$cmdpath"
     if [[ -n $pending ]]; then
         subs=()
     elif _stagewise_value_first "$cmdpath"; then
         reply=()
     fi
-    (( ${{#subs}} )) && _describe -t commands command subs
-    (( ${{#reply}} )) && compadd -a reply
-    (( ${{#subs}} + ${{#reply}} )) || _files
-}}
+    (( ${#subs} )) && _describe -t commands command subs
+    (( ${#reply} )) && compadd -a reply
+    (( ${#subs} + ${#reply} )) || _files
+}
 
-if [[ ${{zsh_eval_context[-1]}} == loadautofunc ]]; then
+if [[ ${zsh_eval_context[-1]} == loadautofunc ]]; then
     _stagewise "$@"
 else
     compdef _stagewise stagewise
