@@ -29,7 +29,7 @@ FLAT = {
         def test_two():
             pass
 
-        @pytest.mark.skip(reason="not here")
+        @pytest.mark.skip(reason="planted skip: counted as skipped, apart from xfail and deselected")
         def test_skipped():
             pass
         """,

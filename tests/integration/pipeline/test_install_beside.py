@@ -22,7 +22,7 @@ from tests.pyvenvs import PYTEST_7, PYTEST_8, PYTEST_9, project_venv
 
 TESTS = {
     "tests/unit/test_ok.py": "def test_one():\n    assert 1\n\ndef test_two():\n    assert 2\n",
-    "tests/unit/test_skip.py": "import pytest\n\n@pytest.mark.skip(reason='not today')\ndef test_later():\n    pass\n",
+    "tests/unit/test_skip.py": "import pytest\n\n@pytest.mark.skip(reason='planted skip: the throwaway suite must report one skipped test')\ndef test_later():\n    pass\n",
 }
 FAILING = {"tests/unit/test_bad.py": "def test_bad():\n    assert 1 == 2\n"}
 

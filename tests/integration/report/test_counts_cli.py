@@ -30,17 +30,17 @@ def test_bad(n):
     assert n == 1
 
 @pytest.mark.smoke
-@pytest.mark.xfail(reason="known bug")
+@pytest.mark.xfail(reason="planted xfail: it fails on purpose and must count as xfailed")
 def test_known_bug():
     assert False
 
 @pytest.mark.smoke
-@pytest.mark.xfail(reason="maybe fixed")
+@pytest.mark.xfail(reason="planted xpass: it passes on purpose and must count as xpassed")
 def test_maybe_fixed():
     pass
 
 @pytest.mark.smoke
-@pytest.mark.skip(reason="not here")
+@pytest.mark.skip(reason="planted skip: counted as skipped, apart from xfail and deselected")
 def test_skipped():
     pass
 

@@ -41,7 +41,7 @@ PROJECT = {
         def test_wrong():
             assert add(1, 2) == 4
 
-        @pytest.mark.skip(reason="not today")
+        @pytest.mark.skip(reason="planted skip: the throwaway suite must report one skipped test")
         def test_later():
             pass
     """,

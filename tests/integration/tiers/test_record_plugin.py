@@ -37,15 +37,15 @@ def test_flaky():
     counter.write_text(str(attempt + 1))
     assert attempt >= 1, "first attempt fails"
 
-@pytest.mark.xfail(reason="known bug")
+@pytest.mark.xfail(reason="planted xfail: it fails on purpose and must count as xfailed")
 def test_xfail():
     assert False
 
-@pytest.mark.xfail(reason="fixed already?")
+@pytest.mark.xfail(reason="planted xpass: it passes on purpose and must count as xpassed")
 def test_xpass():
     pass
 
-@pytest.mark.skip(reason="not here")
+@pytest.mark.skip(reason="planted skip: counted as skipped, apart from xfail and deselected")
 def test_skip():
     pass
 
