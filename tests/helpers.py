@@ -60,3 +60,42 @@ def term_ignoring_server(port: int) -> str:
         "import http.server, signal; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
         f"http.server.HTTPServer(('127.0.0.1', {port}), http.server.SimpleHTTPRequestHandler).serve_forever()"
     )
+
+
+def typed_at_a_terminal(root: Path, args: list[str], answer: bytes, timeout: float = 120) -> tuple[int, str]:
+    """Run the CLI with a pseudo-terminal as stdin; type ``answer`` at its ``Type 'prod'`` prompt.
+
+    Returns the exit code and everything it printed (stdout, then stderr).
+    """
+    import pty
+    import select
+    import time
+
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "stagewise", *args],
+        cwd=root,
+        env=cli_env(),
+        stdin=terminal,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    os.close(terminal)
+    try:
+        assert process.stdout is not None
+        seen = b""
+        deadline = time.monotonic() + 30
+        while b"Type 'prod'" not in seen:
+            assert time.monotonic() < deadline, seen
+            ready, _, _ = select.select([process.stdout], [], [], 1)
+            if ready:
+                chunk = os.read(process.stdout.fileno(), 1024)
+                assert chunk, f"exited before prompting: {process.communicate()}"
+                seen += chunk
+        os.write(controller, answer)
+        out, err = process.communicate(timeout=timeout)
+    finally:
+        os.close(controller)
+        if process.poll() is None:
+            process.kill()
+    return process.returncode, (seen + out).decode() + err.decode()

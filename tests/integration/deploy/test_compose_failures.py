@@ -7,13 +7,9 @@ leaves is removed at its end, volumes included.
 
 from __future__ import annotations
 
-import os
-import pty
 import re
-import select
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -21,7 +17,7 @@ import pytest
 
 from stagewise.backends.compose_cli import describe, detect
 from tests.conftest import ProjectFactory
-from tests.helpers import cli_env, run_cli
+from tests.helpers import cli_env, run_cli, typed_at_a_terminal
 
 pytestmark = [pytest.mark.docker, pytest.mark.xdist_group("compose")]
 
@@ -205,35 +201,3 @@ def test_prod_down_is_confirmed_refused_without_a_terminal(make_project: Project
         assert engine("ps", "-a", "-q", "--filter", label) == []
     finally:
         remove(project)
-
-
-def typed_at_a_terminal(root: Path, args: list[str], answer: bytes) -> tuple[int, str]:
-    """Run the CLI with a pseudo-terminal as stdin; type ``answer`` at its prompt."""
-    controller, terminal = pty.openpty()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "stagewise", *args],
-        cwd=root,
-        env=cli_env(),
-        stdin=terminal,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    os.close(terminal)
-    try:
-        assert process.stdout is not None
-        seen = b""
-        deadline = time.monotonic() + 30
-        while b"Type 'prod'" not in seen:
-            assert time.monotonic() < deadline, seen
-            ready, _, _ = select.select([process.stdout], [], [], 1)
-            if ready:
-                chunk = os.read(process.stdout.fileno(), 1024)
-                assert chunk, f"exited before prompting: {process.communicate()}"
-                seen += chunk
-        os.write(controller, answer)
-        out, err = process.communicate(timeout=120)
-    finally:
-        os.close(controller)
-        if process.poll() is None:
-            process.kill()
-    return process.returncode, (seen + out).decode() + err.decode()

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ProjectFactory
-from tests.helpers import cli_env, free_port, run_cli, term_ignoring_server
+from tests.helpers import cli_env, free_port, run_cli, term_ignoring_server, typed_at_a_terminal
 
 
 def http_service_toml(port: int, extra: str = "", health: str | None = None) -> str:
@@ -305,41 +305,12 @@ def test_a_secret_in_the_log_tail_of_an_error_is_masked(make_project: ProjectFac
 
 def test_ctrl_d_at_the_confirmation_prompt_is_not_confirmed(make_project: ProjectFactory) -> None:
     """On a terminal the prompt asks for the stage name; Ctrl+D (EOF) confirms nothing."""
-    import pty
-    import select
-
     port = free_port()
     toml = http_service_toml(port).replace("[stages.dev]", "[stages.prod]")
     root = make_project({"stagewise.toml": toml, "data/keep.txt": "precious"})
-    controller, terminal = pty.openpty()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "stagewise", "deploy", "prod", "down", "--volumes"],
-        cwd=root,
-        env=cli_env(),
-        stdin=terminal,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    os.close(terminal)
-    try:
-        assert process.stdout is not None
-        prompt = b""
-        deadline = time.monotonic() + 30
-        while b"Type 'prod'" not in prompt:
-            assert time.monotonic() < deadline, prompt
-            ready, _, _ = select.select([process.stdout], [], [], 1)
-            if ready:
-                chunk = os.read(process.stdout.fileno(), 1024)
-                assert chunk, f"exited before prompting: {process.communicate()}"
-                prompt += chunk
-        os.write(controller, b"\x04")  # Ctrl+D: end of input at the start of a line
-        _, err = process.communicate(timeout=30)
-    finally:
-        os.close(controller)
-        if process.poll() is None:
-            process.kill()
-    text = err.decode()
-    assert process.returncode == 2, text
+    # Ctrl+D: end of input at the start of a line
+    code, text = typed_at_a_terminal(root, ["deploy", "prod", "down", "--volumes"], b"\x04", timeout=30)
+    assert code == 2, text
     assert "not confirmed: nothing done on prod" in text
     assert "Traceback" not in text
     assert (root / "data" / "keep.txt").read_text() == "precious"
