@@ -98,3 +98,8 @@ class LockedError(StagewiseError):
 
 class ImageBuildError(StagewiseError):
     """An image could not be built (exit 1); the message says which step failed."""
+
+
+class MigrationGateRefused(StagewiseError):
+    """The migration gate refused a release (exit 1): a lint error, a failed rehearsal, an old
+    version that breaks on the new schema. Nothing live was touched."""

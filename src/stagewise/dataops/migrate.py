@@ -123,3 +123,19 @@ def expected_revisions(args: Sequence[str], heads: Sequence[str]) -> set[str | N
     if target[0] in "+-":
         return None
     return {target}
+
+
+def with_timeouts(env: Mapping[str, str], lock_timeout: float, statement_timeout: float) -> dict[str, str]:
+    """``env`` with ``PGOPTIONS`` setting lock_timeout and statement_timeout for every connection.
+
+    libpq (psycopg 3 and psycopg2 alike) sends ``PGOPTIONS`` at connect, so
+    alembic's connection runs its DDL with both limits whatever ``env.py``
+    does: a migration queued behind a long lock fails after ``lock_timeout``
+    instead of stalling every query behind it. Options already in
+    ``PGOPTIONS`` are kept (ours come last, and win).
+    """
+    ours = (
+        f"-c lock_timeout={round(lock_timeout * 1000)} -c statement_timeout={round(statement_timeout * 1000)}"
+    )
+    before = env.get("PGOPTIONS", "").strip()
+    return {**env, "PGOPTIONS": f"{before} {ours}".strip()}

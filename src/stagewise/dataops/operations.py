@@ -29,7 +29,7 @@ from stagewise.dataops.manifest import (
     sha256_of,
     write_manifest,
 )
-from stagewise.dataops.migrate import Alembic, expected_revisions, migrate_args
+from stagewise.dataops.migrate import Alembic, expected_revisions, migrate_args, with_timeouts
 from stagewise.dataops.stores import Store, store_for
 from stagewise.errors import CorruptBackupError, DeployError, MissingError, UsageError, VerifyError
 from stagewise.interrupts import interrupt_once
@@ -71,6 +71,8 @@ def data_env(project: Project, stage: StageConfig, env: Mapping[str, str]) -> Da
         )
     python = project_python(project)
     child = {**env, **_service_env(project, stage, python), config.url_env: url, **mapped_env(config, url)}
+    # [data.gate] lock_timeout / statement_timeout hold for every migration, not only the gate's.
+    child = with_timeouts(child, config.gate.lock_timeout, config.gate.statement_timeout)
     alembic = Alembic(project.root, config.alembic_ini, child, python)
     service = config.containers.get(stage.name)
     container = _running_container(project, stage, env, service) if service else None

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from stagewise.project.migration_gate import GateConfig, read_gate
 from stagewise.project.table import ConfigTable
 from stagewise.project.validate import ENV_NAME, NAME, stage_keys
 
@@ -58,6 +59,8 @@ class DataConfig:
     #: variable -> template of URL parts (``"{host}"``), set from the stage's URL wherever its
     #: environment is resolved, so settings that assemble their own URL reach the same database.
     env: dict[str, str] = field(default_factory=dict)
+    #: ``[data.gate]``: the migration gate's lint rules, timeouts and allow-list.
+    gate: GateConfig = field(default_factory=GateConfig)
 
 
 def expand(template: str, env: Mapping[str, str], root: str, stage: str) -> str:
@@ -165,6 +168,7 @@ def read_data(table: ConfigTable, stage_names: Mapping[str, object]) -> DataConf
         urls=urls,
         containers=containers,
         env=_read_env(table),
+        gate=read_gate(table.section("gate")),
     )
     table.check_unknown()
     return config
