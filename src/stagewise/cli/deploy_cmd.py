@@ -30,10 +30,11 @@ COMMANDS = {
     "migrate": "run Alembic on the env's database ([--to REV|--downgrade REV|--check|--sql|--history])",
     "backup": "back up the env's database with a manifest ([--list] [--verify [FILE]] [--keep N])",
     "restore": "restore the env's database atomically ([--file PATH] [--from-env ENV])",
+    "gate": "lint and rehearse the pending migration on a scratch copy; touch nothing live ([--json])",
 }
-LOCKED = ("up", "down", "build", "migrate", "backup", "restore")
+LOCKED = ("up", "down", "build", "migrate", "backup", "restore", "gate")
 #: The commands with ``--json``: their result's record in the versioned envelope.
-JSON = ("up", "down", "build", "status", "migrate", "backup", "restore")
+JSON = ("up", "down", "build", "status", "migrate", "backup", "restore", "gate")
 USAGE = "stagewise deploy ENV COMMAND [ARGS]"
 
 
@@ -232,7 +233,16 @@ def _printed_json(options: argparse.Namespace, kind: str, record: dict[str, Any]
     return True
 
 
-_HANDLERS = {"up": _up, "down": _down, "build": _build, "logs": _logs, "status": _status}
+def _gate(target: Any, options: argparse.Namespace, sink: Any) -> None:
+    from stagewise.cli.gate_output import print_gate
+    from stagewise.operations.migration_gate import gate_alone
+
+    report = gate_alone(target, sink)
+    if not _printed_json(options, "deploy.gate", report.record()):
+        print_gate(report)
+
+
+_HANDLERS = {"up": _up, "down": _down, "build": _build, "logs": _logs, "status": _status, "gate": _gate}
 
 
 def _project_dir(rest: list[str]) -> str | None:

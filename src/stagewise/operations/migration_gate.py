@@ -35,6 +35,7 @@ from stagewise.dataops.postgres import PostgresStore
 from stagewise.dataops.rehearsal import Scratch, rehearsal_backup, run_step, scratch_copy
 from stagewise.dataops.squawk import LintResult, lint, load_gate_allowlist
 from stagewise.errors import MigrationGateRefused, StagewiseError
+from stagewise.operations.policy import Target, guarded
 from stagewise.project.data import stage_url
 from stagewise.project.model import Project, StageConfig
 
@@ -214,3 +215,10 @@ def _prove_downgrade(
         return False
     say(f"rehearsal: downgrade to {before or 'base'} and upgrade again proven")
     return True
+
+
+def gate_alone(target: Target, say: Say) -> GateReport:
+    """``deploy ENV gate``: the gate without a release, under the env lock; the old version is not
+    started (only ``release`` knows it), so that step is reported as not run."""
+    with guarded(target, "gate"):
+        return run_migration_gate(GateRequest(target.project, target.config, target.env, None), say)
