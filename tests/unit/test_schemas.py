@@ -166,6 +166,7 @@ PROBES: dict[str, list[tuple[dict[str, Any], tuple[str, ...]]]] = {
     ],
     "compose": [({}, ("compose",))],
     "data": [({}, ("data",))],
+    "data.gate": [({}, ("data", "gate"))],
     "performance": [({}, ("performance",))],
     "performance.gates": [({}, ("performance", "gates"))],
     "performance.gates.endpoints.*": [({}, ("performance", "gates", "endpoints", "GET /x"))],
