@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -21,7 +24,7 @@ from stagewise.errors import DeployError, MigrationGateRefused
 from stagewise.operations.migration_gate import GateReport, GateRequest, run_migration_gate
 from stagewise.project.loader import load_project
 from tests.conftest import ProjectFactory, requires
-from tests.helpers import run_cli
+from tests.helpers import cli_env, run_cli
 from tests.integration.dataops.test_migrate import ALEMBIC_INI, ENV_PY, SCRIPT_MAKO
 from tests.pyvenvs import ALEMBIC_PSYCOPG, project_venv
 
@@ -68,6 +71,14 @@ def upgrade():
 
 def downgrade():
     raise NotImplementedError("no way back from 0002")
+"""
+SLOW = """
+def upgrade():
+    op.execute("ALTER TABLE items ADD COLUMN note TEXT")
+    op.execute("SELECT pg_sleep(60)")
+
+def downgrade():
+    op.execute("ALTER TABLE items DROP COLUMN note")
 """
 RENAME_FOR_OLD_CHECK = """
 def upgrade():
@@ -292,4 +303,34 @@ def test_the_cli_refuses_a_lint_error_with_exit_1(make_project: ProjectFactory, 
     assert done.returncode == 1, done.stdout + done.stderr
     assert "adding-required-field" in done.stderr
     assert "Traceback" not in done.stderr
+    assert live_state(pg_database) == UNTOUCHED
+
+
+def test_ctrl_c_during_the_rehearsal_drops_the_scratch_copy(
+    make_project: ProjectFactory, pg_database: str
+) -> None:
+    root = gate_project(make_project, pg_database, SLOW)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "stagewise", "deploy", "dev", "gate"],
+        cwd=root,
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if "verified" in line:  # the scratch copy exists; the 60 s upgrade starts now
+                break
+        time.sleep(1)
+        assert live_state(pg_database)[2], "the scratch copy should exist during the rehearsal"
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, err
+    assert "Traceback" not in err
     assert live_state(pg_database) == UNTOUCHED
