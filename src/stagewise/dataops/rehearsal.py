@@ -43,7 +43,9 @@ _MODES = (
 _LOCKS_SQL = (
     "SELECT c.relname, l.mode FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
     "WHERE l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
-    "AND l.pid <> pg_backend_pid() AND l.granted AND c.relnamespace = 'public'::regnamespace"
+    "AND l.pid <> pg_backend_pid() AND l.granted AND c.relnamespace = 'public'::regnamespace "
+    # tables only (an index is locked with its table), and not alembic's own bookkeeping
+    "AND c.relkind IN ('r', 'p') AND c.relname <> 'alembic_version'"
 )
 
 

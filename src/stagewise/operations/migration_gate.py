@@ -127,7 +127,8 @@ def _lint(data: operations.DataEnv, before: str | None, say: Say) -> LintResult:
             f"[{first.statement}]; change the migration, or accept it in {gate.allowlist} "
             "with a reason and an expiry"
         )
-    say(f"lint: {len(result.warnings)} warning(s), no errors")
+    accepted = sum(1 for f in result.findings if f.accepted_by)
+    say(f"lint: no errors; {len(result.warnings) - accepted} warning(s), {accepted} accepted")
     return result
 
 
