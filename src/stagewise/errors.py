@@ -98,3 +98,7 @@ class LockedError(StagewiseError):
 
 class ImageBuildError(StagewiseError):
     """An image could not be built (exit 1); the message says which step failed."""
+
+
+class ReleaseRefused(DeployError):
+    """A release or rollback refused or rolled back (exit 1): the old version still serves."""
