@@ -13,6 +13,7 @@ release; every step's wall time and the outcome go to the history.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -307,11 +308,28 @@ class _Run:
 
 def _old_version_check(parts: Release, old: str | None, url: str) -> None:
     """The gate's hook: the old release's artifact against the rehearsed schema, smoke-tested."""
-    from stagewise.release.steps import old_version_check
-
     serving = parts.history.serving()
     artifact = Path(serving.extra["artifact"]) if serving and "artifact" in serving.extra else None
-    old_version_check(parts, artifact, url)
+    target = parts.target
+    url_env = target.project.data.url_env
+    service = dataclasses.replace(parts.service, env={**parts.service.env, url_env: url})
+    spare = "b" if old == "a" else "a"
+    instance = SlotBackend(
+        dataclasses.replace(parts.environment, env={**target.env, url_env: url}),
+        service,
+        target.project,
+        target.config,
+        slot="gate",
+        port=parts.ports[spare],
+        artifact=artifact,
+    )
+    try:
+        instance.up(detach=True, build=False, sink=parts.say)
+        smoke_check(target, parts.config, parts.url(spare), parts.say)
+    except StagewiseError as exc:
+        raise ReleaseRefused(f"the old version cannot run on the new schema: {exc}") from exc
+    finally:
+        instance.down(volumes=False)
 
 
 __all__ = ["Release", "ReleaseRequest", "RollbackRequest", "release", "rollback"]

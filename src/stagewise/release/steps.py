@@ -10,12 +10,11 @@ against one instance's URL; anything but "all passed" refuses the release.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from stagewise.dataops import operations
 from stagewise.dataops.manifest import read_manifest
@@ -23,11 +22,7 @@ from stagewise.errors import ExitCode, ReleaseRefused, StagewiseError
 from stagewise.operations.policy import Target
 from stagewise.project.release_config import ReleaseConfig
 from stagewise.release.history import ReleaseRecord
-from stagewise.release.slots import SlotBackend
 from stagewise.tiers.result import TierResult
-
-if TYPE_CHECKING:
-    from stagewise.release.orchestrate import Release
 
 Say = Callable[[str], None]
 
@@ -189,32 +184,4 @@ def smoke_check(target: Target, config: ReleaseConfig, url: str, say: Say) -> No
         )
 
 
-def old_version_check(parts: Release, artifact: Path | None, url: str) -> None:
-    """Start the old release's artifact against the database at ``url`` on a spare port; smoke-test it."""
-    target = parts.target
-    url_env = target.project.data.url_env
-    service = dataclasses.replace(parts.service, env={**parts.service.env, url_env: url})
-    spare = "b" if parts.serving_slot() == "a" else "a"
-    instance = SlotBackend(
-        dataclasses.replace(parts.environment, env={**target.env, url_env: url}),
-        service,
-        target.project,
-        target.config,
-        slot="gate",
-        port=parts.ports[spare],
-        artifact=artifact,
-    )
-    try:
-        instance.up(detach=True, build=False, sink=parts_say(parts))
-        smoke_check(target, parts.config, f"http://127.0.0.1:{parts.ports[spare]}", parts_say(parts))
-    except StagewiseError as exc:
-        raise ReleaseRefused(f"the old version cannot run on the new schema: {exc}") from exc
-    finally:
-        instance.down(volumes=False)
-
-
-def parts_say(parts: Release) -> Say:
-    return parts.say
-
-
-__all__ = ["BackPlan", "DataStep", "old_version_check", "smoke_check"]
+__all__ = ["BackPlan", "DataStep", "smoke_check"]
