@@ -10,9 +10,7 @@ history saying so.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -24,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from stagewise.processes import ProcessRef, stop_group
 from stagewise.tiers.resilience.haproxy import haproxy_binary
 from tests.conftest import requires
 from tests.helpers import cli_env, free_port, run_cli
@@ -111,9 +110,10 @@ drain = "2s"
         run_cli("deploy", "dev", "down", cwd=root)
         for journal in (root / ".stagewise" / "dev").glob("*.json"):
             data = json.loads(journal.read_text() or "{}")
-            if "pid" in data:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(int(data["pid"]), signal.SIGKILL)
+            if "pid" in data and "start_ticks" in data:
+                ref = ProcessRef(int(data["pid"]), int(data["start_ticks"]))
+                if ref.pid > 1 and ref.alive():  # still the process the journal names
+                    stop_group(ref, grace=2.0)
 
 
 class Client:
