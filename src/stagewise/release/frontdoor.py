@@ -200,6 +200,8 @@ class FrontDoor:
             return False
         stopped = stop_group(ref, grace=5.0)
         self.journal.unlink(missing_ok=True)
+        if isinstance(data.get("socket"), str):
+            Path(data["socket"]).unlink(missing_ok=True)
         return stopped
 
 
