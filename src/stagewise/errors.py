@@ -103,3 +103,7 @@ class ImageBuildError(StagewiseError):
 class MigrationGateRefused(StagewiseError):
     """The migration gate refused a release (exit 1): a lint error, a failed rehearsal, an old
     version that breaks on the new schema. Nothing live was touched."""
+
+
+class ReleaseRefused(DeployError):
+    """A release or rollback refused or rolled back (exit 1): the old version still serves."""

@@ -140,6 +140,7 @@ PROBES: dict[str, list[tuple[dict[str, Any], tuple[str, ...]]]] = {
     "stages.*": [({}, ("stages", "test"))],
     "coverage": [({}, ("coverage",))],
     "browser": [({}, ("browser",))],
+    "release.*": [({"release": {"test": {"port": 8100}}}, ("release", "test"))],
     "services.*": [({"services": {"web": {"command": ["x"]}}}, ("services", "web"))],
     "services.*.health": [
         (

@@ -32,9 +32,12 @@ COMMANDS = {
     "restore": "restore the env's database atomically ([--file PATH] [--from-env ENV])",
     "gate": "lint and rehearse the pending migration on a scratch copy; touch nothing live ([--json])",
 }
-LOCKED = ("up", "down", "build", "migrate", "backup", "restore", "gate")
+from stagewise.cli.release_cmd import COMMANDS as _RELEASE_COMMANDS  # noqa: E402 (release, rollback, releases)
+
+COMMANDS.update(_RELEASE_COMMANDS)
+LOCKED = ("up", "down", "build", "migrate", "backup", "restore", "gate", "release", "rollback")
 #: The commands with ``--json``: their result's record in the versioned envelope.
-JSON = ("up", "down", "build", "status", "migrate", "backup", "restore", "gate")
+JSON = ("up", "down", "build", "status", "migrate", "backup", "restore", "gate", "release", "rollback", "releases")
 USAGE = "stagewise deploy ENV COMMAND [ARGS]"
 
 
@@ -109,6 +112,10 @@ def _command_parser(env: str, command: str) -> Parser:
             "--file", metavar="PATH", help="the backup to restore (default: newest valid one)"
         )
         parser.add_argument("--from-env", metavar="ENV", help="accept a backup taken in another env")
+    if command in _RELEASE_COMMANDS:
+        from stagewise.cli import release_cmd
+
+        release_cmd.add_arguments(parser, command)
     if command in ("migrate", "restore"):
         parser.add_argument("--yes", action="store_true", help="confirm on a protected stage")
     if command in JSON:
@@ -175,6 +182,10 @@ def run(args: argparse.Namespace) -> int:
 
         confirm = _confirmer(getattr(options, "yes", False))
         return data_cmd.run(target, command, options, sink, confirm, _printed_json)
+    if command in _RELEASE_COMMANDS:
+        from stagewise.cli import release_cmd
+
+        return release_cmd.run(target, command, options, sink, _confirmer(getattr(options, "yes", False)))
     _HANDLERS[command](target, options, sink)
     return 0
 
@@ -221,6 +232,10 @@ def _status(target: Any, options: argparse.Namespace, sink: Any) -> None:
     result = deploy.status(deploy.StatusRequest(target))
     if not _printed_json(options, "deploy.status", result.record()):
         _print_status(list(result.services), stream=sys.stdout)
+        from stagewise.cli.release_cmd import door_line
+
+        if (line := door_line(target)) is not None:
+            print(line)
 
 
 def _printed_json(options: argparse.Namespace, kind: str, record: dict[str, Any]) -> bool:

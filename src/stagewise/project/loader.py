@@ -17,6 +17,7 @@ from stagewise.project.data import read_data
 from stagewise.project.defaults import without_project_file
 from stagewise.project.model import BrowserConfig, Project
 from stagewise.project.performance import read_performance
+from stagewise.project.release_config import read_release
 from stagewise.project.resilience import read_resilience
 from stagewise.project.security import read_security
 from stagewise.project.services_loader import read_compose, read_services
@@ -142,6 +143,7 @@ def _build(root: Path, file: Path | None, data: Mapping[str, object], prefix: st
     performance = read_performance(top.section("performance"))
     security = read_security(top.section("security"))
     resilience = read_resilience(top.section("resilience"))
+    releases = read_release(top.section("release"), stages)
     top.check_unknown()
     return Project(
         root=root,
@@ -152,6 +154,7 @@ def _build(root: Path, file: Path | None, data: Mapping[str, object], prefix: st
         performance=performance,
         security=security,
         resilience=resilience,
+        releases=releases,
         name=settings.name,
         python=settings.python,
         tiers=tiers,

@@ -1,0 +1,141 @@
+"""Measure `deploy dev release` and `deploy dev rollback` on examples/shop (local backend, HAProxy door).
+
+A copy of the shop (its own git repo, free ports, a `[release.dev]` table verifying with the
+api tier's smoke tests) is brought up, released once to put it behind the front door, then
+released again (a new version) and rolled back while a client sends a bounded ~50 GET/s to
+the front door. Printed per command: requests sent, failed requests (target 0), the longest
+gap between two successful answers, and each step's wall time from the release history.
+
+    .venv/bin/python bench/bench_release.py
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+SHOP = Path(__file__).resolve().parents[1] / "examples" / "shop"
+RATE = 50  # requests per second
+MAX_SECONDS = 300
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "stagewise", "deploy", "dev", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=MAX_SECONDS,
+    )
+
+
+class Client(threading.Thread):
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        self.url, self.sent, self.failed = url, 0, 0
+        self.successes: list[float] = []
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        for _ in range(RATE * MAX_SECONDS):
+            if self.halt.is_set():
+                return
+            self.sent += 1
+            try:
+                with opener.open(self.url, timeout=5) as answer:
+                    answer.read()
+                self.successes.append(time.monotonic())
+            except OSError:
+                self.failed += 1
+            time.sleep(1 / RATE)
+
+    def gap(self) -> float:
+        pairs = zip(self.successes, self.successes[1:], strict=False)
+        return max((b - a for a, b in pairs), default=float("nan"))
+
+
+def measured(root: Path, door: int, *args: str) -> None:
+    client = Client(f"http://127.0.0.1:{door}/health")
+    client.start()
+    started = time.monotonic()
+    done = cli(root, *args)
+    wall = time.monotonic() - started
+    time.sleep(0.5)
+    client.halt.set()
+    client.join(10)
+    if done.returncode != 0:
+        print(done.stdout[-2000:], done.stderr[-2000:])
+        raise SystemExit(f"{' '.join(args)} failed ({done.returncode})")
+    record = json.loads(cli(root, "releases", "--json").stdout)["releases"][-1]
+    steps = ", ".join(f"{s['step']} {s['seconds']:.2f}s" for s in record["steps"])
+    print(
+        f"{' '.join(args):<22} wall {wall:6.2f}s  requests {client.sent:5d}  failed {client.failed:3d}  "
+        f"longest gap {client.gap() * 1000:7.1f} ms\n    steps: {steps}"
+    )
+
+
+def stop_journalled(state_dir: Path) -> None:
+    """Stop what the journals name, only while pid and kernel start time still match (never a shell kill)."""
+    from stagewise.processes import ProcessRef, stop_group
+
+    for journal in state_dir.glob("*.json"):
+        try:
+            data = json.loads(journal.read_text() or "{}")
+            ref = ProcessRef(int(data["pid"]), int(data["start_ticks"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if ref.pid > 1 and ref.alive():
+            stop_group(ref, grace=5.0)
+
+
+def main() -> None:
+    work = Path(tempfile.mkdtemp(prefix="bench-release-"))
+    root = work / "shop"
+    shutil.copytree(SHOP, root, ignore=shutil.ignore_patterns(".stagewise", "backups", "reports", ".wheels"))
+    door, port, spare = free_port(), free_port(), free_port()
+    toml = root / "stagewise.toml"
+    text = toml.read_text().replace(
+        "port = { dev = 8000, test = 8010 }", f"port = {{ dev = {port}, test = 8010 }}"
+    )
+    text = text.replace('base_url = "http://127.0.0.1:8000"', f'base_url = "http://127.0.0.1:{port}"')
+    toml.write_text(
+        text + f'\n[release.dev]\nport = {door}\nspare_port = {spare}\nverify = ["api"]\ndrain = "5s"\n'
+    )
+    for args in (
+        ["init", "-q"],
+        ["add", "-A"],
+        ["-c", "user.email=b@example.invalid", "-c", "user.name=b", "commit", "-qm", "v1"],
+    ):
+        subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+    try:
+        if cli(root, "up", "-d").returncode != 0:
+            raise SystemExit("deploy dev up failed")
+        if (first := cli(root, "release", "--version", "v1")).returncode != 0:
+            raise SystemExit(f"first release failed: {first.stderr[-1500:]}")
+        (root / "shop" / "RELEASE_NOTE").write_text("v2\n")
+        measured(root, door, "release", "--version", "v2")
+        measured(root, door, "rollback")
+    finally:
+        cli(root, "down")
+        stop_journalled(root / ".stagewise" / "dev")
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,335 @@
+"""``deploy ENV release`` and ``deploy ENV rollback`` as one transaction each.
+
+release: build the new version (an artifact pinned by commit), pass the
+migration gate, migrate with the guarded migrate (a verified backup first),
+start the new version beside the old one on the other slot's port, wait for
+its health check, switch the front door to it, run the stage's verification
+against it, let the old one drain and stop it. Any failure, timeout or
+Ctrl+C before the end switches back, stops the new one and puts the data
+back (down-migration when the gate proved it, else the pre-release backup):
+the old version keeps serving. The env lock is held throughout, naming the
+release; every step's wall time and the outcome go to the history.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from stagewise.backends.base import Environment
+from stagewise.errors import DeployError, InterruptedRun, ReleaseRefused, StagewiseError, UsageError
+from stagewise.interrupts import interrupt_once
+from stagewise.operations.policy import Confirm, Target, confirm_protected, guarded, refuse
+from stagewise.project.release_config import ReleaseConfig
+from stagewise.project.services import ServiceConfig
+from stagewise.release.frontdoor import FrontDoor
+from stagewise.release.history import History, ReleaseRecord, now, who
+from stagewise.release.slots import SlotBackend, git_commit, make_artifact
+from stagewise.release.steps import DataStep, smoke_check
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ReleaseRequest:
+    target: Target
+    version: str | None = None
+
+
+@dataclass(frozen=True)
+class RollbackRequest:
+    target: Target
+    release: str | None = None
+
+
+class Release:
+    """The pieces of one stage's release machinery (config, slots, door, history)."""
+
+    def __init__(self, target: Target) -> None:
+        project, stage = target.project, target.config
+        config = project.releases.get(stage.name)
+        if config is None:
+            raise UsageError(
+                f"stage {stage.name} has no front door: add [release.{stage.name}] with port = PORT "
+                f"to {project.describe_file()}"
+            )
+        backend = target.backend or stage.backend or "local"
+        if backend != "local":
+            raise UsageError(f"release on the {backend} backend is not built yet: only local is")
+        self.target, self.config = target, config
+        self.say: Say = lambda _line: None
+        self.service = _service(target, config)
+        port = self.service.port_for(stage.name)
+        if port is None:
+            raise UsageError(f"services.{self.service.name} needs a port for stage {stage.name}")
+        self.ports = {"a": port, "b": config.spare_port or port + 1}
+        self.state_dir = project.root / ".stagewise" / stage.name
+        self.door = FrontDoor(self.state_dir, config.port, self.ports, project.health_path)
+        self.history = History(self.state_dir)
+        self.environment = Environment(
+            stage=stage.name,
+            project_name=project.name,
+            root=project.root,
+            env=target.env,
+            protected=stage.protected,
+            base_url=stage.base_url,
+        )
+
+    def slot(self, name: str, artifact: Path | None) -> SlotBackend:
+        target = self.target
+        return SlotBackend(
+            self.environment,
+            self.service,
+            target.project,
+            target.config,
+            slot=name,
+            port=self.ports[name],
+            artifact=artifact,
+        )
+
+    def serving_slot(self) -> str | None:
+        """The slot serving now: the front door's, else whichever slot's instance runs."""
+        serving = self.door.serving()
+        if serving is not None:
+            return serving
+        return next((s for s in ("a", "b") if self.slot(s, None).running()), None)
+
+    def url(self, slot: str) -> str:
+        return f"http://127.0.0.1:{self.ports[slot]}"
+
+
+def _service(target: Target, config: ReleaseConfig) -> ServiceConfig:
+    services = {n: s for n, s in target.project.services.items() if s.runs_in(target.stage)}
+    name = config.service or (next(iter(services)) if len(services) == 1 else None)
+    if name is None or name not in services:
+        raise UsageError(
+            f"release.{target.stage}.service must name one of: {', '.join(services) or 'no services'}"
+        )
+    return services[name]
+
+
+class _Steps:
+    """Times each step into the record and saves it, so the history shows how far it got."""
+
+    def __init__(self, history: History, record: ReleaseRecord, say: Say) -> None:
+        self.history, self.record, self.say = history, record, say
+        self.current = ""
+        history.save(record)
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        self.current = name
+        self.say(f"release {self.record.id}: {name}")
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.record = self.record.with_step(name, time.monotonic() - started)
+            self.history.save(self.record)
+
+    def finish(self, outcome: str, detail: str = "") -> ReleaseRecord:
+        self.record = replace(self.record, outcome=outcome, detail=detail, finished_at=now())
+        self.history.save(self.record)
+        return self.record
+
+
+def release(request: ReleaseRequest, say: Say, confirm: Confirm = refuse) -> ReleaseRecord:
+    """Release the code as it is now; returns the record (outcome ``released``) or raises."""
+    target = request.target
+    parts = Release(target)
+    parts.say = say
+    config = parts.config
+    if config.verify is None:
+        raise ReleaseRefused(
+            f"stage {target.stage} has no verification configured: set release.{target.stage}.verify "
+            "to the tiers to run against the new version (or verify = false); nothing was done"
+        )
+    commit, dirty = git_commit(target.project.root)
+    version = request.version or ((commit or "unversioned")[:12] + ("-dirty" if dirty else ""))
+    release_id = time.strftime("%Y%m%dT%H%M%S") + "-" + version
+    old = parts.serving_slot()
+    new = "b" if old == "a" else "a"
+    previous = parts.history.serving()
+    record = ReleaseRecord(
+        id=release_id,
+        stage=target.stage,
+        kind="release",
+        version=version,
+        commit=commit,
+        slot=new,
+        port=parts.ports[new],
+        who=who(),
+        started_at=now(),
+        previous=previous.id if previous else None,
+    )
+    if target.config.protected:
+        confirm_protected(target, f"release {version} (migrate, switch the front door)", confirm)
+    locked = replace(target, label=f"stagewise deploy {target.stage} release {release_id}")
+    with guarded(locked, "release"):
+        steps = _Steps(parts.history, record, say)
+        artifact = parts.state_dir / "artifacts" / release_id
+        with steps.step("build"):
+            make_artifact(target.project.root, artifact)
+            steps.record = replace(steps.record, extra={"artifact": str(artifact)})
+        return _transaction(parts, steps, old, new, artifact, say=say)
+
+
+def rollback(request: RollbackRequest, say: Say, confirm: Confirm = refuse) -> ReleaseRecord:
+    """Go back to the previous (or named) release's artifact through the same switch."""
+    target = request.target
+    parts = Release(target)
+    parts.say = say
+    current = parts.history.serving()
+    if current is None:
+        raise UsageError(f"{target.stage} has no release to roll back from (see `releases`)")
+    wanted = request.release or current.previous
+    back = parts.history.find(wanted) if wanted else None
+    if back is None or "artifact" not in back.extra or not Path(back.extra["artifact"]).is_dir():
+        raise UsageError(
+            f"no release to roll back to ({wanted or 'the current release has no previous one'}): "
+            "its artifact is not kept"
+        )
+    old = parts.serving_slot()
+    new = "b" if old == "a" else "a"
+    record = ReleaseRecord(
+        id=time.strftime("%Y%m%dT%H%M%S") + "-rollback-" + back.version,
+        stage=target.stage,
+        kind="rollback",
+        version=back.version,
+        commit=back.commit,
+        slot=new,
+        port=parts.ports[new],
+        who=who(),
+        started_at=now(),
+        previous=current.id,
+        extra={"artifact": back.extra["artifact"], "to": back.id},
+    )
+    data = DataStep(target, say)
+    plan = data.plan_back(current, back)
+    if plan.restore is not None:
+        say(plan.describe())
+        if target.config.protected:
+            confirm_protected(target, f"restore the pre-release backup ({plan.describe()})", confirm)
+    locked = replace(target, label=f"stagewise deploy {target.stage} rollback {record.id}")
+    with guarded(locked, "rollback"):
+        steps = _Steps(parts.history, record, say)
+        return _transaction(parts, steps, old, new, Path(back.extra["artifact"]), say=say, back=plan)
+
+
+def _transaction(
+    parts: Release,
+    steps: _Steps,
+    old: str | None,
+    new: str,
+    artifact: Path,
+    *,
+    say: Say,
+    back: object | None = None,
+) -> ReleaseRecord:
+    """Everything after the build, undone as a whole on any failure or Ctrl+C."""
+    run = _Run(parts, steps, old, new, artifact, say)
+    with interrupt_once():
+        try:
+            run.forward(back)
+        except BaseException as exc:
+            run.undo(exc)
+            raise
+    return steps.finish("released", f"serving slot {new} on 127.0.0.1:{parts.ports[new]}")
+
+
+class _Run:
+    """One transaction's state: what is done so far, so that :meth:`undo` undoes just that."""
+
+    def __init__(  # noqa: PLR0917 (the transaction's parts, passed once)
+        self, parts: Release, steps: _Steps, old: str | None, new: str, artifact: Path, say: Say
+    ) -> None:
+        self.parts, self.steps, self.old, self.new, self.say = parts, steps, old, new, say
+        self.instance = parts.slot(new, artifact)
+        self.data = DataStep(parts.target, say)
+        self.switched = self.started = False
+
+    def forward(self, back: object | None) -> None:
+        parts, steps, old, new, say = self.parts, self.steps, self.old, self.new, self.say
+        config, instance = parts.config, self.instance
+        if instance.running():
+            instance.down(volumes=False)  # a leftover of an earlier, killed release
+        with steps.step("migrate"):
+            if back is None:
+                steps.record = self.data.forward(
+                    steps.record, lambda url: _old_version_check(parts, old, url)
+                )
+            else:
+                steps.record = self.data.backward(steps.record, back)
+        with steps.step("start"):
+            self.started = True
+            instance.up(detach=True, build=False, sink=say)
+        with steps.step("switch"):
+            if parts.door.state() is None:
+                parts.door.start(old or new)
+            if old != new:
+                parts.door.switch(new)
+            self.switched = True
+        with steps.step("verify"):
+            if config.verify_disabled:
+                say("verification disabled (verify = false)")
+            else:
+                smoke_check(parts.target, config, parts.url(new), say)
+            if not instance.running():
+                raise DeployError(f"the new version stopped after the switch:\n{instance.tail()}")
+        with steps.step("drain"):
+            if old:
+                parts.door.drain(old, config.drain)
+                parts.slot(old, None).down(volumes=False)
+
+    def undo(self, exc: BaseException) -> None:
+        """Switch back, stop the new one, put the data back, record it; raise the typed error."""
+        parts, steps, old = self.parts, self.steps, self.old
+        interrupted = isinstance(exc, KeyboardInterrupt | InterruptedRun)
+        failed_at = steps.current
+        self.say(f"release {steps.record.id} failed at {failed_at}: {exc}; switching back")
+        if self.switched and old is not None:
+            parts.door.switch(old)
+        if self.started or self.instance.running():
+            self.instance.down(volumes=False)
+        steps.record = self.data.undo(steps.record)
+        steps.finish("interrupted" if interrupted else "failed", f"{failed_at}: {exc}".strip())
+        serving = f"slot {old} still serves" if old else "nothing serves (there was no old version)"
+        if interrupted:
+            raise InterruptedRun(f"interrupted at {failed_at}: {serving}, the data is as it was") from None
+        if isinstance(exc, StagewiseError):
+            raise ReleaseRefused(
+                f"release {steps.record.id} rolled back at {failed_at}: {exc} ({serving}; data as it was)"
+            ) from exc
+
+
+def _old_version_check(parts: Release, old: str | None, url: str) -> None:
+    """The gate's hook: the old release's artifact against the rehearsed schema, smoke-tested."""
+    serving = parts.history.serving()
+    artifact = Path(serving.extra["artifact"]) if serving and "artifact" in serving.extra else None
+    target = parts.target
+    url_env = target.project.data.url_env
+    service = dataclasses.replace(parts.service, env={**parts.service.env, url_env: url})
+    spare = "b" if old == "a" else "a"
+    instance = SlotBackend(
+        dataclasses.replace(parts.environment, env={**target.env, url_env: url}),
+        service,
+        target.project,
+        target.config,
+        slot="gate",
+        port=parts.ports[spare],
+        artifact=artifact,
+    )
+    try:
+        instance.up(detach=True, build=False, sink=parts.say)
+        smoke_check(target, parts.config, parts.url(spare), parts.say)
+    except StagewiseError as exc:
+        raise ReleaseRefused(f"the old version cannot run on the new schema: {exc}") from exc
+    finally:
+        instance.down(volumes=False)
+
+
+__all__ = ["Release", "ReleaseRequest", "RollbackRequest", "release", "rollback"]

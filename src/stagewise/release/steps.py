@@ -1,0 +1,181 @@
+"""A release's data step and its verification, each undoable by the transaction.
+
+:class:`DataStep` backs up (verified), passes the migration gate
+(:mod:`stagewise.operations.migration_gate`), migrates with the
+guarded migrate, and remembers how to put the data back: by the
+down-migration the gate's rehearsal proved, else by restoring the
+pre-release backup. :func:`smoke_check` runs the stage's verification tiers
+against one instance's URL; anything but "all passed" refuses the release.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from stagewise.dataops import operations
+from stagewise.dataops.manifest import read_manifest
+from stagewise.errors import ExitCode, ReleaseRefused, StagewiseError
+from stagewise.operations import migration_gate
+from stagewise.operations.policy import Target
+from stagewise.project.release_config import ReleaseConfig
+from stagewise.release.history import ReleaseRecord
+from stagewise.tiers.result import TierResult
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class BackPlan:
+    """How a rollback puts the schema back: a downgrade, a restore (with rows that differ), or nothing."""
+
+    downgrade_to: str | None = None
+    restore: Path | None = None
+    differ: tuple[tuple[str, int, int], ...] = ()  # (table, rows in the backup, rows now)
+
+    def describe(self) -> str:
+        if self.restore is None:
+            return (
+                f"schema down to {self.downgrade_to or 'base'}" if self.downgrade_to else "schema unchanged"
+            )
+        rows = ", ".join(f"{t}: {b} in the backup, {n} now" for t, b, n in self.differ) or "no table differs"
+        return f"restoring {self.restore.name} drops the writes made since ({rows})"
+
+
+class DataStep:
+    """The data side of one release; :meth:`undo` puts it back as it was."""
+
+    def __init__(self, target: Target, say: Say) -> None:
+        self.target, self.say = target, say
+        self.data: operations.DataEnv | None = None
+        self.before: str | None = None
+        self.backup: Path | None = None
+        self.changed = False
+        self.proven = False
+        project = target.project
+        if (project.root / project.data.alembic_ini).is_file():
+            try:
+                self.data = operations.data_env(project, target.config, target.env)
+            except StagewiseError as exc:
+                say(f"no data step: {exc}")
+
+    def forward(self, record: ReleaseRecord, old_check: Callable[[str], None]) -> ReleaseRecord:
+        """Verified backup, the gate, the guarded migrate; the record says what happened."""
+        data = self.data
+        if data is None:
+            self.say("no migrations (no alembic.ini): nothing to migrate")
+            return record
+        if data.store.exists():
+            self.backup = operations.backup(data, self.say)
+            operations.verify(data, self.backup, self.say)
+        self.before = data.store.revision()
+        record = replace(
+            record, revision_before=self.before, backup=str(self.backup) if self.backup else None
+        )
+        record = self._gate(record, old_check)
+        self.changed = True  # from here on alembic may have committed revisions
+        after = operations.migrate(data, self.say)
+        self.changed = after != self.before
+        return replace(record, revision_after=after, downgrade_proven=self.proven)
+
+    def _gate(self, record: ReleaseRecord, old_check: Callable[[str], None]) -> ReleaseRecord:
+        target = self.target
+        request = migration_gate.GateRequest(target.project, target.config, target.env, old_check)
+        report = migration_gate.run_migration_gate(request, self.say)
+        self.proven = bool(report.applies and report.downgrade_proven)
+        return replace(record, downgrade_proven=self.proven, steps=(*record.steps, *report.steps))
+
+    def undo(self, record: ReleaseRecord) -> ReleaseRecord:
+        """Put the schema and data back as they were before :meth:`forward` (or :meth:`backward`)."""
+        data = self.data
+        if data is None or not self.changed:
+            return record
+        if self.proven and record.kind == "release":
+            self.say(f"putting the schema back by its proven down-migration (to {self.before or 'base'})")
+            operations.migrate(data, self.say, downgrade=self.before or "base")
+        elif self.backup is not None:
+            self.say(f"putting the data back from {self.backup.name}")
+            operations.restore(data, self.backup, None, self.say, safety_backup=False)
+        return replace(record, revision_after=self.before)
+
+    def plan_back(self, current: ReleaseRecord, back: ReleaseRecord) -> BackPlan:
+        """How a rollback from ``current`` to ``back`` puts the schema back."""
+        data = self.data
+        if data is None or not data.store.exists() or data.store.revision() == back.revision_after:
+            return BackPlan()
+        if current.downgrade_proven:
+            return BackPlan(downgrade_to=back.revision_after or "base")
+        if current.backup is None or not Path(current.backup).is_file():
+            raise ReleaseRefused(
+                f"cannot roll back the schema: release {current.id} proved no down-migration "
+                "and kept no pre-release backup"
+            )
+        backup = Path(current.backup)
+        counts = read_manifest(backup).tables
+        now_counts = data.store.snapshot()[0]
+        differ = tuple(
+            (table, counts.get(table, 0), now_counts.get(table, 0))
+            for table in sorted(set(counts) | set(now_counts))
+            if counts.get(table, 0) != now_counts.get(table, 0)
+        )
+        return BackPlan(restore=backup, differ=differ)
+
+    def backward(self, record: ReleaseRecord, plan: object) -> ReleaseRecord:
+        """Carry out a rollback's :class:`BackPlan` (a safety backup first, for :meth:`undo`)."""
+        data = self.data
+        if data is None or not isinstance(plan, BackPlan) or (plan.restore is None and not plan.downgrade_to):
+            return record
+        self.before = data.store.revision()
+        self.backup = operations.backup(data, self.say)
+        self.changed = True
+        if plan.restore is not None:
+            operations.restore(data, plan.restore, None, self.say, safety_backup=False)
+        else:
+            operations.migrate(data, self.say, downgrade=plan.downgrade_to)
+        after = data.store.revision()
+        return replace(record, revision_before=self.before, revision_after=after, backup=str(self.backup))
+
+
+class _SayReporter:
+    """A pipeline reporter that hands the verification's lines to the release's ``say``."""
+
+    def __init__(self, say: Say) -> None:
+        self.say = say
+
+    def run_started(self, run_id: str, stage: str, target: str, tiers: Sequence[str]) -> None:
+        self.say(f"verify | {', '.join(tiers)} against {target}")
+
+    def tier_started(self, tier: str, command: Sequence[str]) -> None:
+        return None
+
+    def output(self, tier: str, line: str) -> None:
+        self.say(f"verify {tier} | {line}")
+
+    def tier_finished(self, result: TierResult) -> None:
+        self.say(f"verify | {result.name}: {result.status}")
+
+    def note(self, message: str) -> None:
+        self.say(f"verify | {message}")
+
+
+def smoke_check(target: Target, config: ReleaseConfig, url: str, say: Say) -> None:
+    """Run ``config.verify``'s tiers (marked ``config.markers``) against ``url``; refuse unless all pass."""
+    from stagewise.pipeline.test_run import TestRequest, run_tests
+
+    request = TestRequest(
+        tiers=tuple(config.verify or ()),
+        stage=target.stage,
+        host=url,
+        extra_markers=config.markers,
+        auto_start=False,
+    )
+    result = run_tests(target.project, request, _SayReporter(say))
+    if result.exit_code != ExitCode.OK:
+        raise ReleaseRefused(
+            f"verification against {url} failed ({', '.join(config.verify or ())} marked {config.markers}: "
+            f"exit {int(result.exit_code)})"
+        )
+
+
+__all__ = ["BackPlan", "DataStep", "smoke_check"]
