@@ -31,6 +31,7 @@ from stagewise.backends.swarm_engine import (
     stack_volumes,
     task_containers,
 )
+from stagewise.backends.swarm_release import remember, rollback_stack, rolling_update, with_update_defaults
 from stagewise.errors import DeployError, MissingError, UsageError
 from stagewise.project.model import Project, StageConfig
 from stagewise.tiers.process import run_streaming
@@ -112,18 +113,21 @@ class SwarmBackend:
         existed = bool(stack_services(self.stack))
         volumes_before = stack_volumes(self.stack)
         with tempfile.TemporaryDirectory(prefix="stagewise-swarm-") as tmp:
-            path = write(rendered, Path(tmp) / "stack.yml")
-            code = self._deploy(path, sink)
+            path = write(with_update_defaults(rendered), Path(tmp) / "stack.yml")
+            code = self.deploy_spec(path, sink)
+            if code == 0:
+                remember(self, path)
         if code != 0:
             raise self._cleanup(
                 DeployError(f"`docker stack deploy {self.stack}` failed (exit {code})"), existed
             )
         try:
-            return self._converge(sink)
+            return self.converge(sink)
         except DeployError as exc:
             raise self._cleanup(exc, existed, volumes_before) from exc
 
-    def _deploy(self, path: Path, sink: LineSink) -> int:
+    def deploy_spec(self, path: Path, sink: LineSink) -> int:
+        """``docker stack deploy`` of one rendered spec (the local engine's images, no registry)."""
         argv = [
             "docker",
             "stack",
@@ -155,7 +159,7 @@ class SwarmBackend:
             f"{error}\nremoved the stack {self.stack} this up created (use --keep to leave it)"
         )
 
-    def _converge(self, sink: LineSink) -> list[ServiceStatus]:
+    def converge(self, sink: LineSink) -> list[ServiceStatus]:
         deadline = time.monotonic() + self.timeout
         expected = set(self.services())
         since: float | None = None
@@ -192,6 +196,14 @@ class SwarmBackend:
             said = "; ".join(errors) or "no task error reported (still starting or unhealthy)"
             parts.append(f"service {name} did not converge ({have} replicas running): {said}")
         return f"stack {self.stack} not converged after {self.timeout:g}s:\n" + "\n".join(parts)
+
+    def rolling_update(self, image_tags: Mapping[str, str], sink: LineSink) -> list[ServiceStatus]:
+        """The engine's rolling update to these images (see :func:`.swarm_release.rolling_update`)."""
+        return rolling_update(self, image_tags, sink)
+
+    def rollback_stack(self, sink: LineSink) -> list[ServiceStatus]:
+        """Every service back to the previous spec together (see :func:`.swarm_release.rollback_stack`)."""
+        return rollback_stack(self, sink)
 
     def down(self, volumes: bool) -> list[str]:
         self._require()
@@ -241,7 +253,7 @@ class SwarmBackend:
             wanted = dict(self._document()["services"][name]).get("deploy", {}) or {}
             count = int(wanted.get("replicas", 1))
             run_bounded(["docker", "service", "scale", "--detach", f"{self._full(name)}={count}"], 120)
-        self._converge(sink)
+        self.converge(sink)
 
     def logs(self, follow: bool, service: str | None, sink: LineSink) -> None:
         self._check_name(service)

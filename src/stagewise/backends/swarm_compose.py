@@ -87,3 +87,11 @@ def build_images(doc: Mapping[str, Any], stack: str) -> dict[str, str]:
         for name, s in dict(doc["services"]).items()
         if isinstance(s, dict) and "build" in s
     }
+
+
+def read(path: Path) -> dict[str, Any]:
+    """A spec written by :func:`write`, read back."""
+    import yaml
+
+    loaded = yaml.safe_load(path.read_text())
+    return dict(loaded) if isinstance(loaded, dict) else {"services": {}}
