@@ -41,6 +41,10 @@ def shop_copy(tmp_path: Path) -> tuple[Path, dict[str, str], str]:
         'backend = "swarm"\ncompose_file = "docker-compose.swarm.yml"\n'
     )
     toml = toml.replace("[data.containers]\n", '[data.containers]\nswarm = "db"\n')
+    toml = toml.replace(
+        "[data.urls]\n",
+        '[data.urls]\nswarm = "postgresql://shop:shop-swarm-db@127.0.0.1:${SHOP_SWARM_DB_PORT}/shop"\n',
+    )
     (root / "stagewise.toml").write_text(toml)
     env = {"SHOP_SWARM_PORT": str(port), "SHOP_SWARM_DB_PORT": str(db_port), "STAGEWISE_SWARM_TIMEOUT": "240"}
     return root, env, f"{prefix}-swarm"
