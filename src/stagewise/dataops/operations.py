@@ -114,6 +114,10 @@ def _running_container(project: Project, stage: StageConfig, env: Mapping[str, s
     from stagewise.backends.compose import ComposeBackend
     from stagewise.backends.registry import make_backend
 
+    if stage.backend == "swarm":
+        # The database service's running task on this node (the swarm backend finds it).
+        swarm = make_backend(project, stage, env)
+        return str(getattr(swarm, "container")(service))  # noqa: B009 - the swarm backend's own method
     backend = make_backend(project, stage, env, "compose")
     assert isinstance(backend, ComposeBackend)  # noqa: S101 - make_backend(..., "compose") builds one
     return backend.container(service)

@@ -40,3 +40,11 @@ BACKENDS.register(
         tool="docker",
     )
 )
+BACKENDS.register(
+    Spec(
+        "swarm",
+        "stagewise.backends.swarm:SwarmBackend",
+        "one Docker Swarm stack per stage (the stage's compose file)",
+        tool="docker",
+    )
+)

@@ -134,7 +134,7 @@ def test_up_returns_the_states_and_build_what_was_built(project: Project, fake: 
 
 
 def test_an_unknown_backend_lists_the_registered_ones(project: Project, fake: type[FakeBackend]) -> None:
-    with pytest.raises(UsageError, match="backends are local, compose, fake"):
+    with pytest.raises(UsageError, match="backends are local, compose, swarm, fake"):
         deploy.status(deploy.StatusRequest(Target(project, "dev", {}, backend="k8s")))
 
 

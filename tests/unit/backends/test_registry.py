@@ -25,7 +25,7 @@ port = 8123
 
 
 def test_the_registry_lists_each_backend_with_its_metadata() -> None:
-    assert BACKENDS.names() == ("local", "compose")
+    assert BACKENDS.names() == ("local", "compose", "swarm")
     compose = BACKENDS.get("compose")
     assert compose is not None
     assert compose.tool == "docker"
@@ -39,8 +39,8 @@ def test_make_backend_builds_by_name_and_lists_the_valid_ones(tmp_path: Path) ->
     compose = make_backend(project, project.stages["staging"], {}, "compose")
     assert isinstance(compose, ComposeBackend)
     assert compose.file == (tmp_path / project.compose.file_for("staging")).resolve()
-    with pytest.raises(UsageError, match="unknown backend 'swarm': backends are local, compose"):
-        make_backend(project, project.stages["dev"], {}, "swarm")
+    with pytest.raises(UsageError, match="unknown backend 'k8s': backends are local, compose, swarm"):
+        make_backend(project, project.stages["dev"], {}, "k8s")
 
 
 def test_can_start_health_and_exec_without_starting_anything(tmp_path: Path) -> None:
