@@ -138,6 +138,7 @@ PROBES: dict[str, list[tuple[dict[str, Any], tuple[str, ...]]]] = {
     "project": [({}, ("project",))],
     "tiers.*": [({}, ("tiers", "unit"))],
     "stages.*": [({}, ("stages", "test"))],
+    "profiles.*": [({}, ("profiles", "pr"))],
     "coverage": [({}, ("coverage",))],
     "browser": [({}, ("browser",))],
     "services.*": [({"services": {"web": {"command": ["x"]}}}, ("services", "web"))],

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stagewise.errors import ConfigError
+from stagewise.plugins.tiers import tier_order
 from stagewise.project.coverage_config import read_coverage
 from stagewise.project.data import read_data
 from stagewise.project.defaults import without_project_file
 from stagewise.project.model import BrowserConfig, Project
 from stagewise.project.performance import read_performance
+from stagewise.project.profiles import read_profiles
 from stagewise.project.resilience import read_resilience
 from stagewise.project.security import read_security
 from stagewise.project.services_loader import read_compose, read_services
@@ -142,6 +144,7 @@ def _build(root: Path, file: Path | None, data: Mapping[str, object], prefix: st
     performance = read_performance(top.section("performance"))
     security = read_security(top.section("security"))
     resilience = read_resilience(top.section("resilience"))
+    profiles = read_profiles(top.section("profiles"), tier_order())
     top.check_unknown()
     return Project(
         root=root,
@@ -152,6 +155,7 @@ def _build(root: Path, file: Path | None, data: Mapping[str, object], prefix: st
         performance=performance,
         security=security,
         resilience=resilience,
+        profiles=profiles,
         name=settings.name,
         python=settings.python,
         tiers=tiers,
