@@ -138,6 +138,7 @@ PROBES: dict[str, list[tuple[dict[str, Any], tuple[str, ...]]]] = {
     "project": [({}, ("project",))],
     "tiers.*": [({}, ("tiers", "unit"))],
     "stages.*": [({}, ("stages", "test"))],
+    "profiles.*": [({}, ("profiles", "pr"))],
     "coverage": [({}, ("coverage",))],
     "browser": [({}, ("browser",))],
     "release.*": [({"release": {"test": {"port": 8100}}}, ("release", "test"))],

@@ -12,6 +12,7 @@ from stagewise.errors import UsageError
 def build_parser() -> Parser:
     """The full command tree; each command module adds its own arguments."""
     from stagewise.cli import (
+        ci_cmd,
         completion_cmd,
         deploy_cmd,
         env_cmd,
@@ -38,6 +39,7 @@ def build_parser() -> Parser:
     init_cmd.register(commands)
     completion_cmd.register(commands)
     schema_cmd.register(commands)
+    ci_cmd.register(commands)
     return parser
 
 

@@ -116,6 +116,11 @@ def register(commands: Any) -> None:
         action="store_true",
         help="stagewise's own lines only: no live display, pytest's output stays in the tier log (-v shows it)",
     )
+    parser.add_argument(
+        "--profile",
+        metavar="NAME",
+        help="run a profile's tiers and stage within its budget (pr, main, nightly, or [profiles.NAME])",
+    )
     add_project_argument(parser)
     parser.set_defaults(handler=run, pytest_args=[])
 
@@ -126,8 +131,10 @@ def run(args: argparse.Namespace) -> int:
     from stagewise.project.loader import load_project
 
     project = load_project(Path(args.project or os.getcwd()))
+    profile = _profile(project, args)
     request = TestRequest(
-        tiers=tuple(t for t in TIERS.names() if getattr(args, t, False)),
+        profile=profile,
+        tiers=profile.tiers if profile else tuple(t for t in TIERS.names() if getattr(args, t, False)),
         run_all=args.all,
         stage=args.stage,
         coverage=args.coverage,
@@ -164,7 +171,29 @@ def run(args: argparse.Namespace) -> int:
         render_summary(result, stream)
     if args.json:
         print(json.dumps(_written_record(result), indent=2))
+    for gate in result.gates:
+        if gate.name == "budget" and gate.measured > gate.limit:
+            print(f"stagewise: {gate.message}", file=sys.stderr)
     return int(result.exit_code)
+
+
+def _profile(project: Any, args: argparse.Namespace) -> Any:
+    """``--profile NAME``: the project's profile (its stage becomes the default), else ``None``."""
+    from stagewise.errors import UsageError
+
+    if args.profile is None:
+        return None
+    profile = project.profiles.get(args.profile)
+    if profile is None:
+        raise UsageError(
+            f"unknown profile {args.profile!r} (profiles: {', '.join(sorted(project.profiles))})"
+        )
+    named = [f"--{t}" for t in TIERS.names() if getattr(args, t, False)] + (["--all"] if args.all else [])
+    if named:
+        raise UsageError(f"--profile {profile.name} picks the tiers itself: drop {named[0]}")
+    if args.stage is None:
+        args.stage = profile.stage
+    return profile
 
 
 def _written_record(result: RunResult) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from stagewise.errors import InterruptedRun, MissingError
+from stagewise.pipeline.budget import apply_budget
 from stagewise.pipeline.coverage_gate import CoverageGates
 from stagewise.pipeline.plan import RunPlan, holds_tests, plan_run, preflight, tier_named, will_run
 from stagewise.pipeline.provision import provisioned
@@ -83,6 +84,8 @@ def run_tests(
         raise
     finally:
         result.duration = time.monotonic() - started
+        if request.profile is not None:
+            apply_budget(result, request.profile)
         _write_report(result, reports_root, run_dir, run_info.result(), reporter=reporter)
     return result
 

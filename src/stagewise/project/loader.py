@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stagewise.errors import ConfigError
+from stagewise.plugins.tiers import tier_order
 from stagewise.project.coverage_config import read_coverage
 from stagewise.project.data import read_data
 from stagewise.project.defaults import without_project_file
 from stagewise.project.model import BrowserConfig, Project
 from stagewise.project.performance import read_performance
 from stagewise.project.release_config import read_release
+from stagewise.project.profiles import read_profiles
 from stagewise.project.resilience import read_resilience
 from stagewise.project.security import read_security
 from stagewise.project.services_loader import read_compose, read_services
@@ -144,6 +146,7 @@ def _build(root: Path, file: Path | None, data: Mapping[str, object], prefix: st
     security = read_security(top.section("security"))
     resilience = read_resilience(top.section("resilience"))
     releases = read_release(top.section("release"), stages)
+    profiles = read_profiles(top.section("profiles"), tier_order())
     top.check_unknown()
     return Project(
         root=root,
@@ -155,6 +158,7 @@ def _build(root: Path, file: Path | None, data: Mapping[str, object], prefix: st
         security=security,
         resilience=resilience,
         releases=releases,
+        profiles=profiles,
         name=settings.name,
         python=settings.python,
         tiers=tiers,

@@ -13,6 +13,7 @@ from stagewise.plugins.tiers import on_request_tiers, tier_order
 from stagewise.project.data import DataConfig
 from stagewise.project.performance_model import PerformanceConfig
 from stagewise.project.release_config import ReleaseConfig
+from stagewise.project.profiles import BUILTIN_PROFILES, ProfileConfig
 from stagewise.project.resilience_model import ResilienceConfig
 from stagewise.project.security import SecurityConfig
 from stagewise.project.services import ComposeConfig, ServiceConfig
@@ -117,6 +118,7 @@ class Project:
     security: SecurityConfig = field(default_factory=SecurityConfig)
     resilience: ResilienceConfig = field(default_factory=ResilienceConfig)
     releases: dict[str, ReleaseConfig] = field(default_factory=dict)
+    profiles: dict[str, ProfileConfig] = field(default_factory=lambda: dict(BUILTIN_PROFILES))
 
     def describe_file(self) -> str:
         """The project file's path for messages, or a note that defaults apply."""

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the performance tier is imported only when a run uses it (startup time)
+    from stagewise.project.profiles import ProfileConfig
     from stagewise.tiers.performance.scenarios import LoadRequest
 
 
@@ -43,3 +44,4 @@ class TestRequest:
     pytest_args: tuple[str, ...] = ()  # after ``--``: reach each pytest tier after stagewise's own
     keyword: str | None = None  # ``-k EXPR``, passed to each pytest tier
     relay_output: bool = True  # pytest's own lines reach the reporter (--no-progress without -v: log only)
+    profile: ProfileConfig | None = None  # --profile NAME: its budget is checked when the run ends
