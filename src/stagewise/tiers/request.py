@@ -43,3 +43,4 @@ class TestRequest:
     pytest_args: tuple[str, ...] = ()  # after ``--``: reach each pytest tier after stagewise's own
     keyword: str | None = None  # ``-k EXPR``, passed to each pytest tier
     relay_output: bool = True  # pytest's own lines reach the reporter (--no-progress without -v: log only)
+    shard: tuple[int, int] | None = None  # --shard K/N: this runner runs shard K of N
