@@ -54,9 +54,9 @@ def run_durations(run_dir: Path) -> dict[str, float]:
     return {k: round(v, 4) for k, v in times.items() if k}
 
 
-def update_durations(root: Path, run_dir: Path) -> Path | None:
-    """Merge the run's test times into the project's file; returns it, or ``None`` if nothing ran."""
-    fresh = run_durations(run_dir)
+def update_durations(root: Path, *run_dirs: Path) -> Path | None:
+    """Merge the runs' test times into ``root``'s file; returns it, or ``None`` if nothing ran."""
+    fresh = {k: v for run_dir in run_dirs for k, v in run_durations(run_dir).items()}
     if not fresh:
         return None
     tests = {**read_durations(root), **fresh}

@@ -88,17 +88,21 @@ def run_tests(
     finally:
         result.duration = time.monotonic() - started
         _write_report(result, reports_root, run_dir, run_info.result(), reporter=reporter)
-        _keep_durations(project.root, run_dir, reporter)
+        _keep_durations(project.root, run_dir, reporter, sharded=request.shard is not None)
     refused = refused_shard(run_dir) if request.shard is not None else None
     if refused is not None:
         raise UsageError(refused)
     return result
 
 
-def _keep_durations(root: Path, run_dir: Path, reporter: Reporter) -> None:
-    """Every run's test times go into .stagewise/durations.json (for --shard); a failure is a note."""
+def _keep_durations(root: Path, run_dir: Path, reporter: Reporter, *, sharded: bool) -> None:
+    """Every run's test times go into .stagewise/durations.json (for --shard); a failure is a note.
+
+    A shard's times go into its own run folder instead: every shard of a commit
+    must split by the same file, and `stagewise report merge` folds them in.
+    """
     try:
-        update_durations(root, run_dir)
+        update_durations(run_dir if sharded else root, run_dir)
     except OSError as exc:
         reporter.note(f"could not update {root / '.stagewise' / 'durations.json'}: {exc}")
 
