@@ -37,7 +37,19 @@ from stagewise.cli.release_cmd import COMMANDS as _RELEASE_COMMANDS  # noqa: E40
 COMMANDS.update(_RELEASE_COMMANDS)
 LOCKED = ("up", "down", "build", "migrate", "backup", "restore", "gate", "release", "rollback")
 #: The commands with ``--json``: their result's record in the versioned envelope.
-JSON = ("up", "down", "build", "status", "migrate", "backup", "restore", "gate", "release", "rollback", "releases")
+JSON = (
+    "up",
+    "down",
+    "build",
+    "status",
+    "migrate",
+    "backup",
+    "restore",
+    "gate",
+    "release",
+    "rollback",
+    "releases",
+)
 USAGE = "stagewise deploy ENV COMMAND [ARGS]"
 
 

@@ -46,7 +46,15 @@ def register(commands: Any) -> None:
     )
     flaky.add_argument("--json", action="store_true", help="print JSON instead of a table")
     flaky.set_defaults(handler=run_flaky)
-    for sub in (show, opener, flaky):
+    merge = actions.add_parser(
+        "merge", help="combine shard runs (--shard K/N) into one run: one verdict, summary.json and page"
+    )
+    merge.add_argument(
+        "runs", nargs="+", metavar="DIR", help="the shard runs' folders (or their reports folders)"
+    )
+    merge.add_argument("--json", action="store_true", help="print the merged summary.json")
+    merge.set_defaults(handler=run_merge)
+    for sub in (show, opener, flaky, merge):
         sub.add_argument(
             "--reports-dir", metavar="DIR", help="where run reports are (default: <project>/reports)"
         )
@@ -162,3 +170,34 @@ def run_flaky(args: argparse.Namespace) -> int:
             f"  {s.flaky_runs:>5} {s.runs:>5} {s.flaky_rate:>6.0%} {s.failed_runs:>6}  {s.tier:<12} {s.name}"
         )
     return 0
+
+
+def run_merge(args: argparse.Namespace) -> int:
+    """Merge shard runs into a new run; the exit code is the merged verdict's."""
+    from stagewise.report.merge import merge_runs
+
+    run_dir, record = merge_runs([Path(p) for p in args.runs], reports_root(args))
+    _fold_durations(args, [Path(p) for p in record["merged_dirs"]])
+    if args.json:
+        print(json.dumps(record, indent=2))
+        return int(record["exit_code"])
+    counts = ", ".join(
+        f"{t['name']} {t['passed']} passed, {t['failed']} failed, {t['errors']} errors"
+        for t in record["tiers"]
+    )
+    print(f"merged {len(record['merged_from'])} runs: {record['verdict']} ({counts})")
+    print(f"report: {run_dir / 'index.html'}")
+    return int(record["exit_code"])
+
+
+def _fold_durations(args: argparse.Namespace, run_dirs: list[Path]) -> None:
+    """The shards' test times join the project's .stagewise/durations.json (for the next --shard)."""
+    from stagewise.errors import StagewiseError
+    from stagewise.pipeline.durations import update_durations
+    from stagewise.project.loader import load_project
+
+    try:
+        project = load_project(Path(args.project or os.getcwd()))
+        update_durations(project.root, *run_dirs)
+    except (StagewiseError, OSError) as exc:  # no project here: the merge itself stands
+        print(f"durations not kept: {exc}", file=sys.stderr)

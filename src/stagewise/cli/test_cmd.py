@@ -121,6 +121,12 @@ def register(commands: Any) -> None:
         metavar="NAME",
         help="run a profile's tiers and stage within its budget (pr, main, nightly, or [profiles.NAME])",
     )
+    parser.add_argument(
+        "--shard",
+        metavar="K/N",
+        type=_shard,
+        help="run shard K of N: the tests split across N runners by recorded durations",
+    )
     add_project_argument(parser)
     parser.set_defaults(handler=run, pytest_args=[])
 
@@ -155,6 +161,7 @@ def run(args: argparse.Namespace) -> int:
         pytest_args=tuple(args.pytest_args),
         keyword=args.keyword,
         relay_output=args.verbose or not args.no_progress,
+        shard=args.shard,
     )
     stream = sys.stderr if args.json else sys.stdout
     if wants_live_progress(stream, args.no_progress, os.environ):
@@ -330,3 +337,14 @@ def _reruns(value: str) -> int:
     if not 0 <= number <= 10:
         raise argparse.ArgumentTypeError(f"must be a whole number from 0 to 10, not {value!r}")
     return number
+
+
+def _shard(value: str) -> tuple[int, int]:
+    """``--shard K/N``: shard K (1-based) of N."""
+    from stagewise.errors import UsageError
+    from stagewise.pipeline.shards import parse_shard
+
+    try:
+        return parse_shard(value)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(exc.message.removeprefix(f"--shard {value}: ")) from None

@@ -16,12 +16,14 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from stagewise.errors import InterruptedRun, MissingError
+from stagewise.errors import InterruptedRun, MissingError, UsageError
 from stagewise.pipeline.budget import apply_budget
 from stagewise.pipeline.coverage_gate import CoverageGates
+from stagewise.pipeline.durations import update_durations
 from stagewise.pipeline.plan import RunPlan, holds_tests, plan_run, preflight, tier_named, will_run
 from stagewise.pipeline.provision import provisioned
 from stagewise.pipeline.reporter import Reporter
+from stagewise.pipeline.shards import refused_shard, shard_env
 from stagewise.project.env import resolve_env
 from stagewise.project.model import Project
 from stagewise.report.history import read_history
@@ -58,6 +60,8 @@ def run_tests(
     browser = _browser(project, plan, request, child_env)
     run_dir = prepare_run_dir(reports_root, run_id)
     child_env["STAGEWISE_REPORT_DIR"] = str(run_dir)
+    if request.shard is not None:
+        child_env.update(shard_env(project.root, request.shard))
     result = RunResult(
         run_id=run_id,
         stage=plan.stage.name,
@@ -87,7 +91,23 @@ def run_tests(
         if request.profile is not None:
             apply_budget(result, request.profile)
         _write_report(result, reports_root, run_dir, run_info.result(), reporter=reporter)
+        _keep_durations(project.root, run_dir, reporter, sharded=request.shard is not None)
+    refused = refused_shard(run_dir) if request.shard is not None else None
+    if refused is not None:
+        raise UsageError(refused)
     return result
+
+
+def _keep_durations(root: Path, run_dir: Path, reporter: Reporter, *, sharded: bool) -> None:
+    """Every run's test times go into .stagewise/durations.json (for --shard); a failure is a note.
+
+    A shard's times go into its own run folder instead: every shard of a commit
+    must split by the same file, and `stagewise report merge` folds them in.
+    """
+    try:
+        update_durations(run_dir if sharded else root, run_dir)
+    except OSError as exc:
+        reporter.note(f"could not update {root / '.stagewise' / 'durations.json'}: {exc}")
 
 
 def _prepare_report(root: Path, python: str) -> dict[str, object]:

@@ -18,8 +18,8 @@ from stagewise.project.data import read_data
 from stagewise.project.defaults import without_project_file
 from stagewise.project.model import BrowserConfig, Project
 from stagewise.project.performance import read_performance
-from stagewise.project.release_config import read_release
 from stagewise.project.profiles import read_profiles
+from stagewise.project.release_config import read_release
 from stagewise.project.resilience import read_resilience
 from stagewise.project.security import read_security
 from stagewise.project.services_loader import read_compose, read_services

@@ -45,3 +45,4 @@ class TestRequest:
     keyword: str | None = None  # ``-k EXPR``, passed to each pytest tier
     relay_output: bool = True  # pytest's own lines reach the reporter (--no-progress without -v: log only)
     profile: ProfileConfig | None = None  # --profile NAME: its budget is checked when the run ends
+    shard: tuple[int, int] | None = None  # --shard K/N: this runner runs shard K of N

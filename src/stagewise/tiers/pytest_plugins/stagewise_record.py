@@ -64,6 +64,10 @@ def pytest_configure(config: pytest.Config) -> None:
     _out.append(open(path, "a", encoding="utf-8"))  # noqa: SIM115 - open for the whole session
     if not _is_worker(config):
         _emit({"event": "start", "pytest": pytest.__version__, "pid": os.getpid()})
+    if os.environ.get("STAGEWISE_SHARD"):  # stagewise test --shard K/N
+        import importlib  # only when sharding
+
+        importlib.import_module("stagewise_shard").install(config, _emit)  # the module beside this one
 
 
 def _register_markers(config: pytest.Config) -> None:
