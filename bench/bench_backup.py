@@ -15,7 +15,10 @@ Measured in one run on the real PostgreSQL at 127.0.0.1:5432:
 Prints MB/s of the live database's size for each, and the overhead ratio of
 stagewise over the plain tools; writes ``bench/results/backup.json``.
 
-Usage: ``python bench/bench_backup.py [--mb 200]``
+Rounds are interleaved (each round runs every side once) and the figures are
+medians over rounds; a final in-process run prints where a restore's time goes.
+
+Usage: ``python bench/bench_backup.py [--mb 200] [--rounds 5]``
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -64,30 +68,67 @@ def timed(command: list[str], **kwargs: object) -> float:
     return time.perf_counter() - start
 
 
+def fresh_db(url: str) -> str:
+    """An empty database named after ``url``'s plus a counter; returns its URL."""
+    fresh_db.count += 1  # type: ignore[attr-defined]
+    name = f"{url.rsplit('/', 1)[1]}_p{fresh_db.count}"  # type: ignore[attr-defined]
+    with psycopg.connect(ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return f"{url.rsplit('/', 1)[0]}/{name}"
+
+
+fresh_db.count = 0  # type: ignore[attr-defined]
+
+
+def drop_db(url: str) -> None:
+    with psycopg.connect(ADMIN, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
+def steps(url: str, backup: Path) -> dict[str, float]:
+    """Where a restore's time goes: each step of ``stagewise deploy ENV restore``, timed in-process."""
+    from stagewise.dataops import manifest as manifest_module
+    from stagewise.dataops.postgres import PostgresStore
+
+    store = PostgresStore(url)
+    out: dict[str, float] = {}
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "stagewise", "--version"], check=True, capture_output=True)
+    out["python + stagewise start-up"] = time.perf_counter() - start
+    manifest_module._DIGESTS.clear()
+    start = time.perf_counter()
+    manifest_module.check_intact(backup)
+    out["sha256 of the dump"] = time.perf_counter() - start
+    start = time.perf_counter()
+    scratch = store.load_scratch(backup)
+    out["pg_restore --jobs into scratch"] = time.perf_counter() - start
+    start = time.perf_counter()
+    store.snapshot(scratch)
+    out["row counts + checksums"] = time.perf_counter() - start
+    start = time.perf_counter()
+    store.swap_in(scratch)
+    out["swap (rename x2; drop detached)"] = time.perf_counter() - start
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=int, default=200, help="size of the test database (default 200)")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default 5)")
     args = parser.parse_args()
     name = f"swbench_{uuid.uuid4().hex[:8]}"
     url = f"postgresql://postgres@127.0.0.1:5432/{name}"
     work = Path(tempfile.mkdtemp(prefix="swbench-"))
     with psycopg.connect(ADMIN, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
+    jobs = min(os.cpu_count() or 1, 4)
+    times: dict[str, list[float]] = {
+        k: [] for k in ("pg_dump", "stagewise_backup", "pg_restore", "pg_restore_jobs", "stagewise_restore")
+    }
     try:
         size = fill(url, args.mb)
         mb = size / 1e6
         plain_file = work / "plain.dump"
-        dump_s = timed(
-            ["pg_dump", "--format=custom", "--no-owner", f"--file={plain_file}", f"--dbname={url}"]
-        )
-        with psycopg.connect(ADMIN, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}_plain"')
-            admin.execute(f'CREATE DATABASE "{name}_plainj"')
-        restore = ["pg_restore", "--no-owner", "--exit-on-error"]
-        restore_s = timed([*restore, f"--dbname={url}_plain", str(plain_file)])
-        jobs = min(os.cpu_count() or 1, 4)
-        restore_jobs_s = timed([*restore, f"--jobs={jobs}", f"--dbname={url}_plainj", str(plain_file)])
-
         project = work / "project"
         project.mkdir()
         (project / "stagewise.toml").write_text(
@@ -95,25 +136,45 @@ def main() -> int:
         )
         cli = [sys.executable, "-m", "stagewise", "deploy", "bench"]
         env = {**os.environ, "CI": "true"}
-        sw_backup_s = timed([*cli, "backup"], cwd=project, env=env)
-        sw_restore_s = timed([*cli, "restore"], cwd=project, env=env)
+        restore = ["pg_restore", "--no-owner", "--exit-on-error"]
+        # A, B, A, B: each round runs every side once, so drift in machine load hits all alike.
+        for _ in range(args.rounds):
+            plain_file.unlink(missing_ok=True)
+            times["pg_dump"].append(
+                timed(["pg_dump", "--format=custom", "--no-owner", f"--file={plain_file}", f"--dbname={url}"])
+            )
+            times["stagewise_backup"].append(timed([*cli, "backup", "--keep", "1"], cwd=project, env=env))
+            target = fresh_db(url)
+            times["pg_restore"].append(timed([*restore, f"--dbname={target}", str(plain_file)]))
+            drop_db(target)
+            target = fresh_db(url)
+            times["pg_restore_jobs"].append(
+                timed([*restore, f"--jobs={jobs}", f"--dbname={target}", str(plain_file)])
+            )
+            drop_db(target)
+            times["stagewise_restore"].append(timed([*cli, "restore"], cwd=project, env=env))
         backup_file = next((project / "backups" / "bench").glob("*.dump"))
-        figures = {
+        profile = steps(url, backup_file)
+        med = {k: statistics.median(v) for k, v in times.items()}
+        ratios = {
+            "backup": [b / a for a, b in zip(times["pg_dump"], times["stagewise_backup"], strict=True)],
+            "restore": [b / a for a, b in zip(times["pg_restore"], times["stagewise_restore"], strict=True)],
+            "restore_vs_jobs": [
+                b / a for a, b in zip(times["pg_restore_jobs"], times["stagewise_restore"], strict=True)
+            ],
+        }
+        figures: dict[str, object] = {
             "database_bytes": size,
             "dump_bytes": plain_file.stat().st_size,
             "stagewise_dump_bytes": backup_file.stat().st_size,
-            "pg_dump_s": round(dump_s, 2),
-            "pg_restore_s": round(restore_s, 2),
-            "pg_restore_jobs_s": round(restore_jobs_s, 2),
-            "pg_restore_jobs_mb_s": round(mb / restore_jobs_s, 1),
-            "stagewise_backup_s": round(sw_backup_s, 2),
-            "stagewise_restore_s": round(sw_restore_s, 2),
-            "pg_dump_mb_s": round(mb / dump_s, 1),
-            "pg_restore_mb_s": round(mb / restore_s, 1),
-            "stagewise_backup_mb_s": round(mb / sw_backup_s, 1),
-            "stagewise_restore_mb_s": round(mb / sw_restore_s, 1),
-            "backup_overhead": round(sw_backup_s / dump_s, 2),
-            "restore_overhead": round(sw_restore_s / restore_s, 2),
+            "rounds": args.rounds,
+            **{f"{k}_s": round(v, 2) for k, v in med.items()},
+            **{f"{k}_mb_s": round(mb / v, 1) for k, v in med.items()},
+            "backup_overhead": round(statistics.median(ratios["backup"]), 2),
+            "restore_overhead": round(statistics.median(ratios["restore"]), 2),
+            "restore_overhead_vs_jobs": round(statistics.median(ratios["restore_vs_jobs"]), 2),
+            "restore_steps_s": {k: round(v, 3) for k, v in profile.items()},
+            "load_average": os.getloadavg()[0],
             "cpus": os.cpu_count(),
         }
     finally:
@@ -123,7 +184,8 @@ def main() -> int:
             ).fetchall():
                 admin.execute(f'DROP DATABASE IF EXISTS "{row[0]}" WITH (FORCE)')
         shutil.rmtree(work, ignore_errors=True)
-    print(f"database {mb:,.0f} MB, custom-format dump {figures['dump_bytes'] / 1e6:,.0f} MB")
+    print(f"database {mb:,.0f} MB, custom-format dump {figures['dump_bytes'] / 1e6:,.0f} MB")  # type: ignore[operator]
+    print(f"median of {args.rounds} interleaved rounds (load average {figures['load_average']:.2f})")
     print(f"{'':28}{'seconds':>9}{'MB/s':>9}")
     for label, key in (
         ("pg_dump", "pg_dump"),
@@ -132,10 +194,14 @@ def main() -> int:
         (f"pg_restore --jobs={jobs}", "pg_restore_jobs"),
         ("stagewise restore", "stagewise_restore"),
     ):
-        seconds = figures[f"{key}_s"]
-        rate = figures[f"{key.replace('_s', '')}_mb_s"]
-        print(f"{label:28}{seconds:>9}{rate:>9}")
-    print(f"overhead: backup x{figures['backup_overhead']}, restore x{figures['restore_overhead']}")
+        print(f"{label:28}{figures[f'{key}_s']:>9}{figures[f'{key}_mb_s']:>9}")
+    print(
+        f"overhead (median of per-round ratios): backup x{figures['backup_overhead']}, "
+        f"restore x{figures['restore_overhead']} (x{figures['restore_overhead_vs_jobs']} of pg_restore --jobs)"
+    )
+    print("where a restore's time goes (one in-process run):")
+    for step, seconds in profile.items():
+        print(f"  {step:36}{seconds:>7.3f} s")
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "backup.json").write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     return 0

@@ -29,6 +29,9 @@ class Manifest:
     checksums: dict[str, str]
     created_at: str
     tools: dict[str, str] = field(default_factory=dict)
+    #: How ``checksums`` were computed (the store's ``checksum_method``); None in
+    #: manifests written before the field existed, which used each store's first method.
+    checksum_method: str | None = None
 
     def path_for(self, backup: Path) -> Path:
         return manifest_path(backup)

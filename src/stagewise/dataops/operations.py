@@ -165,6 +165,7 @@ def _backup(data: DataEnv, say: Say, keep: int | None) -> Path:
         checksums=checksums,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         tools={**data.store.tool_versions(), "stagewise": __version__},
+        checksum_method=getattr(data.store, "checksum_method", None),
     )
     write_manifest(path, manifest)
     say(f"backup {path.name}: {manifest.size} bytes, {sum(counts.values())} rows in {len(counts)} tables")
@@ -209,14 +210,31 @@ def _verify(data: DataEnv, path: Path, say: Say) -> Manifest:
     say(f"verifying {path.name}: restoring into a scratch target")
     scratch = data.store.load_scratch(path)
     try:
-        _compare(manifest, *data.store.snapshot(scratch), path)
+        _compare(manifest, *data.store.snapshot(scratch), path, _method(data))
     finally:
         data.store.discard(scratch)
     say(f"{path.name} verified: {sum(manifest.tables.values())} rows in {len(manifest.tables)} tables match")
     return manifest
 
 
-def _compare(manifest: Manifest, counts: dict[str, int], checksums: dict[str, str], path: Path) -> None:
+def _method(data: DataEnv) -> str | None:
+    """The checksum method the store computes (None: its only, original one)."""
+    method: str | None = getattr(data.store, "checksum_method", None)
+    return method
+
+
+def _compare(
+    manifest: Manifest,
+    counts: dict[str, int],
+    checksums: dict[str, str],
+    path: Path,
+    method: str | None = None,
+) -> None:
+    if manifest.checksum_method not in (None, method):
+        raise VerifyError(
+            f"{path.name}'s checksums were made with {manifest.checksum_method}, which this stagewise "
+            f"does not compute ({method or 'its original method'}): upgrade stagewise to restore it"
+        )
     if counts != manifest.tables:
         diff = sorted(
             f"{t}: {manifest.tables.get(t)} -> {counts.get(t)}"
@@ -295,7 +313,7 @@ def restore(
         # dropped and stopped app services are started again, whatever the user presses.
         with interrupt_once():
             try:
-                _compare(manifest, *data.store.snapshot(scratch), path)
+                _compare(manifest, *data.store.snapshot(scratch), path, _method(data))
                 if backend is not None and apps:
                     stopped = list(backend.stop_services(apps))
                     if stopped:
@@ -342,7 +360,10 @@ def _check_moved(
 def _sweep_leftovers(data: DataEnv, say: Say) -> None:
     """Scratch targets of an interrupted restore or verify; under the env lock no one owns them."""
     for name in data.store.drop_leftover_scratch():
-        say(f"dropped {name}, left by an interrupted restore (it never held live data)")
+        if "_old_" in name[len(name) - 13 :]:
+            say(f"dropped {name}, the database an earlier restore replaced (not live data)")
+        else:
+            say(f"dropped {name}, left by an interrupted restore (it never held live data)")
 
 
 def migrate(

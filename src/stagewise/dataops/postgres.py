@@ -30,6 +30,9 @@ _STATS_CONNECTIONS = 4  # at most this many tables checksummed (and restored) at
 _SWAP_ATTEMPTS = 10  # renames tried while reconnecting clients get in the way
 _PROGRESS_EVERY = 3.0  # seconds between progress lines of a long dump
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+# Background drops still running, held so they are not reported as leaked processes.
+_DROPPING: list[subprocess.Popen[bytes]] = []
+CHECKSUM_METHOD = "sum-hashtextextended-0"  # per table: sum over rows of hashtextextended(row::text, 0)
 
 
 def _cause(text: str) -> str:
@@ -100,6 +103,8 @@ class PostgresStore:
 
     kind = "postgres"
     ext = "dump"
+    #: What the manifest's checksums are (manifests without the field used the same one).
+    checksum_method = CHECKSUM_METHOD
 
     def __init__(self, url: str, container: str | None = None) -> None:
         self.url = url.replace("postgresql+psycopg://", "postgresql://").replace(
@@ -243,7 +248,9 @@ class PostgresStore:
                 # An order-free multiset hash: the sum of each row's 64-bit text hash (the
                 # one hash partitioning relies on staying stable). It detects lost, added or
                 # altered rows; sorting every row's md5 instead cost more than the dump itself.
-                "SELECT count(*), coalesce(sum(hashtextextended(t::text, 0)::numeric), 0)::text "  # noqa: S608
+                # sum(bigint) is exact (numeric result, 128-bit state), so it equals the
+                # sum(...::numeric) older stagewise wrote, without a numeric per row.
+                "SELECT count(*), coalesce(sum(hashtextextended(t::text, 0)), 0)::text "  # noqa: S608
                 f"FROM public.{quoted} AS t"
             ).fetchone()
             db.rollback()
@@ -312,7 +319,36 @@ class PostgresStore:
                         "(data.app_services) and restore again"
                     ) from exc
                 time.sleep(0.1 * attempt)
-        self.discard(old)
+        self._drop_later(old)
+
+    def _drop_later(self, old: str) -> None:
+        """Drop the replaced database off the critical path: a detached ``dropdb``.
+
+        The name is its own journal: ``<db>_old_<hex>`` exists only after a
+        committed swap (it holds data the swap already replaced), so if the
+        drop never finishes, the next restore or verify drops it
+        (:meth:`drop_leftover_scratch`). Without ``dropdb``, it is dropped here.
+        """
+        try:
+            _DROPPING[:] = [p for p in _DROPPING if p.poll() is None]
+            _DROPPING.append(
+                subprocess.Popen(
+                    self._command(
+                        "dropdb",
+                        "--if-exists",
+                        "--force",
+                        f"--maintenance-db={self._tool_url('postgres')}",
+                        old,
+                    ),
+                    env=self._tool_env(),
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,  # outlives stagewise; a Ctrl+C does not reach it
+                )
+            )
+        except (OSError, MissingError):
+            self.discard(old)
 
     def discard(self, scratch: str) -> None:
         if not _IDENT.match(scratch):
@@ -321,13 +357,19 @@ class PostgresStore:
             admin.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
 
     def drop_leftover_scratch(self) -> list[str]:
-        """Scratch databases left by an interrupted restore; they never held live data."""
+        """Scratch databases left by an interrupted restore, and replaced ones a background drop missed.
+
+        Neither holds live data: a ``_restore_`` one was never swapped in, an
+        ``_old_`` one was swapped out by a committed restore.
+        """
         with self._connect("postgres") as admin:
             rows = admin.execute(
                 "SELECT datname FROM pg_database WHERE datname LIKE %s OR datname LIKE %s",
                 (f"{self.database[:40]}_restore_%", f"{self.database[:40]}_old_%"),
             ).fetchall()
-        names = [str(r[0]) for r in rows if r[0].startswith(self.database[:40] + "_restore_")]
+        prefix = re.escape(self.database[:40])
+        leftover = re.compile(f"^{prefix}_(restore|old)_[0-9a-f]{{8}}$")
+        names = [str(r[0]) for r in rows if leftover.match(str(r[0]))]
         for name in names:
             self.discard(name)
         return names
