@@ -21,6 +21,7 @@ from stagewise.operations.policy import Confirm, Target, confirm_protected, guar
 from stagewise.pipeline.reporter import Reporter
 from stagewise.pipeline.results import RunResult
 from stagewise.project.model import Project, StageConfig
+from stagewise.release.orchestrate import stop_release_parts
 
 
 def backend_for(target: Target) -> Backend:
@@ -128,7 +129,8 @@ def down(request: DownRequest, confirm: Confirm = refuse) -> DownResult:
     destructive = DOWN_VOLUMES_QUESTION if request.volumes else DOWN_QUESTION
     with guarded(target, "down", destructive=destructive, confirm=confirm):
         backend = backend_for(target)
-        stopped = backend.down(request.volumes)
+        released = stop_release_parts(target)  # first: down --volumes removes their state files
+        stopped = [*backend.down(request.volumes), *released]
     return DownResult(target.stage, backend.name, tuple(stopped), request.volumes)
 
 

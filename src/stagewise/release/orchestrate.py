@@ -101,6 +101,17 @@ class Release:
     def url(self, slot: str) -> str:
         return f"http://127.0.0.1:{self.ports[slot]}"
 
+    def stop_all(self) -> list[str]:
+        """Stop the spare slot's instance and the front door (``deploy ENV down``); what was stopped.
+
+        The backend's own ``down`` stops slot ``a`` (it is the service's own state file);
+        without this, a release's spare slot and HAProxy would outlive ``down``.
+        """
+        stopped = [f"{name} (slot b)" for name in self.slot("b", None).down(volumes=False)]
+        if self.door.stop():
+            stopped.append("front door")
+        return stopped
+
 
 def _service(target: Target, config: ReleaseConfig) -> ServiceConfig:
     services = {n: s for n, s in target.project.services.items() if s.runs_in(target.stage)}
@@ -135,6 +146,18 @@ class _Steps:
         self.record = replace(self.record, outcome=outcome, detail=detail, finished_at=now())
         self.history.save(self.record)
         return self.record
+
+
+def stop_release_parts(target: Target) -> list[str]:
+    """What ``down`` must stop besides the backend's services: the spare slot and the front door.
+
+    Nothing for a stage without ``[release.STAGE]``.
+    """
+    if target.config.name not in target.project.releases:
+        return []
+    if (target.backend or target.config.backend or "local") != "local":
+        return []  # release refuses other backends, so it never started anything there
+    return Release(target).stop_all()
 
 
 def release(request: ReleaseRequest, say: Say, confirm: Confirm = refuse) -> ReleaseRecord:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -254,3 +255,26 @@ def test_a_stage_without_verification_fails_closed(project: tuple[Path, int]) ->
     assert done.returncode == 1
     assert "no verification configured" in done.stderr
     assert _history(root) == []
+
+
+def test_down_stops_the_spare_slot_and_the_front_door(project: tuple[Path, int]) -> None:
+    root, door = project
+    done = run_cli("deploy", "dev", "release", cwd=root)  # serves from slot b now
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert _door(door) == "v1"
+    journals = {p.name: json.loads(p.read_text()) for p in (root / ".stagewise" / "dev").glob("*.json")}
+    refs = [
+        ProcessRef(int(data["pid"]), int(data["start_ticks"]))
+        for data in journals.values()
+        if isinstance(data, dict) and "pid" in data and "start_ticks" in data
+    ]
+    assert len(refs) >= 2, journals  # the slot's instance and HAProxy
+    done = run_cli("deploy", "dev", "down", cwd=root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "front door" in done.stdout
+    deadline = time.monotonic() + 10
+    while any(ref.alive() for ref in refs) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(ref.alive() for ref in refs)
+    with socket.socket() as sock:
+        assert sock.connect_ex(("127.0.0.1", door)) != 0  # nothing listens at the door
