@@ -14,8 +14,12 @@ import sys
 from importlib import metadata
 
 
-def answer(pairs: list[list[str]]) -> tuple[dict[str, str | None], list[str]]:
-    """Each tool's version ("" unknown, None absent) and every installed ``Name==1.0``; nothing imported."""
+def answer(pairs: list[list[str]], pins: bool = True) -> tuple[dict[str, str | None], list[str]]:
+    """Each tool's version ("" unknown, None absent) and every installed ``Name==1.0``; nothing imported.
+
+    Listing every distribution costs tens of milliseconds in a large venv, and only an
+    install needs the pins: ``pins=False`` leaves them out (an empty list).
+    """
     found: dict[str, str | None] = {}
     for module, package in pairs:
         if importlib.util.find_spec(module) is None:
@@ -25,14 +29,16 @@ def answer(pairs: list[list[str]]) -> tuple[dict[str, str | None], list[str]]:
             found[module] = metadata.version(package)
         except metadata.PackageNotFoundError:
             found[module] = ""
-    pins: dict[str, str] = {}
+    if not pins:
+        return found, []
+    held: dict[str, str] = {}
     for dist in metadata.distributions():
         name = dist.metadata["Name"]
-        if name and dist.version and name.lower() not in pins:
-            pins[name.lower()] = f"{name}=={dist.version}"
-    return found, sorted(pins.values())
+        if name and dist.version and name.lower() not in held:
+            held[name.lower()] = f"{name}=={dist.version}"
+    return found, sorted(held.values())
 
 
 if __name__ == "__main__":
-    tools, installed = answer(json.loads(sys.argv[1]))
+    tools, installed = answer(json.loads(sys.argv[1]), pins=sys.argv[2:] != ["--no-pins"])
     sys.stdout.write(json.dumps({"tools": tools, "installed": installed}))

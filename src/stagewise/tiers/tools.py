@@ -92,15 +92,19 @@ class Probe:
         return old
 
 
-def probe(python: str, tools: Sequence[Tool]) -> Probe:
-    """Ask ``python`` which of ``tools`` it has, at which versions (nothing is imported)."""
+def probe(python: str, tools: Sequence[Tool], pins: bool = True) -> Probe:
+    """Ask ``python`` which of ``tools`` it has, at which versions (nothing is imported).
+
+    ``pins=False`` skips listing every installed distribution (``installed`` is then empty):
+    only an install needs them, and the listing is most of a probe's cost in a large venv.
+    """
     pairs = [[t.module, t.package] for t in tools]
     if python == sys.executable:
-        versions, installed = probe_child.answer(pairs)
+        versions, installed = probe_child.answer(pairs, pins=pins)
         return Probe(python, versions, tuple(installed))
     try:
         done = subprocess.run(
-            [python, probe_child.__file__, json.dumps(pairs)],
+            [python, probe_child.__file__, json.dumps(pairs), *([] if pins else ["--no-pins"])],
             capture_output=True,
             text=True,
             timeout=60,
@@ -120,7 +124,7 @@ def probe(python: str, tools: Sequence[Tool]) -> Probe:
 
 def missing_tools(python: str, tools: Sequence[Tool]) -> list[Tool]:
     """The tools that ``python`` cannot import (checked without importing them)."""
-    return probe(python, tools).absent(tools) if tools else []
+    return probe(python, tools, pins=False).absent(tools) if tools else []
 
 
 def version_at_least(version: str, minimum: str) -> bool:
@@ -172,7 +176,7 @@ def require_tools(
     """
     if not tools:
         return
-    found = probe(python, tools)
+    found = probe(python, tools, pins=False)
     old = found.too_old(tools)
     if old:
         tool, version = old[0]
@@ -185,7 +189,7 @@ def require_tools(
     if not absent:
         return
     if install_missing:
-        _install(found, absent, note or (lambda _line: None))
+        _install(probe(python, tools), absent, note or (lambda _line: None))
         return
     first = absent[0]
     raise MissingError(

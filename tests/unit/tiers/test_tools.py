@@ -133,3 +133,19 @@ def test_install_missing_without_pip_says_so(tmp_path: Path) -> None:
     assert notes == [
         f"installing no-such-package-here>=1.0 into {python} (pip; the 0 packages already there are kept at their versions)"
     ]
+
+
+@pytest.mark.parametrize("child", [False, True], ids=["in-process", "child interpreter"])
+def test_a_probe_without_pins_lists_no_distributions_but_the_same_versions(child: bool) -> None:
+    """The check before a run skips the (costly) listing of every distribution; an install needs it."""
+    from stagewise.tiers.tools import PYTEST, probe
+
+    # The same interpreter by another path is probed as a child (probe compares the path).
+    other = "python" if Path(sys.executable).name == "python3" else "python3"
+    python = str(Path(sys.executable).parent / other) if child else sys.executable
+    assert (python != sys.executable) is child
+    with_pins = probe(python, [PYTEST])
+    without = probe(python, [PYTEST], pins=False)
+    assert without.versions == with_pins.versions
+    assert without.installed == ()
+    assert any(pin.lower().startswith("pytest==") for pin in with_pins.installed)
