@@ -320,12 +320,20 @@ def _print_status(statuses: list[Any], stream: Any) -> None:
     if not statuses:
         print("no services running", file=stream)
         return
-    print(f"{'service':<14}{'state':<10}{'health':<11}{'pid':>8}{'port':>7}  uptime", file=stream)
+    # The detail column (swarm: replicas n/m, a task's node and states) only where a backend gives one.
+    details = any(s.detail for s in statuses)
+    tail = "  detail" if details else ""
+    print(
+        f"{'service':<14}{'state':<10}{'health':<11}{'pid':>8}{'port':>7}  {'uptime':<8}{tail}".rstrip(),
+        file=stream,
+    )
     for s in statuses:
         uptime = "-" if s.uptime_s is None else time.strftime("%H:%M:%S", time.gmtime(s.uptime_s))
         pid = "-" if s.pid is None else str(s.pid)
         port = "-" if s.port is None else str(s.port)
-        print(f"{s.name:<14}{s.state:<10}{s.health:<11}{pid:>8}{port:>7}  {uptime}", file=stream)
+        detail = f"  {s.detail}" if details else ""
+        line = f"{s.name:<14}{s.state:<10}{s.health:<11}{pid:>8}{port:>7}  {uptime:<8}{detail}"
+        print(line.rstrip(), file=stream)
 
 
 def _test(target: Any, options: argparse.Namespace) -> int:

@@ -21,9 +21,10 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pytest
+if TYPE_CHECKING:  # pytest is imported only inside pytest (install): stagewise's core imports split/parse
+    import pytest
 
 SHARD_ENV = "STAGEWISE_SHARD"
 DURATIONS_ENV = "STAGEWISE_DURATIONS"
@@ -68,38 +69,45 @@ def _durations() -> dict[str, float]:
     return {str(k): float(v) for k, v in tests.items() if isinstance(v, int | float)}
 
 
-class ShardPlugin:
-    """Deselects the tests that belong to the other shards."""
-
-    def __init__(self, index: int, count: int, emit: Callable[[dict[str, Any]], None]) -> None:
-        self.index = index
-        self.count = count
-        self.emit = emit
-
-    @pytest.hookimpl(trylast=True)  # after -k/-m and other plugins: split what would run
-    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
-        nodeids = [item.nodeid for item in items]
-        event: dict[str, Any] = {
-            "event": "shard",
-            "index": self.index,
-            "count": self.count,
-            "total": len(set(nodeids)),
-        }
-        if len(set(nodeids)) < self.count:
-            keep: set[str] = set()
-            event["refused"] = True
-        else:
-            keep = set(split(nodeids, _durations(), self.count)[self.index - 1])
-        event["selected"] = len(keep)
-        self.emit(event)
-        dropped = [item for item in items if item.nodeid not in keep]
-        if dropped:
-            items[:] = [item for item in items if item.nodeid in keep]
-            config.hook.pytest_deselected(items=dropped)
-
-
 def install(config: pytest.Config, emit: Callable[[dict[str, Any]], None]) -> None:
     """Register the shard plugin when ``STAGEWISE_SHARD`` names a valid ``K/N``."""
     parsed = parse(os.environ.get(SHARD_ENV, ""))
     if parsed is not None:
-        config.pluginmanager.register(ShardPlugin(parsed[0], parsed[1], emit), "stagewise_shard_split")
+        plugin = _plugin_class()(parsed[0], parsed[1], emit)
+        config.pluginmanager.register(plugin, "stagewise_shard_split")
+
+
+def _plugin_class() -> type[Any]:
+    """The plugin class, made inside pytest only: its hook marker needs pytest imported."""
+    import pytest  # here, not at the top: this module is also imported where pytest is absent
+
+    class ShardPlugin:
+        """Deselects the tests that belong to the other shards."""
+
+        def __init__(self, index: int, count: int, emit: Callable[[dict[str, Any]], None]) -> None:
+            self.index = index
+            self.count = count
+            self.emit = emit
+
+        @pytest.hookimpl(trylast=True)  # after -k/-m and other plugins: split what would run
+        def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+            nodeids = [item.nodeid for item in items]
+            event: dict[str, Any] = {
+                "event": "shard",
+                "index": self.index,
+                "count": self.count,
+                "total": len(set(nodeids)),
+            }
+            if len(set(nodeids)) < self.count:
+                keep: set[str] = set()
+                event["refused"] = True
+            else:
+                keep = set(split(nodeids, _durations(), self.count)[self.index - 1])
+            event["selected"] = len(keep)
+            self.emit(event)
+            dropped = [item for item in items if item.nodeid not in keep]
+            if dropped:
+                items[:] = [item for item in items if item.nodeid in keep]
+                config.hook.pytest_deselected(items=dropped)
+
+    return ShardPlugin
