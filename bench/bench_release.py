@@ -11,6 +11,7 @@ gap between two successful answers, and each step's wall time from the release h
 
 from __future__ import annotations
 
+import http.client
 import json
 import shutil
 import socket
@@ -61,7 +62,7 @@ class Client(threading.Thread):
                 with opener.open(self.url, timeout=5) as answer:
                     answer.read()
                 self.successes.append(time.monotonic())
-            except OSError:
+            except (OSError, http.client.HTTPException):  # a reset mid-answer is HTTPException
                 self.failed += 1
             time.sleep(1 / RATE)
 

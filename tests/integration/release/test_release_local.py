@@ -10,6 +10,7 @@ history saying so.
 
 from __future__ import annotations
 
+import http.client
 import json
 import signal
 import socket
@@ -135,7 +136,7 @@ class Client:
             try:
                 with opener.open(self.url, timeout=5) as answer:
                     self.answers.append(answer.read().decode())
-            except OSError:
+            except (OSError, http.client.HTTPException):  # a reset mid-answer is HTTPException
                 self.failures += 1
             time.sleep(0.02)
 
