@@ -28,7 +28,7 @@ from typing import Any
 
 from stagewise.errors import ConfigError, DeployError, MissingError
 from stagewise.project.migration_gate import GateConfig
-from stagewise.tiers.security.allowlist import AllowList, load_allowlist
+from stagewise.tiers.security.allowlist import AllowList, acceptance_for, load_allowlist, where_of
 from stagewise.tiers.security.findings import Finding
 
 _TIMEOUT = 120  # seconds; squawk lints thousands of statements in well under one
@@ -175,23 +175,22 @@ def _statement(lines: Sequence[str], start: int, end: int) -> str:
 
 def _accept(findings: list[LintFinding], allowlist: AllowList, today: date) -> LintResult:
     """Mark findings an unexpired entry accepts; an expired entry that matches is named, not applied."""
-    where = str(allowlist.path) if allowlist.path else "allow-list"
+    where = where_of(allowlist)
     marked: list[LintFinding] = []
     expired: dict[str, str] = {}
     for finding in findings:
         # Matched as the security tier matches: id = the rule, location = a glob on "REVISION: SQL".
         probe = Finding(finding.rule, finding.message, "high", "squawk", finding.location, "", "")
-        live = next((e for e in allowlist.entries if e.matches(probe) and e.expires >= today), None)
+        live, stale = acceptance_for(probe, allowlist, today)
         if live is not None:
             marked.append(
                 replace(finding, accepted_by=f"{where}:{live.key} until {live.expires}: {live.reason}")
             )
             continue
-        for entry in allowlist.entries:
-            if entry.matches(probe):
-                expired[entry.key] = (
-                    f"{where}:{entry.key} for {entry.id} expired on {entry.expires}: "
-                    "it no longer accepts the finding; renew it with a new reason or change the migration"
-                )
+        for entry in stale:
+            expired[entry.key] = (
+                f"{where}:{entry.key} for {entry.id} expired on {entry.expires}: "
+                "it no longer accepts the finding; renew it with a new reason or change the migration"
+            )
         marked.append(finding)
     return LintResult(tuple(marked), tuple(expired.values()))

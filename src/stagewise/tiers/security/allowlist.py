@@ -110,28 +110,46 @@ def _expiry(path: Path, key: str, value: object) -> date:
     )
 
 
+def acceptance_for(
+    finding: Finding, allowlist: AllowList, today: date
+) -> tuple[Acceptance | None, list[Acceptance]]:
+    """The unexpired entry that accepts ``finding`` (or None) and the expired ones that match it.
+
+    One matching rule for every allow-list stagewise reads (the security tier's and the
+    migration gate's), so an entry means the same wherever it is written.
+    """
+    live = next((e for e in allowlist.entries if e.matches(finding) and e.expires >= today), None)
+    if live is not None:
+        return live, []
+    return None, [e for e in allowlist.entries if e.matches(finding)]
+
+
+def where_of(allowlist: AllowList) -> str:
+    """How notes name the allow-list: its path, else the word."""
+    return str(allowlist.path) if allowlist.path else "allow-list"
+
+
 def apply_allowlist(
     findings: Sequence[Finding], allowlist: AllowList, today: date
 ) -> tuple[list[Finding], list[str]]:
     """Mark accepted findings as suppressed; returns the findings and notes on expired entries."""
     marked: list[Finding] = []
     notes: dict[str, str] = {}
-    where = str(allowlist.path) if allowlist.path else "allow-list"
+    where = where_of(allowlist)
     for finding in findings:
-        match = next((e for e in allowlist.entries if e.matches(finding) and e.expires >= today), None)
+        match, expired = acceptance_for(finding, allowlist, today)
         if match is not None:
             marked.append(
                 replace(finding, suppressed_by=f"{where}:{match.key} until {match.expires}: {match.reason}")
             )
             continue
-        for entry in allowlist.entries:
-            if entry.matches(finding):
-                notes[entry.key] = (
-                    f"{where}:{entry.key} for {entry.id} expired on {entry.expires}: "
-                    "it no longer suppresses; renew it with a new reason or fix the finding"
-                )
+        for entry in expired:
+            notes[entry.key] = (
+                f"{where}:{entry.key} for {entry.id} expired on {entry.expires}: "
+                "it no longer suppresses; renew it with a new reason or fix the finding"
+            )
         marked.append(finding)
     return marked, list(notes.values())
 
 
-__all__ = ["Acceptance", "AllowList", "apply_allowlist", "load_allowlist"]
+__all__ = ["Acceptance", "AllowList", "acceptance_for", "apply_allowlist", "load_allowlist", "where_of"]
