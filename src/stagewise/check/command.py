@@ -64,6 +64,7 @@ def problems_in(lines: list[str]) -> list[Problem]:
 
 def run_command_step(
     step: StepPlan,
+    *,
     root: Path,
     env: Mapping[str, str],
     log_path: Path,
@@ -88,7 +89,9 @@ def run_command_step(
         try:
             code = run_streaming(step.command, root, env, line_out, what=f"{step.tool} ({step.name})")
         except MissingError as exc:
-            return _result(step, TierStatus.NOT_RUN, f"not run: {exc.message}", time.monotonic() - started, log_path)
+            return _result(
+                step, TierStatus.NOT_RUN, f"not run: {exc.message}", time.monotonic() - started, log_path
+            )
     duration = time.monotonic() - started
     problems = problems_in(lines)
     if code == 0:
@@ -102,7 +105,7 @@ def run_command_step(
         last = next((line for line in reversed(lines) if line.strip()), "(no output)")
         status = TierStatus.FAILED if code == FOUND_PROBLEMS else TierStatus.ERROR
         message = f"{step.tool} exited {code}: {last.strip()[:300]}"
-    return _result(step, status, message, duration, log_path, problems, code)
+    return _result(step, status, message, duration, log_path, problems=problems, code=code)
 
 
 def _result(
@@ -111,6 +114,7 @@ def _result(
     message: str,
     duration: float,
     log_path: Path | None,
+    *,
     problems: list[Problem] | None = None,
     code: int | None = None,
 ) -> TierResult:

@@ -83,7 +83,9 @@ def lint_step(project: Project, python: str, found: Probe, config: CheckConfig) 
         return configured_step("lint", command, python, project.root)
     root = project.root
     if found.versions.get(RUFF.module) is not None:
-        return StepPlan("lint", "ruff", (python, "-m", "ruff", "check", "."), required=config.required("lint"))
+        return StepPlan(
+            "lint", "ruff", (python, "-m", "ruff", "check", "."), required=config.required("lint")
+        )
     if found.versions.get(FLAKE8.module) is not None:
         command = (python, "-m", "flake8", "--extend-exclude", FLAKE8_EXCLUDE, ".")
         return StepPlan("lint", "flake8", command, required=config.required("lint"))
@@ -149,7 +151,9 @@ def mypy_config(root: Path) -> tuple[bool, bool]:
 
 
 def _ruff_configured(root: Path) -> bool:
-    return (root / "ruff.toml").is_file() or (root / ".ruff.toml").is_file() or "ruff" in _pyproject_tool(root)
+    return (
+        (root / "ruff.toml").is_file() or (root / ".ruff.toml").is_file() or "ruff" in _pyproject_tool(root)
+    )
 
 
 def _flake8_configured(root: Path) -> bool:

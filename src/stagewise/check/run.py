@@ -124,10 +124,8 @@ def run_check(
     run_info = pool.submit(_prepare_report, project.root, plan.python)
     secrets = tuple(resolved.secret_values())
     try:
-        runners = {
-            pool.submit(_step_runner(project, plan, step, env, run_dir, run_id, secrets, request, serial)): i
-            for i, step in enumerate(plan.steps)
-        }
+        steps = _Steps(project, plan, env, run_dir, run_id, secrets, request, serial)
+        runners = {pool.submit(steps.runner(step)): i for i, step in enumerate(plan.steps)}
         result.tiers.extend(_collect(runners, serial))
     except (InterruptedRun, KeyboardInterrupt):
         result.interrupted = True
@@ -153,67 +151,66 @@ def _collect(runners: Mapping[Future[TierResult], int], reporter: _Serialised) -
     return [finished[i] for i in sorted(finished)]
 
 
-def _step_runner(
-    project: Project,
-    plan: CheckPlan,
-    step: StepPlan,
-    env: dict[str, str],
-    run_dir: Path,
-    run_id: str,
-    secrets: tuple[str, ...],
-    request: CheckRequest,
-    reporter: _Serialised,
-) -> Callable[[], TierResult]:
-    """What one worker thread runs for ``step``."""
-    relay = (lambda line: reporter.output(step.name, f"{step.name}: {line}")) if request.verbose else _quiet
+@dataclass(frozen=True)
+class _Steps:
+    """What every step's worker thread shares: the project, the plan, the env and this run's folder."""
 
-    def run() -> TierResult:
+    project: Project
+    plan: CheckPlan
+    env: dict[str, str]
+    run_dir: Path
+    run_id: str
+    secrets: tuple[str, ...]
+    request: CheckRequest
+    reporter: _Serialised
+
+    def runner(self, step: StepPlan) -> Callable[[], TierResult]:
+        """What one worker thread runs for ``step``."""
+        return lambda: self.run(step)
+
+    def run(self, step: StepPlan) -> TierResult:
         if not step.runs:
             return not_run_result(step)
-        reporter.tier_started(step.name, step.command)
+        relay = self._relay(step.name)
         if step.name in (UNIT, BANDIT):
-            context = _context(project, plan, step.name, env, run_dir, run_id, secrets, request, relay)
-            return run_unit(context) if step.name == UNIT else run_bandit(project, context)
-        return run_command_step(step, project.root, env, run_dir / f"{step.name}.log", secrets, relay)
+            context = self._context(step.name, relay)
+            return run_unit(context) if step.name == UNIT else run_bandit(self.project, context)
+        log_path = self.run_dir / f"{step.name}.log"
+        return run_command_step(
+            step, root=self.project.root, env=self.env, log_path=log_path, secrets=self.secrets, on_line=relay
+        )
 
-    return run
+    def _relay(self, name: str) -> Callable[[str], None]:
+        """A step's output reaches the terminal with --verbose only (prefixed: the steps interleave)."""
+        if not self.request.verbose:
+            return _quiet
+        return lambda line: self.reporter.output(name, f"{name}: {line}")
+
+    def _context(self, name: str, log: Callable[[str], None]) -> TierContext:
+        unit = self.plan.unit
+        tier = (
+            unit.run.tiers[0]
+            if name == UNIT and unit is not None and unit.run is not None
+            else TierPlan(name, (), None, (), needs_target=False, browser=False, coverage=False)
+        )
+        return TierContext(
+            project=self.project,
+            plan=tier,
+            request=unit.request if unit is not None else _unit_request(self.request),
+            root=self.project.root,
+            python=self.plan.python,
+            env=self.env,
+            run_dir=self.run_dir,
+            target="",
+            run_id=self.run_id,
+            secrets=self.secrets,
+            verbose=self.request.verbose,
+            log=log,
+        )
 
 
 def _quiet(_line: str) -> None:
     return None
-
-
-def _context(
-    project: Project,
-    plan: CheckPlan,
-    name: str,
-    env: dict[str, str],
-    run_dir: Path,
-    run_id: str,
-    secrets: tuple[str, ...],
-    request: CheckRequest,
-    log: Callable[[str], None],
-) -> TierContext:
-    unit = plan.unit
-    tier = (
-        unit.run.tiers[0]
-        if name == UNIT and unit is not None and unit.run is not None
-        else TierPlan(name, (), None, (), needs_target=False, browser=False, coverage=False)
-    )
-    return TierContext(
-        project=project,
-        plan=tier,
-        request=unit.request if unit is not None else _unit_request(request),
-        root=project.root,
-        python=plan.python,
-        env=env,
-        run_dir=run_dir,
-        target="",
-        run_id=run_id,
-        secrets=secrets,
-        verbose=request.verbose,
-        log=log,
-    )
 
 
 class _Serialised:

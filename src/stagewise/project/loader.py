@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stagewise.errors import ConfigError
-from stagewise.project.check_config import read_check
 from stagewise.plugins.tiers import tier_order
+from stagewise.project.check_config import read_check
 from stagewise.project.coverage_config import read_coverage
 from stagewise.project.data import read_data
 from stagewise.project.defaults import without_project_file

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stagewise.plugins.tiers import on_request_tiers, tier_order
+from stagewise.project.check_config import CheckConfig
 from stagewise.project.data import DataConfig
 from stagewise.project.performance_model import PerformanceConfig
-from stagewise.project.check_config import CheckConfig
 from stagewise.project.profiles import BUILTIN_PROFILES, ProfileConfig
 from stagewise.project.release_config import ReleaseConfig
 from stagewise.project.resilience_model import ResilienceConfig
