@@ -23,6 +23,7 @@ from stagewise.check.detect import StepPlan, lint_step, probe_linters, types_ste
 from stagewise.check.steps import BANDIT, UNIT, UnitPlan, plan_bandit, plan_unit, run_bandit, run_unit
 from stagewise.errors import InterruptedRun, MissingError
 from stagewise.pipeline.reporter import Reporter
+from stagewise.pipeline.test_run import _prepare_report, _write_report  # the record as a test run's
 from stagewise.project.env import resolve_env
 from stagewise.project.interpreter import project_python
 from stagewise.project.model import Project
@@ -117,8 +118,6 @@ def run_check(
     )
     serial = _Serialised(reporter)
     serial.run_started(run_id, stage.name, "", plan.describe().split(", "))
-    from stagewise.pipeline.test_run import _prepare_report, _write_report
-
     started = time.monotonic()
     pool = ThreadPoolExecutor(max_workers=len(plan.steps) + 1, thread_name_prefix="check")
     run_info = pool.submit(_prepare_report, project.root, plan.python)

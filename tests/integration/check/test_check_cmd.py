@@ -246,3 +246,60 @@ def test_nothing_that_can_run_is_an_error_not_a_pass(make_project: ProjectFactor
     assert "stagewise check has nothing it can run" in done.stderr
     assert "neither ruff nor flake8 is installed" in done.stderr
     assert not (root / "reports").exists()  # refused before any run folder was made
+
+
+def test_an_interrupt_stops_every_step_child_and_still_writes_the_record(
+    make_project: ProjectFactory,
+) -> None:
+    import signal
+    import sys
+    import time
+
+    from tests.helpers import cli_env
+
+    root = _project(
+        make_project,
+        pyvenvs.project_venv(PYTEST_ONLY),
+        check='[check]\nsteps = ["lint", "unit"]\nlint = ["python", "-c", "import time; time.sleep(120)"]\n',
+        tests__unit__test_slow_py="import time\n\n\ndef test_slow() -> None:\n    time.sleep(120)\n",
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "stagewise", "check"],
+        cwd=root,
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(_step_children(process.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)  # both steps' children started (each in a worker thread)
+        children = _step_children(process.pid)
+        assert len(children) == 2, children
+        process.send_signal(signal.SIGTERM)  # what a CI runner sends; the CLI treats it as Ctrl+C
+        output, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, output
+    assert "stagewise: interrupted" in output
+    assert not any(Path(f"/proc/{pid}").exists() for pid in children)
+    [summary] = (root / "reports").glob("2*/summary.json")
+    assert json.loads(summary.read_text(encoding="utf-8"))["verdict"] == "interrupted"
+
+
+def _step_children(parent: int) -> list[int]:
+    """The lint command's and pytest's pids among ``parent``'s children (not git's, not the probe's)."""
+    from stagewise.check.children import child_pids
+
+    found = []
+    for pid in child_pids(parent):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        if b"time.sleep(120)" in command or b" -m pytest " in command:
+            found.append(pid)
+    return found
