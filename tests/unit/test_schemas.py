@@ -139,6 +139,7 @@ PROBES: dict[str, list[tuple[dict[str, Any], tuple[str, ...]]]] = {
     "tiers.*": [({}, ("tiers", "unit"))],
     "stages.*": [({}, ("stages", "test"))],
     "profiles.*": [({}, ("profiles", "pr"))],
+    "check": [({}, ("check",))],
     "coverage": [({}, ("coverage",))],
     "browser": [({}, ("browser",))],
     "release.*": [({"release": {"test": {"port": 8100}}}, ("release", "test"))],

@@ -12,6 +12,7 @@ from stagewise.errors import UsageError
 def build_parser() -> Parser:
     """The full command tree; each command module adds its own arguments."""
     from stagewise.cli import (
+        check_cmd,
         ci_cmd,
         completion_cmd,
         deploy_cmd,
@@ -31,6 +32,7 @@ def build_parser() -> Parser:
     parser.add_argument("--version", action="version", version=f"stagewise {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     test_cmd.register(commands)
+    check_cmd.register(commands)
     env_cmd.register(commands)
     deploy_cmd.register(commands)
     images_cmd.register(commands)

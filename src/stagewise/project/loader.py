@@ -13,6 +13,7 @@ from pathlib import Path
 
 from stagewise.errors import ConfigError
 from stagewise.plugins.tiers import tier_order
+from stagewise.project.check_config import read_check
 from stagewise.project.coverage_config import read_coverage
 from stagewise.project.data import read_data
 from stagewise.project.defaults import without_project_file
@@ -147,6 +148,7 @@ def _build(root: Path, file: Path | None, data: Mapping[str, object], prefix: st
     resilience = read_resilience(top.section("resilience"))
     releases = read_release(top.section("release"), stages)
     profiles = read_profiles(top.section("profiles"), tier_order())
+    check = read_check(top.section("check"))
     top.check_unknown()
     return Project(
         root=root,
@@ -159,6 +161,7 @@ def _build(root: Path, file: Path | None, data: Mapping[str, object], prefix: st
         resilience=resilience,
         releases=releases,
         profiles=profiles,
+        check=check,
         name=settings.name,
         python=settings.python,
         tiers=tiers,

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stagewise.plugins.tiers import on_request_tiers, tier_order
+from stagewise.project.check_config import CheckConfig
 from stagewise.project.data import DataConfig
 from stagewise.project.performance_model import PerformanceConfig
 from stagewise.project.profiles import BUILTIN_PROFILES, ProfileConfig
@@ -119,6 +120,7 @@ class Project:
     resilience: ResilienceConfig = field(default_factory=ResilienceConfig)
     releases: dict[str, ReleaseConfig] = field(default_factory=dict)
     profiles: dict[str, ProfileConfig] = field(default_factory=lambda: dict(BUILTIN_PROFILES))
+    check: CheckConfig = field(default_factory=CheckConfig)
 
     def describe_file(self) -> str:
         """The project file's path for messages, or a note that defaults apply."""

@@ -33,6 +33,12 @@ Added in version 1 (issue 7, reports)::
     git: {commit, branch, dirty} | null
     tool_versions: {python, pytest, ..., stagewise}
 
+Added in version 1 (issue 17, ``stagewise check``)::
+
+    command: "test" | "check"          # the command that made the run
+    tiers[].status: "not-run"          # a check step whose tool is not there (message says why)
+    tiers[].check                      # a check step: {step, tool, command, exit_code, problems, required}
+
 Keys are only ever added within a version; renaming or removing one bumps it.
 """
 
@@ -101,6 +107,7 @@ def run_record(result: RunResult, info: Mapping[str, Any] | None = None) -> dict
         "flaky": sum(t["flaky"] for t in tiers),
         "git": None,
         "tool_versions": {},
+        "command": result.command,
         **(info or {}),
     }
 

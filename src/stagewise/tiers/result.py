@@ -18,6 +18,7 @@ class TierStatus(StrEnum):
     ERROR = "error"
     NO_TESTS = "no-tests"
     MISSING = "missing"
+    NOT_RUN = "not-run"  # stagewise check: a step whose tool is not there (the message says why)
 
     @property
     def exit_code(self) -> ExitCode:
@@ -27,6 +28,7 @@ class TierStatus(StrEnum):
             TierStatus.ERROR: ExitCode.FAILED,
             TierStatus.NO_TESTS: ExitCode.NO_TESTS,
             TierStatus.MISSING: ExitCode.MISSING,
+            TierStatus.NOT_RUN: ExitCode.MISSING,
         }[self]
 
 
@@ -163,6 +165,7 @@ class RunResult:
     duration: float = 0.0
     interrupted: bool = False
     coverage_percent: float | None = None
+    command: str = "test"  # the command that made the run: "test" or "check"
 
     @property
     def exit_code(self) -> ExitCode:

@@ -102,3 +102,46 @@ def test_a_malformed_shard_is_a_usage_error(make_project: ProjectFactory, tmp_pa
     done = run_cli("test", "--unit", "--shard", "5/4", cwd=root)
     assert done.returncode == 2
     assert "expected K/N with 1 <= K <= N" in done.stderr
+
+
+FIXTURE_TESTS = """
+import time
+import pytest
+
+@pytest.fixture(scope="session")
+def app():
+    time.sleep(0.3)
+
+@pytest.fixture(scope="module")
+def schema(app):
+    time.sleep(0.6)
+
+@pytest.fixture
+def per_test():
+    time.sleep(0.2)
+
+def test_first(schema):
+    pass
+
+def test_second(schema, per_test):
+    pass
+"""
+
+
+@pytest.mark.parametrize("requirements", [pyvenvs.PYTEST_7_RECORD, pyvenvs.PYTEST_9_RECORD], ids=["7", "9"])
+def test_a_run_records_wider_scoped_fixture_times_on_the_test_that_ran_them(
+    make_project: ProjectFactory, tmp_path: Path, requirements: tuple[str, ...]
+) -> None:
+    python = pyvenvs.project_venv(requirements)
+    root = make_project(
+        {"stagewise.toml": f'[project]\npython = "{python}"\n', "tests/unit/test_fixtures.py": FIXTURE_TESTS}
+    )
+    done = run_cli("test", "--unit", "--no-progress", "--reports-dir", str(tmp_path / "reports"), cwd=root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    kept = json.loads((root / ".stagewise" / "durations.json").read_text())
+    first, second = "tests/unit/test_fixtures.py::test_first", "tests/unit/test_fixtures.py::test_second"
+    assert set(kept["fixtures"]) == {first}  # the function-scoped fixture is test_second's own time
+    assert kept["fixtures"][first]["session"] >= 0.3
+    assert kept["fixtures"][first]["module"] >= 0.6
+    assert kept["tests"][first] >= 0.9
+    assert kept["tests"][second] >= 0.2

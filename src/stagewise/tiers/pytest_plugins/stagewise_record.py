@@ -64,10 +64,12 @@ def pytest_configure(config: pytest.Config) -> None:
     _out.append(open(path, "a", encoding="utf-8"))  # noqa: SIM115 - open for the whole session
     if not _is_worker(config):
         _emit({"event": "start", "pytest": pytest.__version__, "pid": os.getpid()})
-    if os.environ.get("STAGEWISE_SHARD"):  # stagewise test --shard K/N
-        import importlib  # only when sharding
+    import importlib
 
-        importlib.import_module("stagewise_shard").install(config, _emit)  # the module beside this one
+    shard = importlib.import_module("stagewise_shard")  # the module beside this one
+    shard.install_fixture_times(config, _emit)  # every run: the times a later --shard splits by
+    if os.environ.get("STAGEWISE_SHARD"):  # stagewise test --shard K/N
+        shard.install(config, _emit)
 
 
 def _register_markers(config: pytest.Config) -> None:

@@ -14,6 +14,18 @@ the fewest tests (round-robin when the shards are even). Ties break by node
 id and shard index, so the result depends on nothing but its input. With
 fewer tests than shards nothing is run and a ``shard`` event says so; the
 pipeline turns it into a usage error.
+
+Shared setup (:func:`shared_setups`): a module-scoped fixture runs in the
+setup of the first test of its module that a run reaches, so a test's
+recorded time holds all of it, while every shard that runs any test of the
+module pays it again. So every run also records, per test, the setup time of
+the fixtures wider than a function that its setup ran (:func:`install_fixture_times`,
+a ``fixture`` event with the scope). The split takes them off the test: the
+module's share (class, module, package scope) becomes a cost of the module,
+paid once by a shard when it takes the module's first test, and the session
+share is dropped (every shard pays it once whatever it runs). So a module with
+an expensive fixture stays together unless balance needs it apart, and the
+loads balanced are what the shards will really spend.
 """
 
 from __future__ import annotations
@@ -30,17 +42,59 @@ SHARD_ENV = "STAGEWISE_SHARD"
 DURATIONS_ENV = "STAGEWISE_DURATIONS"
 
 
-def split(nodeids: Sequence[str], durations: Mapping[str, float], count: int) -> list[list[str]]:
+#: The fixture scopes whose setup a shard pays once per module it runs tests of ("session": once in all).
+MODULE_SCOPES = ("class", "module", "package")
+
+
+def module_of(nodeid: str) -> str:
+    """The file part of a node id (``tests/test_a.py::TestX::test_y`` -> ``tests/test_a.py``)."""
+    return nodeid.split("::", 1)[0]
+
+
+def shared_setups(
+    nodeids: Sequence[str], durations: Mapping[str, float], fixtures: Mapping[str, Mapping[str, float]]
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Each known test's own seconds, and each module's shared fixture seconds.
+
+    ``fixtures`` maps a node id to the seconds its setup spent in wider-scoped
+    fixtures, by scope (``{"module": 1.5, "session": 0.3}``).
+    """
+    own = {n: max(float(durations[n]), 0.0) for n in nodeids if n in durations}
+    shared: dict[str, float] = {}
+    for nodeid in sorted(own):
+        scopes = fixtures.get(nodeid) or {}
+        module = sum(max(float(scopes.get(scope, 0.0)), 0.0) for scope in MODULE_SCOPES)
+        session = max(float(scopes.get("session", 0.0)), 0.0)
+        own[nodeid] = max(own[nodeid] - module - session, 0.0)
+        if module > 0:  # the largest: merged shard runs record the same fixture on one test per shard
+            shared[module_of(nodeid)] = max(shared.get(module_of(nodeid), 0.0), module)
+    return own, shared
+
+
+def split(
+    nodeids: Sequence[str],
+    durations: Mapping[str, float],
+    count: int,
+    fixtures: Mapping[str, Mapping[str, float]] | None = None,
+) -> list[list[str]]:
     """The node ids of each of ``count`` shards (each list in the order given)."""
     unique = sorted(set(nodeids))
-    known = sorted((n for n in unique if n in durations), key=lambda n: (-float(durations[n]), n))
-    new = [n for n in unique if n not in durations]
+    own, shared = shared_setups(unique, durations, fixtures or {})
+    known = sorted(own, key=lambda n: (-own[n], n))
+    new = [n for n in unique if n not in own]
     loads = [0.0] * count
     shards: list[list[str]] = [[] for _ in range(count)]
+    present: list[set[str]] = [set() for _ in range(count)]
     for nodeid in known:
-        index = min(range(count), key=lambda i: (loads[i], len(shards[i]), i))
+        module = module_of(nodeid)
+
+        def cost(i: int, module: str = module, seconds: float = own[nodeid]) -> float:
+            return loads[i] + seconds + (0.0 if module in present[i] else shared.get(module, 0.0))
+
+        index = min(range(count), key=lambda i: (cost(i), len(shards[i]), i))
+        loads[index] = cost(index)
+        present[index].add(module)
         shards[index].append(nodeid)
-        loads[index] += max(float(durations[nodeid]), 0.0)
     for nodeid in new:
         index = min(range(count), key=lambda i: (len(shards[i]), loads[i], i))
         shards[index].append(nodeid)
@@ -57,16 +111,66 @@ def parse(spec: str) -> tuple[int, int] | None:
     return (k, n) if 1 <= k <= n else None
 
 
-def _durations() -> dict[str, float]:
+def _durations() -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """The recorded test times and wider-scoped fixture times (``{}`` each when there is no file)."""
     path = os.environ.get(DURATIONS_ENV)
     if not path:
-        return {}
+        return {}, {}
     try:
         data = json.loads(open(path, encoding="utf-8").read())  # noqa: SIM115 - read once
     except (OSError, ValueError):
+        return {}, {}
+    if not isinstance(data, dict):
+        return {}, {}
+    fixtures = data.get("fixtures")
+    scoped = {str(k): _seconds(v) for k, v in (fixtures.items() if isinstance(fixtures, dict) else ())}
+    return _seconds(data.get("tests")), scoped
+
+
+def _seconds(table: object) -> dict[str, float]:
+    if not isinstance(table, dict):
         return {}
-    tests = data.get("tests", {}) if isinstance(data, dict) else {}
-    return {str(k): float(v) for k, v in tests.items() if isinstance(v, int | float)}
+    return {str(k): float(v) for k, v in table.items() if isinstance(v, int | float)}
+
+
+def install_fixture_times(config: pytest.Config, emit: Callable[[dict[str, Any]], None]) -> None:
+    """Record the setup time of each fixture wider than a function, on the test whose setup ran it."""
+    config.pluginmanager.register(_fixture_times_class()(emit), "stagewise_fixture_times")
+
+
+def _fixture_times_class() -> type[Any]:
+    import time
+
+    import pytest
+
+    class FixtureTimes:
+        """A ``fixture`` event per wider-scoped fixture set up: the test, the scope, the seconds."""
+
+        def __init__(self, emit: Callable[[dict[str, Any]], None]) -> None:
+            self.emit = emit
+            self.current = ""
+
+        @pytest.hookimpl(tryfirst=True)
+        def pytest_runtest_setup(self, item: pytest.Item) -> None:
+            self.current = item.nodeid
+
+        @pytest.hookimpl(hookwrapper=True)
+        def pytest_fixture_setup(self, fixturedef: Any, request: Any) -> Any:
+            started = time.perf_counter()
+            yield
+            scope = str(getattr(fixturedef, "scope", "function"))
+            if scope != "function" and self.current:
+                self.emit(
+                    {
+                        "event": "fixture",
+                        "nodeid": self.current,
+                        "scope": scope,
+                        "name": str(getattr(fixturedef, "argname", "")),
+                        "duration": time.perf_counter() - started,
+                    }
+                )
+
+    return FixtureTimes
 
 
 def install(config: pytest.Config, emit: Callable[[dict[str, Any]], None]) -> None:
@@ -102,7 +206,8 @@ def _plugin_class() -> type[Any]:
                 keep: set[str] = set()
                 event["refused"] = True
             else:
-                keep = set(split(nodeids, _durations(), self.count)[self.index - 1])
+                tests, fixtures = _durations()
+                keep = set(split(nodeids, tests, self.count, fixtures)[self.index - 1])
             event["selected"] = len(keep)
             self.emit(event)
             dropped = [item for item in items if item.nodeid not in keep]
