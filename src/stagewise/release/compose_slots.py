@@ -233,7 +233,7 @@ class MainSlot:
         slots = self.slots
         found = [str(c.get("Name", "?")).lstrip("/") for c in slots.main_containers()]
         if found:
-            _remove(c["Id"] for c in slots.main_containers())
+            _remove((c["Id"] for c in slots.main_containers()), grace_seconds(slots.spec))
         if self.retagged and self.put_back is not None:
             docker("tag", self.put_back, slots.image_name)
             self.retagged = False
@@ -309,7 +309,7 @@ class SpareSlot:
         """Stop and remove this project's containers (by label: needs no file); the named volumes stay."""
         containers = inspect_project(self.project)
         if containers:
-            _remove(str(c.get("Id")) for c in containers)
+            _remove((str(c.get("Id")) for c in containers), grace_seconds(self.slots.spec))
         return [str(c.get("Name", "?")).lstrip("/") for c in containers]
 
     def running(self) -> bool:
@@ -319,11 +319,21 @@ class SpareSlot:
         return _logs([str(c.get("Id")) for c in inspect_project(self.project)])
 
 
-def _remove(ids: Any) -> None:
+def _remove(ids: Any, grace: int = 10) -> None:
     listed = [i for i in ids if i]
     if listed:
-        run_bounded(["docker", "stop", "--time", "10", *listed], 120)
+        run_bounded(["docker", "stop", "--time", str(grace), *listed], 120)
         docker("rm", "-f", *listed)
+
+
+def grace_seconds(spec: Mapping[str, Any]) -> int:
+    """The service's ``stop_grace_period`` in whole seconds (``1m30s``, ``10s``); 10 as compose's default."""
+    text = str(spec.get("stop_grace_period") or "")
+    parts = re.findall(r"(\d+(?:\.\d+)?)(h|m|s|ms)", text)
+    if not parts:
+        return 10
+    scale = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+    return max(1, round(sum(float(n) * scale[u] for n, u in parts)))
 
 
 def _logs(ids: list[str]) -> str:

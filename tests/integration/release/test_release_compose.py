@@ -56,8 +56,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
 http.server.ThreadingHTTPServer(("0.0.0.0", 8000), Handler).serve_forever()
 """
 
+HEALTH = """
+import sys, urllib.request
+try:
+    urllib.request.urlopen("http://127.0.0.1:8000/health", timeout=2)
+except Exception as exc:
+    sys.exit(f"unhealthy: {exc}")
+"""
+
 DOCKERFILE = """FROM stagewise/base:bookworm
-COPY app.py VERSION MODE /app/
+COPY app.py health.py VERSION MODE /app/
 CMD ["python3", "/app/app.py"]
 """
 
@@ -65,6 +73,7 @@ COMPOSE = """services:
   kv:
     image: stagewise/base:bookworm
     command: ["python3", "-m", "http.server", "9000", "--bind", "0.0.0.0", "--directory", "/etc"]
+    stop_grace_period: 1s  # python as pid 1 ignores SIGTERM: no need to wait 10 s for it
   app:
     build: .
     image: {image}:dev
@@ -73,8 +82,9 @@ COMPOSE = """services:
     ports:
       - "127.0.0.1:{port}:8000"
     depends_on: [kv]
+    stop_grace_period: 1s
     healthcheck:
-      test: ["CMD", "python3", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=2)"]
+      test: ["CMD", "python3", "/app/health.py"]
       interval: 1s
       timeout: 3s
       retries: 3
@@ -99,6 +109,7 @@ def project(tmp_path: Path) -> Iterator[tuple[Path, int, str]]:
     root = tmp_path / "tiny"
     (root / "tests" / "api").mkdir(parents=True)
     (root / "app.py").write_text(APP)
+    (root / "health.py").write_text(HEALTH)
     (root / "VERSION").write_text("v1\n")
     (root / "MODE").write_text("good\n")
     (root / "Dockerfile").write_text(DOCKERFILE)
