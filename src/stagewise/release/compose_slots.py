@@ -329,7 +329,7 @@ def _remove(ids: Any, grace: int = 10) -> None:
 def grace_seconds(spec: Mapping[str, Any]) -> int:
     """The service's ``stop_grace_period`` in whole seconds (``1m30s``, ``10s``); 10 as compose's default."""
     text = str(spec.get("stop_grace_period") or "")
-    parts = re.findall(r"(\d+(?:\.\d+)?)(h|m|s|ms)", text)
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|h|m|s)", text)
     if not parts:
         return 10
     scale = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
