@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -24,7 +26,7 @@ import pytest
 
 from stagewise.tiers.resilience.haproxy import haproxy_binary
 from tests.conftest import requires
-from tests.helpers import free_port, run_cli
+from tests.helpers import cli_env, free_port, run_cli
 from tests.integration.release.test_release_local import SMOKE, Client
 
 pytestmark = [
@@ -263,3 +265,38 @@ def test_a_failing_release_on_containers_leaves_the_old_version_serving(
         capture_output=True, text=True, check=True,
     ).stdout.strip()  # fmt: skip
     assert names == _history(root)[0]["image_digest"]
+
+
+def test_ctrl_c_during_a_compose_release_switches_back_and_removes_the_new_container(
+    project: tuple[Path, int, str],
+) -> None:
+    root, door, compose_project = project
+    assert run_cli("deploy", "dev", "release", "--version", "v1", cwd=root).returncode == 0
+    (root / "VERSION").write_text("v2\n")
+    (root / "tests" / "api" / "test_slow.py").write_text(
+        "import time, pytest\n@pytest.mark.smoke\ndef test_slow():\n    time.sleep(30)\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-m", "stagewise", "deploy", "dev", "release", "--version", "v2"],
+        cwd=root,
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 180
+    while _door(door) != "v2" and time.monotonic() < deadline:  # switched: now verifying
+        time.sleep(0.2)
+    time.sleep(1)
+    child.send_signal(signal.SIGINT)
+    _, err = child.communicate(timeout=120)
+    assert child.returncode == 130, err
+    assert _door(door) == "v1"
+    assert _history(root)[-1]["outcome"] == "interrupted"
+    app = _docker(
+        "ps", "-a", "-q", "--filter", f"label=com.docker.compose.project={compose_project}",
+        "--filter", "label=com.docker.compose.service=app",
+    )  # fmt: skip
+    assert app == []  # the new version's container (slot a) is gone
+    assert len(_running(f"{compose_project}-b")) == 1  # v1 still serves from slot b
