@@ -101,6 +101,8 @@ def measured(root: Path, door: int, *args: str) -> None:
         raise SystemExit(f"{' '.join(args)} failed ({done.returncode})")
     record = json.loads(cli(root, "releases", "--json").stdout)["releases"][-1]
     steps = ", ".join(f"{s['step']} {s['seconds']:.2f}s" for s in record["steps"])
+    schema = f"{record['revision_before'] or '-'} -> {record['revision_after'] or '-'}"
+    steps += f"\n    schema {schema}, downgrade proven {record['downgrade_proven']}, image {record['image']}"
     print(
         f"{' '.join(args):<22} wall {wall:6.2f}s  requests {client.sent:5d}  failed {client.failed:3d}  "
         f"longest gap {client.gap() * 1000:7.1f} ms\n    steps: {steps}"
@@ -164,6 +166,37 @@ def compose_stage(root: Path, image: str) -> int:
     return door
 
 
+MIGRATION = """\"\"\"The bench's v2: a nullable column (the gate lints, rehearses and proves its downgrade).\"\"\"
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0099"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("orders", sa.Column("gift_note", sa.Text, nullable=True))
+
+
+def downgrade() -> None:
+    op.drop_column("orders", "gift_note")
+"""
+
+
+def migrating_v2(root: Path) -> None:
+    """v2 migrates: the stage stops migrating at start-up (the release does it, guarded) and a revision is added.
+
+    With ``SHOP_AUTO_MIGRATE=1`` the v1 image would try to upgrade a schema newer than it
+    knows when the gate runs it against the rehearsed copy, and the gate would (rightly) refuse.
+    """
+    compose = root / "docker-compose.stag.yml"
+    compose.write_text(compose.read_text().replace('SHOP_AUTO_MIGRATE: "1"', 'SHOP_AUTO_MIGRATE: "0"'))
+    (root / "shop" / "migrations" / "versions" / "0099_gift_note.py").write_text(MIGRATION)
+
+
 def remove_images(repo: str) -> None:
     listed = subprocess.run(
         ["docker", "images", "--format", "{{.Repository}}:{{.Tag}}", repo],
@@ -195,6 +228,8 @@ def main() -> None:
             raise SystemExit(f"first release failed: {first.stdout[-1500:]} {first.stderr[-1500:]}")
         init = root / "shop" / "__init__.py"
         init.write_text(init.read_text() + "\n# v2: a new build of the package (and so of the image)\n")
+        if backend == "compose":
+            migrating_v2(root)
         measured(root, door, "release", "--version", "v2")
         measured(root, door, "rollback")
     finally:
