@@ -100,6 +100,8 @@ class ComposeBackend:
         self._daemon_checked = False
         self._services: list[str] | None = None
         self._inspected: dict[str, dict[str, Any]] = {}
+        #: How long ``up -d`` waits for health (a release sets its stage's ``health_timeout``).
+        self.health_timeout = HEALTH_TIMEOUT
 
     @classmethod
     def for_stage(cls, project: Project, stage: StageConfig, environment: Environment) -> ComposeBackend:
@@ -250,7 +252,7 @@ class ComposeBackend:
             raise DeployError(f"{exc}\ncleaned up after the failed up: {'; '.join(cleaned)}") from exc
 
     def _wait_healthy(self, sink: LineSink) -> list[ServiceStatus]:
-        deadline = time.monotonic() + HEALTH_TIMEOUT
+        deadline = time.monotonic() + self.health_timeout
         while True:
             statuses = self.status()
             broken = [
@@ -268,7 +270,9 @@ class ComposeBackend:
                 waiting = [s for s in statuses if not _ready(s)]
                 described = ", ".join(f"{s.name} ({s.state}/{s.health})" for s in waiting)
                 checks = "".join(self._health_text(s.name) for s in waiting)
-                raise DeployError(self._mask(f"not healthy after {HEALTH_TIMEOUT:g}s: {described}{checks}"))
+                raise DeployError(
+                    self._mask(f"not healthy after {self.health_timeout:g}s: {described}{checks}")
+                )
             time.sleep(1)
 
     def _broken(self, status: ServiceStatus) -> DeployError:
@@ -295,6 +299,39 @@ class ComposeBackend:
         """The service's last health-check runs (from the engine), or nothing when it has no check."""
         lines = health_log(self._inspected.get(service, {}))
         return f"\nits health check, last {len(lines)} runs:\n" + "\n".join(lines) if lines else ""
+
+    def recreate(self, names: Sequence[str], sink: LineSink) -> list[ServiceStatus]:
+        """``up -d --no-deps --no-build --force-recreate NAMES``: just these, from their images as tagged now.
+
+        A release puts a new image under the compose file's image name and recreates only the
+        released service; the others (the database) are left alone. A failure is undone as ``up``'s.
+        """
+        for name in names:
+            self._check_name(name)
+        args = ["up", "-d", "--no-deps", "--no-build", "--force-recreate", *names]
+        before = snapshot(self.project)
+        try:
+            done = self._run(*args)
+            for line in (done.stdout + done.stderr).splitlines():
+                sink(line)
+            if done.returncode != 0:
+                raise self._with_unhealthy(
+                    self._failure(" ".join(args), done.returncode, done.stdout + done.stderr)
+                )
+            return self._wait_healthy(sink)
+        except DeployError as exc:
+            cleaned = undo(self.project, before)
+            if not cleaned:
+                raise
+            raise DeployError(f"{exc}\ncleaned up after the failed up: {'; '.join(cleaned)}") from exc
+
+    def rendered(self) -> str:
+        """The compose file as compose reads it (``config``: variables filled in, paths absolute)."""
+        done = self._run("config", timeout=60)
+        if done.returncode != 0:
+            error = self._failure("config", done.returncode, done.stderr)
+            raise DeployError(f"{self.file.name} is not a valid compose file: {error}")
+        return done.stdout
 
     def down(self, volumes: bool) -> list[str]:
         before = [s.name for s in self.status()]

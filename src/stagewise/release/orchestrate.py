@@ -9,26 +9,30 @@ Ctrl+C before the end switches back, stops the new one and puts the data
 back (down-migration when the gate proved it, else the pre-release backup):
 the old version keeps serving. The env lock is held throughout, naming the
 release; every step's wall time and the outcome go to the history.
+
+The transaction is the same on every backend it supports; what differs (how the
+new version is built, how a slot runs it) is a :class:`~stagewise.release.instances.Slots`:
+:class:`~stagewise.release.instances.LocalSlots` (a copy of the code per release, a
+process per slot) or :class:`~stagewise.release.compose_slots.ComposeSlots` (an image
+per release, a container per slot). Swarm releases are the swarm backend's own
+(a rolling update, dispatched by the CLI), so ``Release`` refuses that backend.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 from stagewise.backends.base import Environment
 from stagewise.errors import DeployError, InterruptedRun, ReleaseRefused, StagewiseError, UsageError
 from stagewise.interrupts import interrupt_once
 from stagewise.operations.policy import Confirm, Target, confirm_protected, guarded, refuse
-from stagewise.project.release_config import ReleaseConfig
-from stagewise.project.services import ServiceConfig
 from stagewise.release.frontdoor import FrontDoor
 from stagewise.release.history import History, ReleaseRecord, now, who
-from stagewise.release.slots import SlotBackend, git_commit, make_artifact
+from stagewise.release.instances import Instance, LocalSlots, Slots
+from stagewise.release.slots import git_commit
 from stagewise.release.steps import DataStep, smoke_check
 
 Say = Callable[[str], None]
@@ -58,18 +62,11 @@ class Release:
                 f"to {project.describe_file()}"
             )
         backend = target.backend or stage.backend or "local"
-        if backend != "local":
-            raise UsageError(f"release on the {backend} backend is not built yet: only local is")
-        self.target, self.config = target, config
+        if backend not in ("local", "compose"):
+            raise UsageError(f"release on the {backend} backend is not built yet: only local and compose are")
+        self.target, self.config, self.backend = target, config, backend
         self.say: Say = lambda _line: None
-        self.service = _service(target, config)
-        port = self.service.port_for(stage.name)
-        if port is None:
-            raise UsageError(f"services.{self.service.name} needs a port for stage {stage.name}")
-        self.ports = {"a": port, "b": config.spare_port or port + 1}
         self.state_dir = project.root / ".stagewise" / stage.name
-        self.door = FrontDoor(self.state_dir, config.port, self.ports, project.health_path)
-        self.history = History(self.state_dir)
         self.environment = Environment(
             stage=stage.name,
             project_name=project.name,
@@ -78,25 +75,26 @@ class Release:
             protected=stage.protected,
             base_url=stage.base_url,
         )
+        self.slots: Slots
+        if backend == "compose":
+            from stagewise.release.compose_slots import ComposeSlots
 
-    def slot(self, name: str, artifact: Path | None) -> SlotBackend:
-        target = self.target
-        return SlotBackend(
-            self.environment,
-            self.service,
-            target.project,
-            target.config,
-            slot=name,
-            port=self.ports[name],
-            artifact=artifact,
-        )
+            self.slots = ComposeSlots(target, config, self.environment)
+        else:
+            self.slots = LocalSlots(target, config, self.environment)
+        self.ports = self.slots.ports
+        self.door = FrontDoor(self.state_dir, config.port, self.ports, project.health_path)
+        self.history = History(self.state_dir)
+
+    def slot(self, name: str, artifact: str | None) -> Instance:
+        return self.slots.instance(name, artifact)
 
     def serving_slot(self) -> str | None:
         """The slot serving now: the front door's, else whichever slot's instance runs."""
         serving = self.door.serving()
         if serving is not None:
             return serving
-        return next((s for s in ("a", "b") if self.slot(s, None).running()), None)
+        return self.slots.running_slot()
 
     def url(self, slot: str) -> str:
         return f"http://127.0.0.1:{self.ports[slot]}"
@@ -104,23 +102,13 @@ class Release:
     def stop_all(self) -> list[str]:
         """Stop the spare slot's instance and the front door (``deploy ENV down``); what was stopped.
 
-        The backend's own ``down`` stops slot ``a`` (it is the service's own state file);
+        The backend's own ``down`` stops slot ``a`` (the service's own process or container);
         without this, a release's spare slot and HAProxy would outlive ``down``.
         """
-        stopped = [f"{name} (slot b)" for name in self.slot("b", None).down(volumes=False)]
+        stopped = self.slots.stop_spare()
         if self.door.stop():
             stopped.append("front door")
         return stopped
-
-
-def _service(target: Target, config: ReleaseConfig) -> ServiceConfig:
-    services = {n: s for n, s in target.project.services.items() if s.runs_in(target.stage)}
-    name = config.service or (next(iter(services)) if len(services) == 1 else None)
-    if name is None or name not in services:
-        raise UsageError(
-            f"release.{target.stage}.service must name one of: {', '.join(services) or 'no services'}"
-        )
-    return services[name]
 
 
 class _Steps:
@@ -155,7 +143,7 @@ def stop_release_parts(target: Target) -> list[str]:
     """
     if target.config.name not in target.project.releases:
         return []
-    if (target.backend or target.config.backend or "local") != "local":
+    if (target.backend or target.config.backend or "local") not in ("local", "compose"):
         return []  # release refuses other backends, so it never started anything there
     return Release(target).stop_all()
 
@@ -194,11 +182,15 @@ def release(request: ReleaseRequest, say: Say, confirm: Confirm = refuse) -> Rel
     locked = replace(target, label=f"stagewise deploy {target.stage} release {release_id}")
     with guarded(locked, "release"):
         steps = _Steps(parts.history, record, say)
-        artifact = parts.state_dir / "artifacts" / release_id
         with steps.step("build"):
-            make_artifact(target.project.root, artifact)
-            steps.record = replace(steps.record, extra={"artifact": str(artifact)})
-        return _transaction(parts, steps, old, new, artifact, say=say)
+            built = parts.slots.build(release_id, version, say)
+            steps.record = replace(
+                steps.record,
+                image=built.image,
+                image_digest=built.image_digest,
+                extra={"artifact": built.artifact},
+            )
+        return _transaction(parts, steps, old, new, built.artifact, say=say)
 
 
 def rollback(request: RollbackRequest, say: Say, confirm: Confirm = refuse) -> ReleaseRecord:
@@ -211,7 +203,8 @@ def rollback(request: RollbackRequest, say: Say, confirm: Confirm = refuse) -> R
         raise UsageError(f"{target.stage} has no release to roll back from (see `releases`)")
     wanted = request.release or current.previous
     back = parts.history.find(wanted) if wanted else None
-    if back is None or "artifact" not in back.extra or not Path(back.extra["artifact"]).is_dir():
+    artifact = parts.slots.kept(back) if back is not None else None
+    if back is None or artifact is None:
         raise UsageError(
             f"no release to roll back to ({wanted or 'the current release has no previous one'}): "
             "its artifact is not kept"
@@ -229,7 +222,9 @@ def rollback(request: RollbackRequest, say: Say, confirm: Confirm = refuse) -> R
         who=who(),
         started_at=now(),
         previous=current.id,
-        extra={"artifact": back.extra["artifact"], "to": back.id},
+        image=back.image,
+        image_digest=back.image_digest,
+        extra={"artifact": artifact, "to": back.id},
     )
     data = DataStep(target, say)
     plan = data.plan_back(current, back)
@@ -240,7 +235,7 @@ def rollback(request: RollbackRequest, say: Say, confirm: Confirm = refuse) -> R
     locked = replace(target, label=f"stagewise deploy {target.stage} rollback {record.id}")
     with guarded(locked, "rollback"):
         steps = _Steps(parts.history, record, say)
-        return _transaction(parts, steps, old, new, Path(back.extra["artifact"]), say=say, back=plan)
+        return _transaction(parts, steps, old, new, artifact, say=say, back=plan)
 
 
 def _transaction(
@@ -248,7 +243,7 @@ def _transaction(
     steps: _Steps,
     old: str | None,
     new: str,
-    artifact: Path,
+    artifact: str,
     *,
     say: Say,
     back: object | None = None,
@@ -261,6 +256,10 @@ def _transaction(
         except BaseException as exc:
             run.undo(exc)
             raise
+        try:
+            parts.slots.served(artifact)
+        except StagewiseError as exc:  # the release serves; only what a later `up` starts is off
+            say(f"warning: could not mark {artifact} as what `deploy {parts.target.stage} up` starts: {exc}")
     return steps.finish("released", f"serving slot {new} on 127.0.0.1:{parts.ports[new]}")
 
 
@@ -268,7 +267,7 @@ class _Run:
     """One transaction's state: what is done so far, so that :meth:`undo` undoes just that."""
 
     def __init__(  # noqa: PLR0917 (the transaction's parts, passed once)
-        self, parts: Release, steps: _Steps, old: str | None, new: str, artifact: Path, say: Say
+        self, parts: Release, steps: _Steps, old: str | None, new: str, artifact: str, say: Say
     ) -> None:
         self.parts, self.steps, self.old, self.new, self.say = parts, steps, old, new, say
         self.instance = parts.slot(new, artifact)
@@ -332,23 +331,12 @@ class _Run:
 def _old_version_check(parts: Release, old: str | None, url: str) -> None:
     """The gate's hook: the old release's artifact against the rehearsed schema, smoke-tested."""
     serving = parts.history.serving()
-    artifact = Path(serving.extra["artifact"]) if serving and "artifact" in serving.extra else None
-    target = parts.target
-    url_env = target.project.data.url_env
-    service = dataclasses.replace(parts.service, env={**parts.service.env, url_env: url})
+    artifact = serving.extra.get("artifact") if serving else None
     spare = "b" if old == "a" else "a"
-    instance = SlotBackend(
-        dataclasses.replace(parts.environment, env={**target.env, url_env: url}),
-        service,
-        target.project,
-        target.config,
-        slot="gate",
-        port=parts.ports[spare],
-        artifact=artifact,
-    )
+    instance = parts.slots.gate_instance(spare, artifact, url)
     try:
         instance.up(detach=True, build=False, sink=parts.say)
-        smoke_check(target, parts.config, parts.url(spare), parts.say)
+        smoke_check(parts.target, parts.config, parts.url(spare), parts.say)
     except StagewiseError as exc:
         raise ReleaseRefused(f"the old version cannot run on the new schema: {exc}") from exc
     finally:
