@@ -89,6 +89,14 @@ class DataStep:
     def undo(self, record: ReleaseRecord) -> ReleaseRecord:
         """Put the schema and data back as they were before :meth:`forward` (or :meth:`backward`)."""
         data = self.data
+        if self.before is not None or self.backup is not None:
+            # forward() raised before it could return its record: keep what it learnt anyway.
+            record = replace(
+                record,
+                revision_before=self.before,
+                backup=str(self.backup) if self.backup else record.backup,
+                downgrade_proven=self.proven,
+            )
         if data is None or not self.changed:
             return record
         if self.proven and record.kind == "release":
