@@ -29,7 +29,7 @@ from stagewise.project.services import ServiceConfig
 from stagewise.release.frontdoor import FrontDoor
 from stagewise.release.history import History, ReleaseRecord, now, who
 from stagewise.release.slots import SlotBackend, git_commit, make_artifact
-from stagewise.release.steps import DataStep, smoke_check
+from stagewise.release.steps import DataStep, pause_point, smoke_check
 
 Say = Callable[[str], None]
 
@@ -195,10 +195,15 @@ def release(request: ReleaseRequest, say: Say, confirm: Confirm = refuse) -> Rel
     with guarded(locked, "release"):
         steps = _Steps(parts.history, record, say)
         artifact = parts.state_dir / "artifacts" / release_id
-        with steps.step("build"):
-            make_artifact(target.project.root, artifact)
-            steps.record = replace(steps.record, extra={"artifact": str(artifact)})
-        return _transaction(parts, steps, old, new, artifact, say=say)
+
+        def build() -> None:
+            # Inside the transaction, so a failure or Ctrl+C here is recorded (not left "running").
+            with steps.step("build"):
+                make_artifact(target.project.root, artifact)
+                steps.record = replace(steps.record, extra={"artifact": str(artifact)})
+                pause_point("build")
+
+        return _transaction(parts, steps, old, new, artifact, say=say, build=build)
 
 
 def rollback(request: RollbackRequest, say: Say, confirm: Confirm = refuse) -> ReleaseRecord:
@@ -252,11 +257,14 @@ def _transaction(
     *,
     say: Say,
     back: object | None = None,
+    build: Callable[[], None] | None = None,
 ) -> ReleaseRecord:
-    """Everything after the build, undone as a whole on any failure or Ctrl+C."""
+    """The build (a release's) and everything after it, undone as a whole on any failure or Ctrl+C."""
     run = _Run(parts, steps, old, new, artifact, say)
     with interrupt_once():
         try:
+            if build is not None:
+                build()
             run.forward(back)
         except BaseException as exc:
             run.undo(exc)
@@ -290,12 +298,14 @@ class _Run:
         with steps.step("start"):
             self.started = True
             instance.up(detach=True, build=False, sink=say)
+            pause_point("start")
         with steps.step("switch"):
             if parts.door.state() is None:
                 parts.door.start(old or new)
             if old != new:
                 parts.door.switch(new)
             self.switched = True
+            pause_point("switch")
         with steps.step("verify"):
             if config.verify_disabled:
                 say("verification disabled (verify = false)")
@@ -303,9 +313,11 @@ class _Run:
                 smoke_check(parts.target, config, parts.url(new), say)
             if not instance.running():
                 raise DeployError(f"the new version stopped after the switch:\n{instance.tail()}")
+            pause_point("verify")
         with steps.step("drain"):
             if old:
                 parts.door.drain(old, config.drain)
+                pause_point("drain")
                 parts.slot(old, None).down(volumes=False)
 
     def undo(self, exc: BaseException) -> None:

@@ -10,6 +10,8 @@ against one instance's URL; anything but "all passed" refuses the release.
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -24,6 +26,28 @@ from stagewise.release.history import ReleaseRecord
 from stagewise.tiers.result import TierResult
 
 Say = Callable[[str], None]
+
+#: ``STEP:MARKER``: hold the release still at STEP (after its work, before the next step), having
+#: written MARKER, so a test can press Ctrl+C exactly there. Unset in every real run.
+PAUSE_ENV = "STAGEWISE_RELEASE_PAUSE"
+_PAUSE_S = 120.0
+
+
+def pause_point(step: str) -> None:
+    """The release's fault-injection point for ``step``: a no-op unless :data:`PAUSE_ENV` names it.
+
+    Each failure mode of a release must be provoked by a test on the real CLI
+    (issue 16); build and switch have no slow part of their own a test could
+    wait in, so the release holds still here instead, for a bounded time.
+    """
+    wanted, _, marker = os.environ.get(PAUSE_ENV, "").partition(":")
+    if wanted != step:
+        return
+    if marker:
+        Path(marker).write_text(step, encoding="utf-8")
+    deadline = time.monotonic() + _PAUSE_S
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 @dataclass(frozen=True)
@@ -186,4 +210,4 @@ def smoke_check(target: Target, config: ReleaseConfig, url: str, say: Say) -> No
         )
 
 
-__all__ = ["BackPlan", "DataStep", "smoke_check"]
+__all__ = ["PAUSE_ENV", "BackPlan", "DataStep", "pause_point", "smoke_check"]
