@@ -77,6 +77,7 @@ class DataStep:
         self.backup: Path | None = None
         self.changed = False
         self.proven = False
+        self.rehearsed = False
         project = target.project
         if (project.root / project.data.alembic_ini).is_file():
             try:
@@ -92,12 +93,15 @@ class DataStep:
             return record
         if data.store.exists():
             self.backup = operations.backup(data, self.say)
-            operations.verify(data, self.backup, self.say)
         self.before = data.store.revision()
         record = replace(
             record, revision_before=self.before, backup=str(self.backup) if self.backup else None
         )
         record = self._gate(record, old_check)
+        if self.backup is not None and not self.rehearsed:
+            # A rehearsal restores this very backup (the newest at the live revision) and checks it
+            # against its manifest: that is its verification. Without one, verify it here.
+            operations.verify(data, self.backup, self.say)
         self.changed = True  # from here on alembic may have committed revisions
         after = operations.migrate(data, self.say)
         self.changed = after != self.before
@@ -108,6 +112,7 @@ class DataStep:
         request = migration_gate.GateRequest(target.project, target.config, target.env, old_check)
         report = migration_gate.run_migration_gate(request, self.say)
         self.proven = bool(report.applies and report.downgrade_proven)
+        self.rehearsed = report.applies
         return replace(record, downgrade_proven=self.proven, steps=(*record.steps, *report.steps))
 
     def undo(self, record: ReleaseRecord) -> ReleaseRecord:
@@ -124,6 +129,11 @@ class DataStep:
         if data is None or not self.changed:
             return record
         if self.proven and record.kind == "release":
+            if data.store.revision() == self.before:
+                # Nothing committed (the guarded migrate already put a failed migration back):
+                # a downgrade to where it is would only cost another backup.
+                self.say(f"the schema is still at {self.before or 'base'}: nothing to put back")
+                return replace(record, revision_after=self.before)
             self.say(f"putting the schema back by its proven down-migration (to {self.before or 'base'})")
             operations.migrate(data, self.say, downgrade=self.before or "base")
         elif self.backup is not None:
