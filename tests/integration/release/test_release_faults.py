@@ -42,6 +42,7 @@ from stagewise.tiers.resilience.haproxy import haproxy_binary
 from tests.conftest import requires
 from tests.helpers import cli_env, free_port, run_cli
 from tests.integration.dataops.test_migrate import ALEMBIC_INI, ENV_PY, SCRIPT_MAKO
+from tests.pyvenvs import ALEMBIC_PSYCOPG, PYTEST_8, project_venv
 
 pytestmark = [
     pytest.mark.slow,
@@ -291,6 +292,8 @@ def assert_as_before(shop: Shop, outcome: str, failed_at: str) -> dict[str, Any]
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
+    # The project's own lean venv: its smoke tests run twice a release (old version, new version).
+    python = project_venv((*ALEMBIC_PSYCOPG, *PYTEST_8))
     name = f"swrelease_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(ADMIN, autocommit=True, connect_timeout=5) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
@@ -312,7 +315,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
         ".gitignore": "MIGRATING\n",
         "stagewise.toml": f"""[project]
 name = "shop"
-python = "{sys.executable}"
+python = "{python}"
 health_path = "/health"
 [data]
 [data.urls]
@@ -324,7 +327,7 @@ paths = ["tests/api"]
 [stages.dev]
 tiers = ["api"]
 [services.app]
-command = ["{sys.executable}", "app.py", "{{port}}"]
+command = ["{python}", "app.py", "{{port}}"]
 port = {port}
 env = {{ DATABASE_URL = "{url}" }}
 health = {{ http = "http://127.0.0.1:{{port}}/health", timeout = 10 }}
