@@ -303,7 +303,7 @@ class _Run:
             if parts.door.state() is None:
                 parts.door.start(old or new)
             if old != new:
-                parts.door.switch(new)
+                parts.door.switch(new, fallback=True)
             self.switched = True
             pause_point("switch")
         with steps.step("verify"):
