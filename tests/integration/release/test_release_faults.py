@@ -197,10 +197,13 @@ class Shop:
 
     def reset(self) -> None:
         _git(self.root, "checkout", "-q", "--", ".")
+        tracked = set(
+            subprocess.run(
+                ["git", "ls-files"], cwd=self.root, capture_output=True, text=True, check=True
+            ).stdout.split()
+        )
         for path in self.written:
-            if path.exists() and subprocess.run(
-                ["git", "ls-files", "--error-unmatch", str(path)], cwd=self.root, capture_output=True
-            ).returncode:
+            if path.exists() and str(path.relative_to(self.root)) not in tracked:
                 path.unlink()
         self.written.clear()
 
@@ -248,9 +251,9 @@ def _alive(state_dir: Path) -> set[str]:
             data = json.loads(journal.read_text() or "{}")
         except ValueError:
             continue
-        if isinstance(data, dict) and "pid" in data and "start_ticks" in data:
-            if ProcessRef(int(data["pid"]), int(data["start_ticks"])).alive():
-                alive.add(journal.name)
+        journalled = isinstance(data, dict) and "pid" in data and "start_ticks" in data
+        if journalled and ProcessRef(int(data["pid"]), int(data["start_ticks"])).alive():
+            alive.add(journal.name)
     return alive
 
 
@@ -424,7 +427,8 @@ def test_a_migration_failing_half_way_on_the_live_database_is_put_back(tree: Sho
 
 
 @pytest.mark.parametrize(
-    ("expires", "refused"), [(None, "require-concurrent-index-creation"), ("2020-01-31", "expired on 2020-01-31")]
+    ("expires", "refused"),
+    [(None, "require-concurrent-index-creation"), ("2020-01-31", "expired on 2020-01-31")],
 )
 def test_a_lint_error_refuses_before_anything_starts(tree: Shop, expires: str | None, refused: str) -> None:
     allow = ""
@@ -520,7 +524,9 @@ def test_rollback_by_the_pre_release_backup_says_what_it_drops_and_needs_yes(tre
         db.execute("DELETE FROM items WHERE id = 1")
     written = _schema(tree.url)
     toml = (tree.root / "stagewise.toml").read_text()
-    tree.write({"stagewise.toml": toml.replace('tiers = ["api"]\n', 'tiers = ["api"]\nprotected = true\n', 1)})
+    tree.write(
+        {"stagewise.toml": toml.replace('tiers = ["api"]\n', 'tiers = ["api"]\nprotected = true\n', 1)}
+    )
 
     refused = tree.cli("rollback")
     output = refused.stdout + refused.stderr
