@@ -20,6 +20,8 @@ file once it is there.
 from __future__ import annotations
 
 import json
+import os
+import pty
 import shutil
 import signal
 import socket
@@ -504,6 +506,27 @@ def test_ctrl_c_at_each_step_leaves_the_old_version_serving(tree: Shop, tmp_path
     assert last["finished_at"]
 
 
+def _typed(root: Path, typed: str, *args: str) -> tuple[str, str, int]:
+    """The CLI with a terminal as its stdin (a pty), ``typed`` typed at it."""
+    main, terminal = pty.openpty()
+    try:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "stagewise", *args],
+            cwd=root,
+            env=cli_env(),
+            stdin=terminal,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        os.write(main, typed.encode())
+        out, err = child.communicate(timeout=120)
+    finally:
+        os.close(main)
+        os.close(terminal)
+    return out, err, child.returncode
+
+
 def test_rollback_by_the_pre_release_backup_says_what_it_drops_and_needs_yes(tree: Shop) -> None:
     allow = ACCEPT.format(
         rule="require-concurrent-index-creation",
@@ -538,9 +561,10 @@ def test_rollback_by_the_pre_release_backup_says_what_it_drops_and_needs_yes(tre
     assert _door(tree.door)["version"] == "v2"
     assert tree.history()[-1]["id"] == released["id"]
 
-    done = tree.cli("rollback", "--yes")
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "items: 3 in the backup, 4 now" in done.stdout + done.stderr
+    out, err, code = _typed(tree.root, "dev\n", "deploy", "dev", "rollback")  # the stage name typed
+    assert code == 0, out + err
+    assert "Type 'dev' to restore the pre-release backup" in out + err
+    assert "items: 3 in the backup, 4 now" in out + err
     last = assert_as_before(tree, "released", "")
     assert last["kind"] == "rollback"
     assert last["revision_after"] == "0001"
