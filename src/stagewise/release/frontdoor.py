@@ -8,6 +8,13 @@ runs both commands back to back, so every new request goes to NEW from then
 on while requests in flight on OLD complete. :meth:`FrontDoor.drain` waits
 until OLD has no session left, then puts it in maintenance.
 
+HAProxy checks each slot itself (``option httpchk`` on the project's health
+path every 200 ms, and a connection error marks a slot down at once), and
+each slot has a ``backup`` twin (``a_back``, ``b_back``: the same port). A
+forward switch readies OLD's twin, so when NEW dies after the switch HAProxy
+sends requests (and retries of those that failed) to the old version until
+stagewise switches back, instead of answering 503 in between.
+
 HAProxy runs in the foreground (``haproxy -db``) in its own session; its pid
 and kernel start time are journalled in ``frontdoor.json`` beside the stage's
 other processes (:mod:`stagewise.processes`), so ``status`` and the next
@@ -44,7 +51,7 @@ class DoorState:
 
 
 def render(port: int, ports: dict[str, int], serving: str, socket_path: str, health_path: str) -> str:
-    """The ``haproxy.cfg`` text: ``serving`` ready, the other slot in maintenance."""
+    """The ``haproxy.cfg`` text: ``serving`` ready, the other slot and both twins in maintenance."""
     lines = [
         "# Written by stagewise: the stage's front door (see stagewise.release.frontdoor).",
         "global",
@@ -56,7 +63,10 @@ def render(port: int, ports: dict[str, int], serving: str, socket_path: str, hea
         "    timeout connect 2s",
         "    timeout client 30s",
         "    timeout server 30s",
+        "    timeout check 1s",
         "    retries 3",
+        # A GET the dying slot reset or never answered is sent again, to a server still up.
+        "    retry-on conn-failure empty-response junk-response",
         "    option redispatch 1",
         "",
         "frontend door",
@@ -65,11 +75,15 @@ def render(port: int, ports: dict[str, int], serving: str, socket_path: str, hea
         "    default_backend app",
         "",
         "backend app",
-        f"    # health of a slot is checked by stagewise ({health_path}) before it is switched to",
+        f"    option httpchk GET {health_path}",
+        # Checked every 200 ms; one failed check or one refused connection takes a slot out.
+        "    default-server check inter 200ms fall 1 rise 1 observe layer4 error-limit 1 on-error mark-down",
     ]
     for slot in SLOTS:
         disabled = "" if slot == serving else " disabled"
         lines.append(f"    server {slot} 127.0.0.1:{ports[slot]}{disabled}")
+    for slot in SLOTS:
+        lines.append(f"    server {slot}_back 127.0.0.1:{ports[slot]} backup disabled")
     return "\n".join(lines) + "\n"
 
 
@@ -146,13 +160,23 @@ class FrontDoor:
                 raise DeployError(f"the front door's admin socket failed: {exc}") from exc
         return b"".join(chunks).decode(errors="replace")
 
-    def switch(self, to: str) -> None:
-        """Send every new request to slot ``to``; the other drains (requests in flight complete)."""
+    def switch(self, to: str, *, fallback: bool = False) -> None:
+        """Send every new request to slot ``to``; the other drains (requests in flight complete).
+
+        With ``fallback`` (a release switching forward) the other slot's backup twin is ready,
+        so HAProxy falls back to it while ``to`` is down; otherwise (switching back) it is not.
+        """
         state = self.state()
         if state is None:
             raise DeployError(f"the front door on 127.0.0.1:{self.port} is not running")
         other = "b" if to == "a" else "a"
-        answer = self.command(f"set server app/{to} state ready; set server app/{other} state drain")
+        line = f"set server app/{to} state ready; set server app/{other} state drain"
+        if self._has_twins():
+            line += (
+                f"; set server app/{to}_back state maint"
+                f"; set server app/{other}_back state {'ready' if fallback else 'maint'}"
+            )
+        answer = self.command(line)
         if answer.strip():
             raise DeployError(f"the front door refused the switch to {to}: {answer.strip()}")
         self._record(to)
@@ -166,21 +190,34 @@ class FrontDoor:
                 emptied = True
                 break
             time.sleep(0.1)
-        self.command(f"set server app/{slot} state maint")
+        twin = f"; set server app/{slot}_back state maint" if self._has_twins() else ""
+        self.command(f"set server app/{slot} state maint{twin}")
         return emptied
 
+    def _has_twins(self) -> bool:
+        """Whether the running HAProxy's config has the backup twins.
+
+        A door started by an earlier stagewise has none; it keeps working (without the
+        fallback) rather than refusing every switch until someone restarts it.
+        """
+        try:
+            return "_back " in self.config.read_text()
+        except OSError:
+            return True
+
     def sessions(self, slot: str) -> int:
-        """Sessions slot ``slot`` holds now (``show stat``'s ``scur``)."""
+        """Sessions slot ``slot`` holds now, its backup twin's included (``show stat``'s ``scur``)."""
         text = self.command("show stat")
         lines = text.splitlines()
         if not lines:
             return 0
         header = lines[0].lstrip("# ").split(",")
         column = header.index("scur") if "scur" in header else 4
-        for row in (line.split(",") for line in lines[1:]):
-            if len(row) > column and row[0] == "app" and row[1] == slot:
-                return int(row[column] or 0)
-        return 0
+        return sum(
+            int(row[column] or 0)
+            for row in (line.split(",") for line in lines[1:])
+            if len(row) > column and row[0] == "app" and row[1] in (slot, f"{slot}_back")
+        )
 
     def serving(self) -> str | None:
         state = self.state()

@@ -33,7 +33,7 @@ from stagewise.release.frontdoor import FrontDoor
 from stagewise.release.history import History, ReleaseRecord, now, who
 from stagewise.release.instances import Instance, LocalSlots, Slots
 from stagewise.release.slots import git_commit
-from stagewise.release.steps import DataStep, smoke_check
+from stagewise.release.steps import DataStep, pause_point, smoke_check
 
 Say = Callable[[str], None]
 
@@ -182,15 +182,21 @@ def release(request: ReleaseRequest, say: Say, confirm: Confirm = refuse) -> Rel
     locked = replace(target, label=f"stagewise deploy {target.stage} release {release_id}")
     with guarded(locked, "release"):
         steps = _Steps(parts.history, record, say)
-        with steps.step("build"):
-            built = parts.slots.build(release_id, version, say)
-            steps.record = replace(
-                steps.record,
-                image=built.image,
-                image_digest=built.image_digest,
-                extra={"artifact": built.artifact},
-            )
-        return _transaction(parts, steps, old, new, built.artifact, say=say)
+
+        def build() -> str:
+            # Inside the transaction, so a failure or Ctrl+C here is recorded (not left "running").
+            with steps.step("build"):
+                built = parts.slots.build(release_id, version, say)
+                steps.record = replace(
+                    steps.record,
+                    image=built.image,
+                    image_digest=built.image_digest,
+                    extra={"artifact": built.artifact},
+                )
+                pause_point("build")
+            return built.artifact
+
+        return _transaction(parts, steps, old, new, None, say=say, build=build)
 
 
 def rollback(request: RollbackRequest, say: Say, confirm: Confirm = refuse) -> ReleaseRecord:
@@ -243,21 +249,30 @@ def _transaction(
     steps: _Steps,
     old: str | None,
     new: str,
-    artifact: str,
+    artifact: str | None,
     *,
     say: Say,
     back: object | None = None,
+    build: Callable[[], str] | None = None,
 ) -> ReleaseRecord:
-    """Everything after the build, undone as a whole on any failure or Ctrl+C."""
-    run = _Run(parts, steps, old, new, artifact, say)
+    """The build (a release's) and everything after it, undone as a whole on any failure or Ctrl+C.
+
+    A release's artifact exists only once ``build`` made it (an image id on compose), so
+    the run's instance is made after it; a build that fails is undone with no artifact.
+    """
+    run: _Run | None = None
     with interrupt_once():
         try:
+            if build is not None:
+                artifact = build()
+            run = _Run(parts, steps, old, new, artifact, say)
             run.forward(back)
         except BaseException as exc:
-            run.undo(exc)
+            (run or _Run(parts, steps, old, new, None, say)).undo(exc)
             raise
         try:
-            parts.slots.served(artifact)
+            if artifact is not None:  # always set here: a release built it, a rollback named it
+                parts.slots.served(artifact)
         except StagewiseError as exc:  # the release serves; only what a later `up` starts is off
             say(f"warning: could not mark {artifact} as what `deploy {parts.target.stage} up` starts: {exc}")
     return steps.finish("released", f"serving slot {new} on 127.0.0.1:{parts.ports[new]}")
@@ -267,7 +282,7 @@ class _Run:
     """One transaction's state: what is done so far, so that :meth:`undo` undoes just that."""
 
     def __init__(  # noqa: PLR0917 (the transaction's parts, passed once)
-        self, parts: Release, steps: _Steps, old: str | None, new: str, artifact: str, say: Say
+        self, parts: Release, steps: _Steps, old: str | None, new: str, artifact: str | None, say: Say
     ) -> None:
         self.parts, self.steps, self.old, self.new, self.say = parts, steps, old, new, say
         self.instance = parts.slot(new, artifact)
@@ -289,12 +304,14 @@ class _Run:
         with steps.step("start"):
             self.started = True
             instance.up(detach=True, build=False, sink=say)
+            pause_point("start")
         with steps.step("switch"):
             if parts.door.state() is None:
                 parts.door.start(old or new)
             if old != new:
-                parts.door.switch(new)
+                parts.door.switch(new, fallback=True)
             self.switched = True
+            pause_point("switch")
         with steps.step("verify"):
             if config.verify_disabled:
                 say("verification disabled (verify = false)")
@@ -302,9 +319,11 @@ class _Run:
                 smoke_check(parts.target, config, parts.url(new), say)
             if not instance.running():
                 raise DeployError(f"the new version stopped after the switch:\n{instance.tail()}")
+            pause_point("verify")
         with steps.step("drain"):
             if old:
                 parts.door.drain(old, config.drain)
+                pause_point("drain")
                 parts.slot(old, None).down(volumes=False)
 
     def undo(self, exc: BaseException) -> None:

@@ -10,6 +10,8 @@ against one instance's URL; anything but "all passed" refuses the release.
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -24,6 +26,28 @@ from stagewise.release.history import ReleaseRecord
 from stagewise.tiers.result import TierResult
 
 Say = Callable[[str], None]
+
+#: ``STEP:MARKER``: hold the release still at STEP (after its work, before the next step), having
+#: written MARKER, so a test can press Ctrl+C exactly there. Unset in every real run.
+PAUSE_ENV = "STAGEWISE_RELEASE_PAUSE"
+_PAUSE_S = 120.0
+
+
+def pause_point(step: str) -> None:
+    """The release's fault-injection point for ``step``: a no-op unless :data:`PAUSE_ENV` names it.
+
+    Each failure mode of a release must be provoked by a test on the real CLI
+    (issue 16); build and switch have no slow part of their own a test could
+    wait in, so the release holds still here instead, for a bounded time.
+    """
+    wanted, _, marker = os.environ.get(PAUSE_ENV, "").partition(":")
+    if wanted != step:
+        return
+    if marker:
+        Path(marker).write_text(step, encoding="utf-8")
+    deadline = time.monotonic() + _PAUSE_S
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 @dataclass(frozen=True)
@@ -53,6 +77,7 @@ class DataStep:
         self.backup: Path | None = None
         self.changed = False
         self.proven = False
+        self.rehearsed = False
         project = target.project
         if (project.root / project.data.alembic_ini).is_file():
             try:
@@ -68,12 +93,15 @@ class DataStep:
             return record
         if data.store.exists():
             self.backup = operations.backup(data, self.say)
-            operations.verify(data, self.backup, self.say)
         self.before = data.store.revision()
         record = replace(
             record, revision_before=self.before, backup=str(self.backup) if self.backup else None
         )
         record = self._gate(record, old_check)
+        if self.backup is not None and not self.rehearsed:
+            # A rehearsal restores this very backup (the newest at the live revision) and checks it
+            # against its manifest: that is its verification. Without one, verify it here.
+            operations.verify(data, self.backup, self.say)
         self.changed = True  # from here on alembic may have committed revisions
         after = operations.migrate(data, self.say)
         self.changed = after != self.before
@@ -84,14 +112,28 @@ class DataStep:
         request = migration_gate.GateRequest(target.project, target.config, target.env, old_check)
         report = migration_gate.run_migration_gate(request, self.say)
         self.proven = bool(report.applies and report.downgrade_proven)
+        self.rehearsed = report.applies
         return replace(record, downgrade_proven=self.proven, steps=(*record.steps, *report.steps))
 
     def undo(self, record: ReleaseRecord) -> ReleaseRecord:
         """Put the schema and data back as they were before :meth:`forward` (or :meth:`backward`)."""
         data = self.data
+        if self.before is not None or self.backup is not None:
+            # forward() raised before it could return its record: keep what it learnt anyway.
+            record = replace(
+                record,
+                revision_before=self.before,
+                backup=str(self.backup) if self.backup else record.backup,
+                downgrade_proven=self.proven,
+            )
         if data is None or not self.changed:
             return record
         if self.proven and record.kind == "release":
+            if data.store.revision() == self.before:
+                # Nothing committed (the guarded migrate already put a failed migration back):
+                # a downgrade to where it is would only cost another backup.
+                self.say(f"the schema is still at {self.before or 'base'}: nothing to put back")
+                return replace(record, revision_after=self.before)
             self.say(f"putting the schema back by its proven down-migration (to {self.before or 'base'})")
             operations.migrate(data, self.say, downgrade=self.before or "base")
         elif self.backup is not None:
@@ -178,4 +220,4 @@ def smoke_check(target: Target, config: ReleaseConfig, url: str, say: Say) -> No
         )
 
 
-__all__ = ["BackPlan", "DataStep", "smoke_check"]
+__all__ = ["PAUSE_ENV", "BackPlan", "DataStep", "pause_point", "smoke_check"]

@@ -40,6 +40,9 @@ def test_the_door_serves_one_slot_and_keeps_the_other_in_maintenance() -> None:
     assert "server a 127.0.0.1:8000 disabled" in text
     assert "server b 127.0.0.1:8005\n" in text
     assert "stats socket /tmp/x.sock mode 600 level admin" in text
+    assert "option httpchk GET /health" in text
+    assert "check inter 200ms" in text
+    assert "server a_back 127.0.0.1:8000 backup disabled" in text
 
 
 def test_a_release_table_names_its_key_when_wrong(tmp_path: Path) -> None:
