@@ -568,3 +568,50 @@ def test_rollback_by_the_pre_release_backup_says_what_it_drops_and_needs_yes(tre
     last = assert_as_before(tree, "released", "")
     assert last["kind"] == "rollback"
     assert last["revision_after"] == "0001"
+
+
+def test_the_env_lock_is_held_for_the_whole_release_and_names_it(tree: Shop, tmp_path: Path) -> None:
+    """Held through verification (not released after the migration, as Kamal does); --wait waits."""
+    tree.write(_v2(ADD_NOTE))
+    marker = tmp_path / "paused"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "stagewise", "deploy", "dev", "release", "--version", "v2", "--yes"],
+        cwd=tree.root,
+        env=cli_env({PAUSE_ENV: f"verify:{marker}"}),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    waiter: subprocess.Popen[str] | None = None
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists() and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert marker.exists(), "the release never reached verify"
+        refused = tree.cli("migrate", "--yes")  # past the migration: the lock is still the release's
+        assert refused.returncode == 1, refused.stdout + refused.stderr
+        assert "release" in refused.stderr and "--wait" in refused.stderr, refused.stderr
+        assert "Traceback" not in refused.stderr
+        waiter = subprocess.Popen(
+            [sys.executable, "-m", "stagewise", "deploy", "dev", "backup", "--wait", "60"],
+            cwd=tree.root,
+            env=cli_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(1.0)
+        assert waiter.poll() is None  # waiting for the lock, not refused
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=90)
+        assert child.returncode == 130, out + err
+        w_out, w_err = waiter.communicate(timeout=120)
+        assert waiter.returncode == 0, w_out + w_err  # it got the lock once the release ended
+    finally:
+        for process in (child, waiter):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
+        marker.unlink(missing_ok=True)
+    assert_as_before(tree, "interrupted", "verify")
