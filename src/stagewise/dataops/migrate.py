@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Mapping, Sequence
+import uuid
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,16 +33,23 @@ class Alembic:
     ini: str
     env: Mapping[str, str]
     python: str
+    #: Ends the database sessions of an alembic run that was stopped (its application_name).
+    end_sessions: Callable[[str], None] | None = None
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         ini = self.root / self.ini
         if not ini.is_file():
             raise MissingError(f"{ini} does not exist: set data.alembic_ini in stagewise.toml")
+        # Killing alembic (Ctrl+C, timeout) does not stop its server session: PostgreSQL runs the
+        # statement on, holding its locks (an ALTER's ACCESS EXCLUSIVE blocks the version still
+        # serving) until it next writes to the client. The run's sessions carry a name of their
+        # own (libpq's PGAPPNAME), so a stopped run's are ended by name.
+        name = f"stagewise-migrate-{uuid.uuid4().hex[:12]}"
         try:
             done = subprocess.run(
                 [self.python, "-m", "alembic", "-c", str(ini), *args],
                 cwd=self.root,
-                env=dict(self.env),
+                env={**self.env, "PGAPPNAME": name},
                 capture_output=True,
                 text=True,
                 check=False,
@@ -53,12 +61,24 @@ class Alembic:
                 f"the project's python {self.python} does not exist: set project.python in stagewise.toml"
             ) from exc
         except subprocess.TimeoutExpired as exc:
+            self._end_sessions(name)
             raise DeployError(
                 f"alembic {' '.join(args)} did not finish within {_TIMEOUT} s (stopped)"
             ) from exc
+        except BaseException:  # Ctrl+C: subprocess.run killed alembic; its session must go too
+            self._end_sessions(name)
+            raise
         if check and done.returncode != 0:
             raise self._failure(args, done.stderr or done.stdout)
         return done
+
+    def _end_sessions(self, name: str) -> None:
+        if self.end_sessions is None:
+            return
+        try:
+            self.end_sessions(name)
+        except Exception:  # best effort: the error that stopped the run is what counts
+            return
 
     def _failure(self, args: Sequence[str], output: str) -> Exception:
         """The one-line error: a module the project's python lacks (exit 4), else the cause line."""

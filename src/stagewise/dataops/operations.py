@@ -73,14 +73,15 @@ def data_env(project: Project, stage: StageConfig, env: Mapping[str, str]) -> Da
     child = {**env, **_service_env(project, stage, python), config.url_env: url, **mapped_env(config, url)}
     # [data.gate] lock_timeout / statement_timeout hold for every migration, not only the gate's.
     child = with_timeouts(child, config.gate.lock_timeout, config.gate.statement_timeout)
-    alembic = Alembic(project.root, config.alembic_ini, child, python)
     service = config.containers.get(stage.name)
     container = _running_container(project, stage, env, service) if service else None
+    store = store_for(url, container)
+    alembic = Alembic(project.root, config.alembic_ini, child, python, getattr(store, "end_sessions", None))
     return DataEnv(
         project,
         stage,
         url,
-        store_for(url, container),
+        store,
         project.root / config.backups_dir / stage.name,
         alembic,
     )

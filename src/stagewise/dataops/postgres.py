@@ -158,6 +158,15 @@ class PostgresStore:
             reason = mask_text(reason, known_secrets())
             raise MissingError(f"cannot connect to {self.describe()}: {reason}") from exc
 
+    def end_sessions(self, application_name: str) -> None:
+        """Terminate the sessions named ``application_name`` (a stopped migration's)."""
+        with self._connect() as db:
+            db.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = %s AND pid <> pg_backend_pid()",
+                (application_name,),
+            )
+
     def exists(self) -> bool:
         return True  # the server owns the database; connecting says whether it is there
 

@@ -591,7 +591,8 @@ def test_the_env_lock_is_held_for_the_whole_release_and_names_it(tree: Shop, tmp
         assert marker.exists(), "the release never reached verify"
         refused = tree.cli("migrate", "--yes")  # past the migration: the lock is still the release's
         assert refused.returncode == 1, refused.stdout + refused.stderr
-        assert "release" in refused.stderr and "--wait" in refused.stderr, refused.stderr
+        assert "deploy dev release" in refused.stderr, refused.stderr
+        assert "--wait" in refused.stderr, refused.stderr
         assert "Traceback" not in refused.stderr
         waiter = subprocess.Popen(
             [sys.executable, "-m", "stagewise", "deploy", "dev", "backup", "--wait", "60"],
