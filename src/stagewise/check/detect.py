@@ -89,12 +89,12 @@ def lint_step(project: Project, python: str, found: Probe, config: CheckConfig) 
     if found.versions.get(FLAKE8.module) is not None:
         command = (python, "-m", "flake8", "--extend-exclude", FLAKE8_EXCLUDE, ".")
         return StepPlan("lint", "flake8", command, required=config.required("lint"))
-    wanted = "ruff" if not _flake8_configured(root) else "flake8"
+    wanted = "ruff" if not flake8_configured(root) else "flake8"
     return StepPlan(
         "lint",
         wanted,
         not_run=f"neither ruff nor flake8 is installed in {python}: run `{install_hint(python, [wanted])}`",
-        required=config.required("lint") or _ruff_configured(root) or _flake8_configured(root),
+        required=config.required("lint") or ruff_configured(root) or flake8_configured(root),
     )
 
 
@@ -150,13 +150,13 @@ def mypy_config(root: Path) -> tuple[bool, bool]:
     return False, False
 
 
-def _ruff_configured(root: Path) -> bool:
+def ruff_configured(root: Path) -> bool:
     return (
         (root / "ruff.toml").is_file() or (root / ".ruff.toml").is_file() or "ruff" in _pyproject_tool(root)
     )
 
 
-def _flake8_configured(root: Path) -> bool:
+def flake8_configured(root: Path) -> bool:
     return (root / ".flake8").is_file() or any(
         _ini_section(root / name, "flake8") is not None for name in ("setup.cfg", "tox.ini")
     )
@@ -188,9 +188,11 @@ __all__ = [
     "RUFF",
     "StepPlan",
     "configured_step",
+    "flake8_configured",
     "lint_step",
     "mypy_config",
     "probe_linters",
     "resolve_program",
+    "ruff_configured",
     "types_step",
 ]
