@@ -44,6 +44,12 @@ def register(commands: Any) -> None:
     flaky.add_argument(
         "--limit", type=int, default=20, metavar="N", help="show at most N tests (default: 20)"
     )
+    flaky.add_argument(
+        "--command",
+        choices=("test", "check"),
+        default="test",
+        help="rank over the runs of `stagewise test` (default) or of `stagewise check`",
+    )
     flaky.add_argument("--json", action="store_true", help="print JSON instead of a table")
     flaky.set_defaults(handler=run_flaky)
     merge = actions.add_parser(
@@ -134,13 +140,13 @@ def run_open(args: argparse.Namespace) -> int:
     page = run_dir / "index.html"
     if not page.is_file():
         from stagewise.report.history import read_history
-        from stagewise.report.html import TREND_RUNS, write_page
+        from stagewise.report.html import write_page
 
         record = _load(run_dir)
         history = read_history(root)
         ids = [line["run_id"] for line in history]
         upto = ids.index(record.get("run_id")) + 1 if record.get("run_id") in ids else len(history)
-        write_page(run_dir, record, history[:upto][-TREND_RUNS:])
+        write_page(run_dir, record, history[:upto])
     url = page.resolve().as_uri()
     print(url)
     if not webbrowser.open(url):
@@ -151,19 +157,22 @@ def run_open(args: argparse.Namespace) -> int:
 def run_flaky(args: argparse.Namespace) -> int:
     """Rank the tests that passed only on a rerun, over the run history."""
     from stagewise.report.flaky import flakiest
-    from stagewise.report.history import read_history
+    from stagewise.report.history import of_command, read_history
 
     if args.last is not None and args.last < 1:
         raise UsageError("--last must be at least 1")
-    history = read_history(reports_root(args), last=args.last)
-    stats = flakiest(history, limit=max(args.limit, 1))
+    history = of_command(read_history(reports_root(args)), args.command)  # --last N: N runs of it
+    history = history[-args.last :] if args.last else history
+    stats = flakiest(history, limit=max(args.limit, 1), command=args.command)
     if args.json:
-        print(json.dumps({"runs": len(history), "flaky": [s.as_dict() for s in stats]}, indent=2))
+        document = {"runs": len(history), "command": args.command, "flaky": [s.as_dict() for s in stats]}
+        print(json.dumps(document, indent=2))
         return 0
+    what = f"{len(history)} run(s) of stagewise {args.command}"
     if not stats:
-        print(f"no flaky tests in the last {len(history)} run(s) (run with --reruns N to detect them)")
+        print(f"no flaky tests in the last {what} (run with --reruns N to detect them)")
         return 0
-    print(f"flakiest tests over {len(history)} run(s)")
+    print(f"flakiest tests over {what}")
     print(f"  {'flaky':>5} {'runs':>5} {'rate':>6} {'failed':>6}  tier         test")
     for s in stats:
         print(

@@ -68,6 +68,7 @@ def run_tests(
         target=plan.target,
         run_dir=str(run_dir),
         started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        profile=request.profile.name if request.profile is not None else None,
     )
     header_target = plan.target if any(t.needs_target for t in plan.tiers) else ""  # "": none needs one
     reporter.run_started(run_id, plan.stage.name, header_target, [t.name for t in plan.tiers])
@@ -131,12 +132,12 @@ def _write_report(
     A page that cannot be rendered is noted, never allowed to replace the
     run's verdict with a crash.
     """
-    from stagewise.report.html import TREND_RUNS, write_page
+    from stagewise.report.html import write_page
 
     summary = write_run_record(result, reports_root, run_dir, run_info)
     try:
         record = json.loads(summary.read_text(encoding="utf-8"))
-        write_page(run_dir, record, read_history(reports_root, last=TREND_RUNS))
+        write_page(run_dir, record, read_history(reports_root))  # the page picks the comparable runs
     except (OSError, ValueError) as exc:
         reporter.note(f"could not write the report page: {exc}")
 

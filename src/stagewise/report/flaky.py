@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from stagewise.report.history import DEFAULT_COMMAND, of_command
 from stagewise.tiers.result import FlakyTest, TierResult
 
 
@@ -54,18 +55,23 @@ class FlakyStat:
         }
 
 
-def flakiest(history: Iterable[Mapping[str, Any]], limit: int = 20) -> list[FlakyStat]:
-    """Tests that were flaky at least once, most often flaky first.
+def flakiest(
+    history: Iterable[Mapping[str, Any]], limit: int = 20, command: str = DEFAULT_COMMAND
+) -> list[FlakyStat]:
+    """Tests that were flaky at least once, most often flaky first, over the runs ``command`` made.
 
     ``runs`` counts the history runs in which the test's tier ran, so a rate
     is comparable between a tier run every time and one run now and then;
-    ``failed_runs`` counts runs where the same test failed outright.
+    ``failed_runs`` counts runs where the same test failed outright. Only runs
+    of one command count: ``stagewise check``'s unit step is a tier called
+    ``unit`` too, and its runs would otherwise dilute (or add to) the rates of
+    ``stagewise test``'s.
     """
     tier_runs: dict[str, int] = {}
     flaky: dict[tuple[str, str], int] = {}
     failed: dict[tuple[str, str], int] = {}
     last: dict[tuple[str, str], str] = {}
-    for line in history:
+    for line in of_command(history, command):
         for tier in line.get("tiers") or {}:
             tier_runs[tier] = tier_runs.get(tier, 0) + 1
         for item in line.get("flaky_tests") or ():

@@ -7,7 +7,8 @@ no scripts, no fonts, no images. It is built with string templates and
 reads only files in the run folder: ``summary.json``'s record, the JUnit files
 (for tracebacks and the slowest tests), ``coverage.json``, and the
 performance/findings evidence described in :mod:`stagewise.report.artifacts`.
-Trends come from the ``history.jsonl`` lines passed in.
+Trends come from the ``history.jsonl`` lines passed in, only those of the same
+kind as this run (command, profile, tiers: :func:`~stagewise.report.history.comparable`).
 
 Order on the page: the verdict, the tiers (counts, duration, failures with
 tracebacks), flaky tests, slowest tests, coverage per module, load test
@@ -29,6 +30,7 @@ from typing import Any, cast
 from stagewise.plugins.tiers import TIERS
 from stagewise.registry import load_object
 from stagewise.report.artifacts import load_findings, load_performance, load_security_checks
+from stagewise.report.history import comparable, run_kind
 from stagewise.report.page_evidence import findings_section, performance_section, resilience_section
 from stagewise.report.page_parts import Series, badge, esc, line_chart, num
 from stagewise.tiers.junit import CaseResult, read_cases
@@ -113,7 +115,7 @@ def render_page(record: Mapping[str, Any], run_dir: Path, history: Sequence[Mapp
         findings_section(load_findings(record, run_dir), load_security_checks(record)),
         resilience_section(tiers),
         *(_tier_page(t) for t in tiers),
-        _trends(history),
+        _trends(record, history),
         _provenance(record),
     ]
     title = f"stagewise {record.get('verdict', '')} · {record.get('stage', '')} · {record.get('run_id', '')}"
@@ -306,12 +308,14 @@ def _coverage(record: Mapping[str, Any], run_dir: Path) -> str:
     )
 
 
-def _trends(history: Sequence[Mapping[str, Any]]) -> str:
-    runs = list(history)[-TREND_RUNS:]
+def _trends(record: Mapping[str, Any], history: Sequence[Mapping[str, Any]]) -> str:
+    """The last runs of the same kind as this one (command, profile, tiers): others measure something else."""
+    runs = comparable(history, record)[-TREND_RUNS:]
+    kind = _kind_label(record)
     if len(runs) < 2:
         return (
             "<section id='trends'><h2>Trends</h2><p class='muted'>Trends appear from the second run on "
-            "(history: reports/history.jsonl).</p></section>"
+            f"of the same kind ({esc(kind)}; history: reports/history.jsonl).</p></section>"
         )
     labels = [_run_label(str(r.get("run_id", ""))) for r in runs]
 
@@ -335,9 +339,17 @@ def _trends(history: Sequence[Mapping[str, Any]]) -> str:
     ]
     drawn = [c for c in charts if c]
     return (
-        f"<section id='trends'><h2>Trends <span class='muted'>over the last {len(runs)} runs</span></h2>"
+        f"<section id='trends'><h2>Trends <span class='muted'>over the last {len(runs)} runs of "
+        f"{esc(kind)}</span></h2>"
         f"<div class='charts'>{''.join(drawn)}</div></section>"
     )
+
+
+def _kind_label(record: Mapping[str, Any]) -> str:
+    """``stagewise test --profile pr: unit, integration, api``: the runs a trend compares."""
+    command, profile, _ = run_kind(record)
+    tiers = [str(t.get("name")) for t in record.get("tiers") or () if isinstance(t, Mapping)]
+    return f"stagewise {command}" + (f" --profile {profile}" if profile else "") + f": {', '.join(tiers)}"
 
 
 def _run_label(run_id: str) -> str:

@@ -1,7 +1,8 @@
 """``stagewise report merge DIR...``: the shard runs of one commit as one run.
 
 Each DIR is a run folder (holding ``summary.json``) or a reports folder whose
-``latest`` run is taken. The runs must be of the same commit and stage; a
+``latest`` run is taken. The runs must be of the same commit, stage and
+command (``stagewise test`` shards, not a ``check`` run among them); a
 mismatch is refused (:class:`~stagewise.errors.UsageError`), as is the same
 run given twice. Tiers of the same name are added up (counts, failed and
 flaky tests; the time is the longest shard's, as the shards ran side by side;
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from stagewise.errors import ExitCode, UsageError
-from stagewise.report.history import append_history, read_history
+from stagewise.report.history import append_history, read_history, run_command
 from stagewise.report.run_dir import new_run_id, prepare_run_dir
 from stagewise.tiers.result import TierStatus
 
@@ -69,6 +70,7 @@ def _check_same_run(runs: Sequence[tuple[Path, Mapping[str, Any]]]) -> None:
         for key, value, other in (
             ("commit", _commit(record), _commit(first)),
             ("stage", record.get("stage"), first.get("stage")),
+            ("command", run_command(record), run_command(first)),
         ):
             if value != other:
                 raise UsageError(
@@ -121,8 +123,9 @@ def merge_records(records: Sequence[Mapping[str, Any]], run_id: str, run_dir: Pa
         **{
             k: v
             for k, v in first.items()
-            if k in ("schema_version", "stage", "target", "git", "tool_versions")
+            if k in ("schema_version", "stage", "target", "git", "tool_versions", "profile")
         },
+        "command": run_command(first),
         "stagewise_version": first.get("stagewise_version"),
         "run_id": run_id,
         "started_at": min(str(r.get("started_at") or "") for r in records)
@@ -178,7 +181,7 @@ def merge_runs(paths: Sequence[Path], reports_root: Path) -> tuple[Path, dict[st
     temporary.write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
     os.replace(temporary, run_dir / "summary.json")
     append_history(reports_root, record, run_dir)
-    from stagewise.report.html import TREND_RUNS, write_page
+    from stagewise.report.html import write_page
 
-    write_page(run_dir, record, read_history(reports_root, last=TREND_RUNS))
+    write_page(run_dir, record, read_history(reports_root))  # the page picks the comparable runs
     return run_dir, record

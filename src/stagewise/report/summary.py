@@ -36,6 +36,7 @@ Added in version 1 (issue 7, reports)::
 Added in version 1 (issue 17, ``stagewise check``)::
 
     command: "test" | "check"          # the command that made the run
+    profile: str | null                # the profile a test run ran under (--profile NAME)
     tiers[].status: "not-run"          # a check step whose tool is not there (message says why)
     tiers[].check                      # a check step: {step, tool, command, exit_code, problems, required}
 
@@ -108,6 +109,7 @@ def run_record(result: RunResult, info: Mapping[str, Any] | None = None) -> dict
         "git": None,
         "tool_versions": {},
         "command": result.command,
+        "profile": result.profile,
         **(info or {}),
     }
 

@@ -166,6 +166,7 @@ class RunResult:
     interrupted: bool = False
     coverage_percent: float | None = None
     command: str = "test"  # the command that made the run: "test" or "check"
+    profile: str | None = None  # the profile it ran under (--profile NAME), if any
 
     @property
     def exit_code(self) -> ExitCode:

@@ -135,7 +135,10 @@ def make_run(run_dir: Path, *, performance: bool = True, findings: bool = True) 
 
 
 def history(n: int) -> list[dict[str, Any]]:
-    """``n`` history lines whose pass rate, duration, coverage and p95 all change run to run."""
+    """``n`` history lines whose pass rate, duration, coverage and p95 all change run to run.
+
+    They name no command, as lines written before ``stagewise check`` existed: test runs.
+    """
     return [
         {
             "run_id": f"2026112{i}T080000Z-abcdef",
@@ -146,7 +149,7 @@ def history(n: int) -> list[dict[str, Any]]:
             "coverage_percent": 80.0 + i,
             "pass_rate": 0.8 + i * 0.05,
             "p95_ms": 40.0 + 3 * i,
-            "tiers": {"unit": "passed"},
+            "tiers": {"unit": "passed", "api": "passed"},  # the tiers make_run's record has
         }
         for i in range(n)
     ]
