@@ -33,7 +33,7 @@ def test_init_then_ci_write_print_and_write_what_the_readme_shows(tmp_path: Path
     session = _readme_block("A team's whole CI set-up is two commands", "```console").splitlines()
     init = run_cli("init", cwd=shop)
     assert init.returncode == 0, init.stderr
-    shown = [line for line in session[1 : session.index("$ stagewise ci github --write")]]
+    shown = session[1 : session.index("$ stagewise ci github --write")]
     printed = init.stdout.replace(str(shop), "/home/me/shop").splitlines()
     assert printed == shown
     write = run_cli("ci", "github", "--write", cwd=shop)
