@@ -4,6 +4,10 @@ A job that ``needs`` others is skipped when one of them was skipped, unless
 its ``if`` holds a status function; so a tier's condition is "nothing before
 it failed or was cancelled, and this trigger runs it" (``!cancelled()``), and
 it needs every job before it (see :mod:`stagewise.ci.plan`).
+
+A sharded tier's shards split by the test times in ``.stagewise/durations.json``,
+which a fresh runner does not have: its ``report-TIER`` job saves the file the
+merge updated to the Actions cache, and the next run's shards restore it.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from stagewise.ci.plan import CHECK_JOB, MARKER, POSTGRES_IMAGE, CheckJob, CiPla
 from stagewise.ci.yaml_out import dump
 
 PATH = ".github/workflows/stagewise.yml"
+#: Where --shard reads the recorded test times and `report merge` folds the shards' in.
+DURATIONS = ".stagewise/durations.json"
 NIGHTLY_CRON = "0 3 * * *"
 _EVENT_NAME = {"pull_request": "pull_request", "push": "push", "schedule": "schedule"}
 
@@ -88,8 +94,10 @@ def _job(plan: CiPlan, job: TierJob) -> dict[str, Any]:
             }
         }
     name = f"{job.tier}-{shard}" if shard else job.tier
+    durations = [_durations_restore(job.tier)] if shard else []
     body["steps"] = [
         *_setup(plan, job.tier, (job.install,)),
+        *durations,
         {"name": f"stagewise test --{job.tier}", "run": " ".join(test_command(job, shard))},
         _upload(f"{name}-report", "reports/"),
     ]
@@ -106,13 +114,36 @@ def _merge_job(plan: CiPlan, job: TierJob) -> dict[str, Any]:
         "runs-on": "ubuntu-latest",
         "steps": [
             *_setup(plan, "report", ("stagewise",)),
+            _durations_restore(job.tier),
             {
                 "uses": "actions/download-artifact@v4",
                 "with": {"pattern": f"{job.tier}-*-report", "path": f"shards/{job.tier}"},
             },
             {"name": f"one verdict for {job.tier}", "run": f"stagewise report merge shards/{job.tier}/*"},
+            {
+                "name": "keep the shards' test times for the next split",
+                "if": "always()",
+                "uses": "actions/cache/save@v4",
+                "with": {
+                    "path": DURATIONS,
+                    "key": f"durations-{job.tier}-${{{{ github.run_id }}}}-${{{{ github.run_attempt }}}}",
+                },
+            },
             _upload(f"{job.tier}-merged-report", "reports/"),
         ],
+    }
+
+
+def _durations_restore(tier: str) -> dict[str, Any]:
+    """The test times the last merge of this tier's shards kept (--shard splits by them)."""
+    return {
+        "name": "the test times of the last run (for --shard)",
+        "uses": "actions/cache/restore@v4",
+        "with": {
+            "path": DURATIONS,
+            "key": f"durations-{tier}-${{{{ github.run_id }}}}",
+            "restore-keys": f"durations-{tier}-",
+        },
     }
 
 

@@ -3,7 +3,9 @@
 Every ``needs`` entry is ``optional``: a job its trigger's rules leave out of
 the pipeline would otherwise make GitLab refuse the whole pipeline. A job
 runs (``on_success``) only when every job it needs that is in the pipeline
-passed, so a failure anywhere before it stops it.
+passed, so a failure anywhere before it stops it. A sharded tier's shards
+pull the recorded test times from a cache of their own that their merge job
+pushes after folding the shards' times in.
 """
 
 from __future__ import annotations
@@ -33,8 +35,7 @@ def render(plan: CiPlan) -> str:
         + (["report"] if sharded else []),
         "default": {
             "image": f"python:{plan.python}",
-            # one venv per stage: the jobs install different stagewise extras
-            "cache": {"key": {"files": ["pyproject.toml"], "prefix": "$CI_JOB_STAGE"}, "paths": [".venv/"]},
+            "cache": _venv_cache(),
             "before_script": ["python -m venv .venv", 'export PATH="$PWD/.venv/bin:$PATH"'],
         },
     }
@@ -47,10 +48,21 @@ def render(plan: CiPlan) -> str:
             "stage": "report",
             "rules": [{"if": _RULE[t], "when": "always"} for t in job.triggers],
             "needs": [{"job": job.tier, "artifacts": True}],
+            "cache": [_venv_cache(), _durations_cache(job.tier, "pull-push")],
             "script": [_install(plan, ("stagewise",)), f"stagewise report merge reports/{job.tier}-*"],
             "artifacts": {"when": "always", "paths": ["reports/"]},
         }
     return MARKER + "\n" + dump(document)
+
+
+def _venv_cache() -> dict[str, Any]:
+    """One venv per stage: the jobs install different stagewise extras."""
+    return {"key": {"files": ["pyproject.toml"], "prefix": "$CI_JOB_STAGE"}, "paths": [".venv/"]}
+
+
+def _durations_cache(tier: str, policy: str) -> dict[str, Any]:
+    """The test times --shard splits by: the shards pull them, the merge (which updates them) pushes."""
+    return {"key": f"durations-{tier}", "paths": [".stagewise/durations.json"], "policy": policy}
 
 
 def _install(plan: CiPlan, stagewise: Sequence[str]) -> str:
@@ -85,6 +97,7 @@ def _job(plan: CiPlan, job: TierJob) -> dict[str, Any]:
     command = test_command(job, "$CI_NODE_INDEX" if job.shards > 1 else None)
     if job.shards > 1:
         body["parallel"] = job.shards
+        body["cache"] = [_venv_cache(), _durations_cache(job.tier, "pull")]
         command += ["--reports-dir", f"reports/{job.tier}-$CI_NODE_INDEX"]  # one folder per shard to merge
     if plan.postgres:
         body["services"] = [{"name": POSTGRES_IMAGE, "alias": "postgres"}]

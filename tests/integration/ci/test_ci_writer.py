@@ -170,6 +170,15 @@ def test_github_shards_are_a_matrix_merged_by_a_job_of_their_own(make_project: P
     download = next(s for s in merge["steps"] if s.get("uses") == "actions/download-artifact@v4")
     assert download["with"] == {"pattern": "e2e-*-report", "path": "shards/e2e"}
     assert any(step.get("run") == "stagewise report merge shards/e2e/*" for step in merge["steps"])
+    # the merge updates the recorded test times; the next run's shards split by them
+    saved = next(s for s in merge["steps"] if s.get("uses") == "actions/cache/save@v4")
+    assert saved["with"]["path"] == ".stagewise/durations.json"
+    assert saved["with"]["key"].startswith("durations-e2e-")
+    restored = next(s for s in jobs["e2e"]["steps"] if s.get("uses") == "actions/cache/restore@v4")
+    assert restored["with"]["restore-keys"] == "durations-e2e-"
+    steps = [s.get("uses") or s.get("run") for s in jobs["e2e"]["steps"]]
+    assert steps.index("actions/cache/restore@v4") < next(i for i, s in enumerate(steps) if "--shard" in s)
+    assert all(s.get("uses") != "actions/cache/restore@v4" for s in jobs["unit"]["steps"])
 
 
 def test_a_project_without_postgresql_gets_no_service(make_project: ProjectFactory) -> None:
@@ -205,7 +214,14 @@ def test_gitlab_pipeline_has_the_check_then_stages_in_order_rules_and_parallel(
     rules = [r["if"] for r in pipeline["api"]["rules"]]
     assert any("merge_request_event" in r for r in rules)
     assert all("merge_request_event" not in r["if"] for r in pipeline["e2e"]["rules"])
+    caches = {c["key"] if isinstance(c["key"], str) else "venv": c for c in e2e["cache"]}
+    assert caches["durations-e2e"] == {
+        "key": "durations-e2e", "paths": [".stagewise/durations.json"], "policy": "pull",
+    }  # fmt: skip
     report = pipeline["report-e2e"]
+    assert {"key": "durations-e2e", "paths": [".stagewise/durations.json"], "policy": "pull-push"} in report[
+        "cache"
+    ]
     assert report["script"][-1] == "stagewise report merge reports/e2e-*"
     assert report["needs"] == [{"job": "e2e", "artifacts": True}]
     assert {r["when"] for r in report["rules"]} == {"always"}
