@@ -131,7 +131,7 @@ def test_github_workflow_runs_the_check_first_then_a_job_per_tier_in_pyramid_ord
 
 def test_without_a_pull_request_profile_there_is_no_check_job(make_project: ProjectFactory) -> None:
     root = make_project({"stagewise.toml": '[profiles.pr]\ntrigger = "push"\ntiers = ["unit"]\n'})
-    # pr now answers pushes (main keeps them: the first profile of a trigger wins): none answers pull requests
+    # pr now answers pushes (main, after it among the built-ins, keeps them): none answers pull requests
     done = run_cli("ci", "github", cwd=root)
     assert done.returncode == 0, done.stderr
     workflow = _yaml(done.stdout)
@@ -179,6 +179,14 @@ def test_github_shards_are_a_matrix_merged_by_a_job_of_their_own(make_project: P
     steps = [s.get("uses") or s.get("run") for s in jobs["e2e"]["steps"]]
     assert steps.index("actions/cache/restore@v4") < next(i for i, s in enumerate(steps) if "--shard" in s)
     assert all(s.get("uses") != "actions/cache/restore@v4" for s in jobs["unit"]["steps"])
+
+
+def test_a_profile_a_project_adds_takes_its_trigger_over(make_project: ProjectFactory) -> None:
+    root = make_project({"stagewise.toml": '[profiles.fast]\ntiers = ["unit"]\ntrigger = "push"\n'})
+    jobs = _yaml(run_cli("ci", "github", cwd=root).stdout)["jobs"]
+    assert jobs["unit"]["name"] == "unit (pr, fast, nightly)"
+    assert "github.event_name == 'push'" not in jobs["integration"]["if"]
+    assert jobs["e2e"]["name"] == "e2e (nightly)"
 
 
 def test_a_project_without_postgresql_gets_no_service(make_project: ProjectFactory) -> None:
