@@ -15,9 +15,10 @@ def register(commands: Any) -> None:
     parser = commands.add_parser(
         "ci",
         help="print (or --write) the CI pipeline: a job per tier, each trigger running its profile",
-        description="Write the project's pipeline for GitHub Actions or GitLab CI: a job per tier in "
-        "pyramid order, shards as a matrix, PostgreSQL when the data config uses it, the venv cached, "
-        "reports uploaded; pull requests run profile pr, pushes to main profile main, the schedule nightly.",
+        description="Write the project's pipeline for GitHub Actions or GitLab CI: on pull requests the "
+        "quick check (stagewise check) first, then a job per tier in pyramid order, shards as a matrix "
+        "merged into one verdict, PostgreSQL when the data config uses it, the venv cached, reports "
+        "uploaded; pull requests run profile pr, pushes to main profile main, the schedule nightly.",
     )
     parser.add_argument("which", choices=("github", "gitlab"), help="the CI to write for")
     parser.add_argument(
