@@ -5,7 +5,7 @@ A table's checksum is the exact sum (``sum(bigint)`` is numeric) of one
 duplicated or altered row changes it (a row hash mixes every column, so even
 values swapped between rows do). Two methods:
 
-- ``sum-hashtextextended-0`` (backups before 0.x): each row's text form,
+- ``sum-hashtextextended-0`` (older backups; a manifest without the field): each row's text form,
   ``hashtextextended(t::text, 0)``. Turning every value to text (timestamps
   above all) costs three times the hashing itself.
 - ``sum-hashrecord-c-0`` (what backups write now): ``hash_record_extended``
@@ -14,8 +14,9 @@ values swapped between rows do). Two methods:
   dates and timestamps, uuid, bytea, and text compared byte for byte under
   ``COLLATE "C"``); every other column (numeric, whose hash ignores scale;
   floats; json; anything without a hash) goes in as its text form, as in the
-  old method. Which columns go which way follows from the schema alone, so a
-  backup and its restore agree.
+  old method; the row's combined hash is hashed once more, so that it is
+  not linear in its columns. Which columns go which way follows from the
+  schema alone, so a backup and its restore agree.
 """
 
 from __future__ import annotations
@@ -56,8 +57,12 @@ def checksum_sql(db: Any, table: str, method: str) -> str:
                 parts.append(f'{column} COLLATE "C"')
             else:
                 parts.append(column)
-        # ROW() of one column is still a record; a table without columns hashes an empty row.
-        row_hash = f"hash_record_extended(ROW({', '.join(parts)}), 0)" if parts else "0::bigint"
+        # hash_record_extended combines its columns' hashes linearly (31 * h + next), so a sum
+        # of it is a sum per column: values swapped between two rows would keep it. Hashing
+        # that 64-bit value once more (its text: 20 bytes, cheap) makes each row's hash
+        # non-linear in its columns, as the text of the whole row was.
+        record = f"hash_record_extended(ROW({', '.join(parts)}), 0)" if parts else "0::bigint"
+        row_hash = f"hashtextextended(({record})::text, 0)"
     else:
         raise ValueError(f"unknown checksum method {method!r}")
     return f"SELECT count(*), coalesce(sum({row_hash}), 0)::text FROM {source}"  # noqa: S608 - quoted
