@@ -10,7 +10,8 @@ Measured in one run on the real PostgreSQL at 127.0.0.1:5432:
 - ``stagewise deploy bench backup`` (same pg_dump from one exported snapshot,
   plus row counts and checksums per table and a sha256 manifest) and
   ``stagewise deploy bench restore`` (sha256 check, restore into a scratch
-  database, counts and checksums compared, atomic rename swap).
+  database with every table counted and hashed as its data lands, compared
+  with the manifest, atomic rename swap).
 
 Prints MB/s of the live database's size for each, and the overhead ratio of
 stagewise over the plain tools; writes ``bench/results/backup.json``.
@@ -85,9 +86,16 @@ def drop_db(url: str) -> None:
         admin.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
 
 
-def steps(url: str, backup: Path) -> dict[str, float]:
-    """Where a restore's time goes: each step of ``stagewise deploy ENV restore``, timed in-process."""
+def steps(url: str, backup: Path, jobs: int) -> dict[str, float]:
+    """Where a restore's time goes: each step of ``stagewise deploy ENV restore``, timed in-process.
+
+    The checked load (sections, tables hashed as each lands) is timed whole;
+    beside it, what its parts cost when run one after the other: plain
+    ``pg_restore --jobs`` into a scratch database, then hashing every table
+    by the new and by the old checksum method.
+    """
     from stagewise.dataops import manifest as manifest_module
+    from stagewise.dataops.pg_checksum import LEGACY_METHOD, RECORD_METHOD
     from stagewise.dataops.postgres import PostgresStore
 
     store = PostgresStore(url)
@@ -97,18 +105,60 @@ def steps(url: str, backup: Path) -> dict[str, float]:
     out["python + stagewise start-up"] = time.perf_counter() - start
     manifest_module._DIGESTS.clear()
     start = time.perf_counter()
-    manifest_module.check_intact(backup)
+    manifest = manifest_module.check_intact(backup)
     out["sha256 of the dump"] = time.perf_counter() - start
     start = time.perf_counter()
-    scratch = store.load_scratch(backup)
-    out["pg_restore --jobs into scratch"] = time.perf_counter() - start
-    start = time.perf_counter()
-    store.snapshot(scratch)
-    out["row counts + checksums"] = time.perf_counter() - start
+    scratch, _, _ = store.load_checked(backup, manifest.checksum_method, manifest.tables)
+    out["checked load (hashing overlapped)"] = time.perf_counter() - start
     start = time.perf_counter()
     store.swap_in(scratch)
     out["swap (rename x2; drop detached)"] = time.perf_counter() - start
+    target = fresh_db(url)
+    start = time.perf_counter()
+    subprocess.run(
+        ["pg_restore", "--no-owner", "--exit-on-error", f"--jobs={jobs}", f"--dbname={target}", str(backup)],
+        check=True,
+        capture_output=True,
+    )
+    out[f"  alone: pg_restore --jobs={jobs}"] = time.perf_counter() - start
+    name = target.rsplit("/", 1)[1]
+    for label, method in (("typed row hash", RECORD_METHOD), ("row-text hash (old)", LEGACY_METHOD)):
+        start = time.perf_counter()
+        store.snapshot(name, method=method)
+        out[f"  alone: count + {label}, all tables"] = time.perf_counter() - start
+    drop_db(target)
     return out
+
+
+def report(
+    figures: dict[str, object],
+    profile: dict[str, float],
+    ratios: dict[str, list[float]],
+    jobs: int,
+    mb: float,
+) -> None:
+    """The figures as a table, the per-round ratios, and the per-step profile."""
+    print(f"database {mb:,.0f} MB, custom-format dump {figures['dump_bytes'] / 1e6:,.0f} MB")  # type: ignore[operator]
+    print(f"median of {figures['rounds']} interleaved rounds (load average {figures['load_average']:.2f})")
+    print(f"{'':28}{'seconds':>9}{'MB/s':>9}")
+    for label, key in (
+        ("pg_dump", "pg_dump"),
+        ("stagewise backup", "stagewise_backup"),
+        ("pg_restore (one job)", "pg_restore"),
+        (f"pg_restore --jobs={jobs}", "pg_restore_jobs"),
+        ("stagewise restore", "stagewise_restore"),
+    ):
+        print(f"{label:28}{figures[f'{key}_s']:>9}{figures[f'{key}_mb_s']:>9}")
+    print(
+        f"overhead (median of per-round ratios): backup x{figures['backup_overhead']} of pg_dump; "
+        f"restore x{figures['restore_overhead']} of pg_restore (one job), "
+        f"x{figures['restore_overhead_vs_jobs']} of pg_restore --jobs={jobs} (the jobs stagewise loads with)"
+    )
+    for key, values in ratios.items():
+        print(f"  per-round {key}: {', '.join(f'x{v:.2f}' for v in values)}")
+    print("where a restore's time goes (one in-process run):")
+    for step, seconds in profile.items():
+        print(f"  {step:44}{seconds:>7.3f} s")
 
 
 def main() -> int:
@@ -154,7 +204,7 @@ def main() -> int:
             drop_db(target)
             times["stagewise_restore"].append(timed([*cli, "restore"], cwd=project, env=env))
         backup_file = next((project / "backups" / "bench").glob("*.dump"))
-        profile = steps(url, backup_file)
+        profile = steps(url, backup_file, jobs)
         med = {k: statistics.median(v) for k, v in times.items()}
         ratios = {
             "backup": [b / a for a, b in zip(times["pg_dump"], times["stagewise_backup"], strict=True)],
@@ -174,6 +224,8 @@ def main() -> int:
             "restore_overhead": round(statistics.median(ratios["restore"]), 2),
             "restore_overhead_vs_jobs": round(statistics.median(ratios["restore_vs_jobs"]), 2),
             "restore_steps_s": {k: round(v, 3) for k, v in profile.items()},
+            "per_round_ratios": {k: [round(v, 3) for v in vs] for k, vs in ratios.items()},
+            "jobs": jobs,
             "load_average": os.getloadavg()[0],
             "cpus": os.cpu_count(),
         }
@@ -184,24 +236,7 @@ def main() -> int:
             ).fetchall():
                 admin.execute(f'DROP DATABASE IF EXISTS "{row[0]}" WITH (FORCE)')
         shutil.rmtree(work, ignore_errors=True)
-    print(f"database {mb:,.0f} MB, custom-format dump {figures['dump_bytes'] / 1e6:,.0f} MB")  # type: ignore[operator]
-    print(f"median of {args.rounds} interleaved rounds (load average {figures['load_average']:.2f})")
-    print(f"{'':28}{'seconds':>9}{'MB/s':>9}")
-    for label, key in (
-        ("pg_dump", "pg_dump"),
-        ("stagewise backup", "stagewise_backup"),
-        ("pg_restore", "pg_restore"),
-        (f"pg_restore --jobs={jobs}", "pg_restore_jobs"),
-        ("stagewise restore", "stagewise_restore"),
-    ):
-        print(f"{label:28}{figures[f'{key}_s']:>9}{figures[f'{key}_mb_s']:>9}")
-    print(
-        f"overhead (median of per-round ratios): backup x{figures['backup_overhead']}, "
-        f"restore x{figures['restore_overhead']} (x{figures['restore_overhead_vs_jobs']} of pg_restore --jobs)"
-    )
-    print("where a restore's time goes (one in-process run):")
-    for step, seconds in profile.items():
-        print(f"  {step:36}{seconds:>7.3f} s")
+    report(figures, profile, ratios, jobs, mb)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "backup.json").write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     return 0

@@ -207,35 +207,36 @@ def verify(data: DataEnv, path: Path, say: Say) -> Manifest:
 
 def _verify(data: DataEnv, path: Path, say: Say) -> Manifest:
     manifest = check_intact(path)
+    method = method_for(data, manifest, path)
     _sweep_leftovers(data, say)
     say(f"verifying {path.name}: restoring into a scratch target")
-    scratch = data.store.load_scratch(path)
+    scratch, counts, checksums = data.store.load_checked(path, method, manifest.tables)
     try:
-        _compare(manifest, *data.store.snapshot(scratch), path, _method(data))
+        _compare(manifest, counts, checksums, path)
     finally:
         data.store.discard(scratch)
     say(f"{path.name} verified: {sum(manifest.tables.values())} rows in {len(manifest.tables)} tables match")
     return manifest
 
 
-def _method(data: DataEnv) -> str | None:
-    """The checksum method the store computes (None: its only, original one)."""
-    method: str | None = getattr(data.store, "checksum_method", None)
-    return method
+def method_for(data: DataEnv, manifest: Manifest, path: Path) -> str | None:
+    """The checksum method to check ``manifest`` with, refused before any work if unknown.
 
-
-def _compare(
-    manifest: Manifest,
-    counts: dict[str, int],
-    checksums: dict[str, str],
-    path: Path,
-    method: str | None = None,
-) -> None:
-    if manifest.checksum_method not in (None, method):
+    A store lists the methods it computes (``checksum_methods``, newest first;
+    the last is what manifests without the field used); a store without the
+    list has one method and writes none.
+    """
+    methods: tuple[str, ...] = getattr(data.store, "checksum_methods", ())
+    wanted = manifest.checksum_method or (methods[-1] if methods else None)
+    if wanted is not None and wanted not in methods:
         raise VerifyError(
-            f"{path.name}'s checksums were made with {manifest.checksum_method}, which this stagewise "
-            f"does not compute ({method or 'its original method'}): upgrade stagewise to restore it"
+            f"{path.name}'s checksums were made with {wanted}, which this stagewise does not compute "
+            f"({', '.join(methods) or 'its original method'}): upgrade stagewise to restore it"
         )
+    return wanted
+
+
+def _compare(manifest: Manifest, counts: dict[str, int], checksums: dict[str, str], path: Path) -> None:
     if counts != manifest.tables:
         diff = sorted(
             f"{t}: {manifest.tables.get(t)} -> {counts.get(t)}"
@@ -298,6 +299,7 @@ def restore(
                 f"{path.name} is at schema revision {manifest.revision}, which this code does not know "
                 f"(known: {', '.join(sorted(known))}): refusing to restore"
             )
+        method = method_for(data, manifest, path)
         safety = None
         if data.stage.protected and safety_backup:
             if data.store.exists():
@@ -307,14 +309,15 @@ def restore(
                 say(f"{data.store.describe()} does not exist: nothing to back up before the restore")
         _sweep_leftovers(data, say)
         say(f"restoring {path.name} into a scratch target")
-        scratch = data.store.load_scratch(path)
+        # Each table is counted and hashed as soon as its data is in, while others still load.
+        scratch, counts, checksums = data.store.load_checked(path, method, manifest.tables)
         apps = list(data.project.data.app_services)
         stopped: list[str] = []
         # From the first Ctrl+C on, later ones are not delivered: the scratch target is
         # dropped and stopped app services are started again, whatever the user presses.
         with interrupt_once():
             try:
-                _compare(manifest, *data.store.snapshot(scratch), path, _method(data))
+                _compare(manifest, counts, checksums, path)
                 if backend is not None and apps:
                     stopped = list(backend.stop_services(apps))
                     if stopped:

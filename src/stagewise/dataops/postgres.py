@@ -23,6 +23,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from stagewise.cause import cause_line
+from stagewise.dataops.pg_checksum import LEGACY_METHOD, METHODS, RECORD_METHOD, checksum_sql
+from stagewise.dataops.pg_load import checked_load
 from stagewise.errors import DeployError, MissingError
 from stagewise.project.env import known_secrets, mask_text
 
@@ -32,7 +34,7 @@ _PROGRESS_EVERY = 3.0  # seconds between progress lines of a long dump
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 # Background drops still running, held so they are not reported as leaked processes.
 _DROPPING: list[subprocess.Popen[bytes]] = []
-CHECKSUM_METHOD = "sum-hashtextextended-0"  # per table: sum over rows of hashtextextended(row::text, 0)
+CHECKSUM_METHOD = RECORD_METHOD  # what backups write (pg_checksum says how each method hashes)
 
 
 def _cause(text: str) -> str:
@@ -103,8 +105,10 @@ class PostgresStore:
 
     kind = "postgres"
     ext = "dump"
-    #: What the manifest's checksums are (manifests without the field used the same one).
+    #: What a new manifest's checksums are.
     checksum_method = CHECKSUM_METHOD
+    #: The methods a restore can check; the last is what manifests without the field used.
+    checksum_methods = METHODS
 
     def __init__(self, url: str, container: str | None = None) -> None:
         self.url = url.replace("postgresql+psycopg://", "postgresql://").replace(
@@ -231,7 +235,7 @@ class PostgresStore:
         return counts
 
     def _table_stats(
-        self, database: str, snapshot_id: str | None = None
+        self, database: str, snapshot_id: str | None = None, method: str = CHECKSUM_METHOD
     ) -> tuple[dict[str, int], dict[str, str]]:
         """Row count and checksum per table, tables read in parallel on their own connections."""
         with self._connect(database) as db:
@@ -244,32 +248,80 @@ class PostgresStore:
             ]
         workers = max(1, min(len(tables), os.cpu_count() or 1, _STATS_CONNECTIONS))
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(lambda t: self._one_table(database, t, snapshot_id), tables))
+            results = list(pool.map(lambda t: self._one_table(database, t, snapshot_id, method), tables))
         return {t: n for t, n, _ in results}, {t: c for t, _, c in results}
 
-    def _one_table(self, database: str, table: str, snapshot_id: str | None) -> tuple[str, int, str]:
-        quoted = '"' + table.replace('"', '""') + '"'
+    def _one_table(
+        self, database: str, table: str, snapshot_id: str | None, method: str = CHECKSUM_METHOD
+    ) -> tuple[str, int, str]:
         with self._connect(database, autocommit=False) as db:
             db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             if snapshot_id is not None:
                 db.execute(f"SET TRANSACTION SNAPSHOT '{_snapshot_literal(snapshot_id)}'")
-            row = db.execute(
-                # An order-free multiset hash: the sum of each row's 64-bit text hash (the
-                # one hash partitioning relies on staying stable). It detects lost, added or
-                # altered rows; sorting every row's md5 instead cost more than the dump itself.
-                # sum(bigint) is exact (numeric result, 128-bit state), so it equals the
-                # sum(...::numeric) older stagewise wrote, without a numeric per row.
-                "SELECT count(*), coalesce(sum(hashtextextended(t::text, 0)), 0)::text "  # noqa: S608
-                f"FROM public.{quoted} AS t"
-            ).fetchone()
+            row = db.execute(checksum_sql(db, table, method)).fetchone()
             db.rollback()
         return table, int(row[0]), str(row[1])
 
-    def snapshot(self, target: str | None = None) -> tuple[dict[str, int], dict[str, str]]:
-        return self._table_stats(target or self.database)
+    def snapshot(
+        self, target: str | None = None, method: str | None = None
+    ) -> tuple[dict[str, int], dict[str, str]]:
+        return self._table_stats(target or self.database, method=method or CHECKSUM_METHOD)
+
+    def load_checked(
+        self, backup: Path, method: str | None, order: dict[str, int] | None = None
+    ) -> tuple[str, dict[str, int], dict[str, str]]:
+        """Restore into a new scratch database, each table counted and hashed by ``method`` as it lands.
+
+        Returns the scratch database with its counts and checksums; any
+        failure drops it. In a container (the dump arrives on stdin, which
+        cannot seek) the load is one ``pg_restore`` and the hashing follows it.
+        """
+        method = method or LEGACY_METHOD
+        if self.container is not None:
+            scratch = self.load_scratch(backup)
+            try:
+                return scratch, *self._table_stats(scratch, method=method)
+            except BaseException:
+                self.discard(scratch)
+                raise
+        scratch = self._scratch_name()
+        command = self._command(
+            "pg_restore", "--no-owner", "--exit-on-error", f"--dbname={self._tool_url(scratch)}"
+        )
+        with self._connect("postgres") as admin:
+            admin.execute(f'CREATE DATABASE "{scratch}"')
+        try:
+            counts, checksums = checked_load(
+                command,
+                self._tool_env(),
+                backup,
+                jobs=_restore_jobs(),
+                catalog=lambda: self._catalog(scratch),
+                hash_table=lambda table: self._one_table(scratch, table, None, method)[1:],
+                order=order or {},
+                cause=_cause,
+            )
+        except BaseException:
+            self.discard(scratch)
+            raise
+        return scratch, counts, checksums
+
+    def _catalog(self, database: str) -> tuple[list[str], set[str]]:
+        """Public tables, and those whose rows other data entries may bring (hashed after all data)."""
+        with self._connect(database) as db:
+            rows = db.execute(
+                "SELECT c.relname, c.relkind = 'p' OR c.relispartition "
+                "OR EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhparent = c.oid) "
+                "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') ORDER BY c.relname"
+            ).fetchall()
+        return [str(r[0]) for r in rows], {str(r[0]) for r in rows if r[1]}
+
+    def _scratch_name(self) -> str:
+        return f"{self.database[:40]}_restore_{os.urandom(4).hex()}"
 
     def load_scratch(self, backup: Path) -> str:
-        scratch = f"{self.database[:40]}_restore_{os.urandom(4).hex()}"
+        scratch = self._scratch_name()
         # The scratch database is the transaction: it is swapped in only when complete
         # and checked, and dropped otherwise, so pg_restore may load tables in parallel.
         # The command is resolved first, so a missing pg_restore creates nothing.

@@ -85,9 +85,9 @@ def scratch_copy(data: operations.DataEnv, backup: Path, say: Say) -> Iterator[S
         raise VerifyError(f"a rehearsal needs PostgreSQL; {store.describe()} is {store.kind}")
     manifest = check_intact(backup)
     say(f"rehearsal: restoring {backup.name} into a scratch database")
-    name = store.load_scratch(backup)
+    method = operations.method_for(data, manifest, backup)
+    name, counts, checksums = store.load_checked(backup, method, manifest.tables)
     try:
-        counts, checksums = store.snapshot(name)
         if counts != manifest.tables or checksums != manifest.checksums:
             raise VerifyError(f"{backup.name} does not restore to what was backed up: not rehearsing on it")
         url = _url_for(data.url, name)

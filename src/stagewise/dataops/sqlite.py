@@ -99,6 +99,17 @@ class SqliteStore:
                 checksums[table] = digest.hexdigest()
         return counts, checksums
 
+    def load_checked(
+        self, backup: Path, method: str | None, order: dict[str, int] | None = None
+    ) -> tuple[str, dict[str, int], dict[str, str]]:
+        """One file copy, then the hashing (SQLite has one method and loads in one step)."""
+        scratch = self.load_scratch(backup)
+        try:
+            return scratch, *self.snapshot(scratch)
+        except BaseException:
+            self.discard(scratch)
+            raise
+
     def load_scratch(self, backup: Path) -> str:
         scratch = self.path.with_name(f".{self.path.name}.restore-{os.urandom(4).hex()}")
         scratch.parent.mkdir(parents=True, exist_ok=True)

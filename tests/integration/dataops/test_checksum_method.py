@@ -1,8 +1,8 @@
 """The manifest's checksum method: old manifests still restore, unknown ones are refused.
 
-Real PostgreSQL through the CLI. The checksums of a new backup must equal
-what the older ``sum(...::numeric)`` query gives, so backups made before the
-``checksum_method`` field restore and verify as they did.
+Real PostgreSQL through the CLI. New backups write the typed row hash;
+a manifest without the field (text-hash checksums, as the older
+``sum(...::numeric)`` query gives) is checked by that older method.
 """
 
 from __future__ import annotations
@@ -31,22 +31,28 @@ def _backup(root: Path) -> tuple[Path, Path]:
     return backup, backup.with_name(backup.name + ".json")
 
 
-def test_new_checksums_equal_the_old_method_and_old_manifests_restore(
+def test_new_backups_use_the_typed_row_hash_and_old_manifests_restore_by_their_own(
     make_project: ProjectFactory, pg_database: str
 ) -> None:
     pg_fill(pg_database, tables=2, rows=50)
     root = project_for(make_project, {"dev": pg_database})
     backup, manifest_file = _backup(root)
     manifest = json.loads(manifest_file.read_text())
-    assert manifest["checksum_method"] == "sum-hashtextextended-0"
+    assert manifest["checksum_method"] == "sum-hashrecord-c-0"
     with psycopg.connect(pg_database) as db:
-        for table, checksum in manifest["checksums"].items():
-            assert db.execute(OLD_QUERY.format(table)).fetchone()[0] == checksum
-    del manifest["checksum_method"]  # as stagewise wrote it before the field existed
-    manifest_file.write_text(json.dumps(manifest))
+        old = {table: db.execute(OLD_QUERY.format(table)).fetchone()[0] for table in manifest["checksums"]}
+    assert old != manifest["checksums"], "the two methods must not coincide by accident"
+    # A manifest as stagewise wrote it before the field existed: text-hash checksums, no method.
+    del manifest["checksum_method"]
+    wrong = {**old, "customers": str(int(old["customers"]) + 1)}
+    manifest_file.write_text(json.dumps({**manifest, "checksums": wrong}))
     before = pg_rows(pg_database)
     with psycopg.connect(pg_database, autocommit=True) as db:
         db.execute("DELETE FROM customers WHERE id % 2 = 0")
+    refused = run_cli("deploy", "dev", "restore", "--file", str(backup), cwd=root)
+    assert refused.returncode == 1, refused.stderr
+    assert "checksums differ in customers" in refused.stderr
+    manifest_file.write_text(json.dumps({**manifest, "checksums": old}))
     done = run_cli("deploy", "dev", "restore", "--file", str(backup), cwd=root)
     assert done.returncode == 0, done.stderr
     assert pg_rows(pg_database) == before
