@@ -311,6 +311,7 @@ def rounds(
     count: int,
     load_cores: list[int] | None,
     title: str,
+    workers: int = 0,
 ) -> dict[str, Any]:
     """``count`` rounds of wrk, FastHttpUser and HttpUser, the order turned round each round."""
     runners = {
@@ -322,6 +323,18 @@ def rounds(
             work, url, "HttpUser", path, name, users=users, seconds=seconds, cores=load_cores
         ),
     }
+    if workers:
+        runners[f"stagewise Fast --workers {workers}"] = lambda: locust_round(
+            work,
+            url,
+            "FastHttpUser",
+            path,
+            name,
+            users=users,
+            seconds=seconds,
+            cores=load_cores,
+            workers=workers,
+        )
     per_round: list[dict[str, dict[str, Any]]] = []
     print(f"\n{title}: {count} rounds of {seconds}s, {users} users/connections")
     for index in range(count):
@@ -344,9 +357,11 @@ def rounds(
             "failures": sum(r[label]["failures"] for r in per_round),
             "ratio_to_wrk": statistics.median(r[label]["rps"] / r["wrk -t1"]["rps"] for r in per_round),
         }
-        cpu = [r[label].get("generator_cpu_percent") for r in per_round]
-        if any(c is not None for c in cpu):
-            summary[label]["generator_cpu_percent"] = statistics.median(c for c in cpu if c is not None)
+        for key in ("generator_cpu_percent", "generator_busy_percent"):
+            values = [r[label][key] for r in per_round if r[label].get(key) is not None]
+            if values:
+                summary[label][key] = statistics.median(values)
+        if label != "wrk -t1":
             summary[label]["generator_saturated_rounds"] = sum(
                 1 for r in per_round if r[label].get("generator_saturated")
             )
@@ -355,13 +370,18 @@ def rounds(
 
 def print_table(title: str, result: dict[str, Any]) -> None:
     print(f"\n{title} (median of {len(result['rounds'])} rounds)")
-    print(f"  {'generator':<24} {'req/s':>9} {'p95 ms':>8} {'x wrk':>7} {'gen CPU':>8} {'failures':>9}")
+    print(
+        f"  {'generator':<30} {'req/s':>8} {'p95 ms':>8} {'x wrk':>6} {'gen CPU':>8} {'gen busy':>9} "
+        f"{'saturated':>9} {'failures':>8}"
+    )
     for label, f in result["median"].items():
-        cpu = f.get("generator_cpu_percent")
-        cpu_text = f"{cpu:.0f}%" if cpu is not None else "-"
+        cpu, busy = f.get("generator_cpu_percent"), f.get("generator_busy_percent")
+        saturated = f.get("generator_saturated_rounds")
+        count = len(result["rounds"])
         print(
-            f"  {label:<24} {f['rps']:>9.0f} {f['p95_ms']:>8.1f} {f['ratio_to_wrk']:>7.2f} "
-            f"{cpu_text:>8} {f['failures']:>9}"
+            f"  {label:<30} {f['rps']:>8.0f} {f['p95_ms']:>8.1f} {f['ratio_to_wrk']:>6.2f} "
+            f"{f'{cpu:.0f}%' if cpu is not None else '-':>8} {f'{busy:.0f}%' if busy is not None else '-':>9} "
+            f"{f'{saturated}/{count}' if saturated is not None else '-':>9} {f['failures']:>8}"
         )
 
 
@@ -432,6 +452,7 @@ def main() -> int:
                     count=args.trivial_rounds,
                     load_cores=load_cores,
                     title="trivial endpoint",
+                    workers=args.workers,
                 )
             finally:
                 stop(trivial)

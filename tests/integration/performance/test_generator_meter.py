@@ -61,7 +61,9 @@ def test_every_run_reports_the_generators_cpu_and_wait(
     generator = data["stats"]["generator"]
     [process] = generator["processes"]
     assert process["role"] == "local"
-    assert 0.0 < process["wall_s"] < 10.0  # test_start to test_stop, not the interpreter's start-up
+    # test_start to test_stop: the whole --duration, however long Locust took to start (its
+    # run-time timer used to count from before the locustfile's import and stop early).
+    assert 2.8 <= process["wall_s"] < 10.0, process
     assert 0.0 < process["cpu_percent"] < 100.0
     assert process["wait_percent"] is not None  # Linux: /proc/self/schedstat
     assert generator["saturated"] is (generator["busiest_busy_percent"] >= 90.0)
