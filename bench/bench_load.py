@@ -393,7 +393,19 @@ def main() -> int:
     parser.add_argument(
         "--trivial-rounds", type=int, default=3, help="rounds on the trivial endpoint (0: skip)"
     )
+    parser.add_argument(
+        "--workers", type=int, default=2, help="also run FastHttpUser with --workers N (0: not)"
+    )
+    parser.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        help="run the bench, its servers and generators at this niceness (negative needs root): "
+        "on a machine busy with other work, the same head start for wrk and Locust",
+    )
     args = parser.parse_args()
+    if args.nice:
+        os.setpriority(os.PRIO_PROCESS, 0, args.nice)  # inherited by every process the bench starts
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
     cores = sorted(os.sched_getaffinity(0))
@@ -405,10 +417,11 @@ def main() -> int:
         "load_cores": load_cores,
         "server_cores": server_cores,
         "load_average_before": os.getloadavg(),
+        "nice": args.nice,
     }
     print(
         f"{os.cpu_count()} CPUs: server on core {server_cores}, load generator on core {load_cores} "
-        f"(wrk and Locust alike) · load average {os.getloadavg()[0]:.1f}"
+        f"(wrk and Locust alike) · niceness {args.nice} · load average {os.getloadavg()[0]:.1f}"
     )
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
         work = Path(tmp)
@@ -424,6 +437,7 @@ def main() -> int:
                 users=args.users,
                 seconds=args.seconds,
                 count=args.rounds,
+                workers=args.workers,
                 load_cores=load_cores,
                 title=f"examples/shop {name}",
             )
