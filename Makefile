@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install system-deps test-machine demo test lint typecheck bench clean
+.PHONY: install system-deps bench-deps test-machine demo test lint typecheck bench clean
 
 $(STAMP): pyproject.toml examples/shop/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,7 +50,17 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-bench: install system-deps
+# wrk, the C load generator bench/bench_load.py measures stagewise's load tier against.
+bench-deps:
+	@if ! command -v wrk >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	  else \
+	    echo "install wrk first: sudo apt-get install wrk" >&2; exit 4; \
+	  fi; \
+	fi
+
+bench: install system-deps bench-deps
 	$(BIN)/python bench/bench_cli.py
 	$(BIN)/python bench/bench_deploy.py
 	$(BIN)/python bench/bench_load.py

@@ -86,6 +86,8 @@ def render_outcome(outcome: Outcome, attempts: list[Attempt]) -> list[str]:
                 f"{endpoint.rps:>8.1f} {endpoint.p50_ms:>6.0f} {endpoint.p95_ms:>6.0f} "
                 f"{endpoint.p99_ms:>6.0f}"
             )
+        if stats.generator is not None:
+            lines.append(f"  {stats.generator.describe()}")
         if stats.errors:
             lines.append(
                 "  errors: "

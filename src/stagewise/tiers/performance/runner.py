@@ -57,6 +57,7 @@ from stagewise.tiers.result import FailedTest, TestCounts, TierResult, TierStatu
 
 PLUGINS = Path(__file__).parent / "locust_plugins"
 PROBE = PLUGINS / "stagewise_probe.py"
+CPU = PLUGINS / "stagewise_cpu.py"
 SHAPE = PLUGINS / "stagewise_shape.py"
 #: Passed as ``--exit-code-on-error``: distinct from 1 (Locust's own start-up errors).
 LOCUST_REPORTED_ERRORS = 7
@@ -160,7 +161,7 @@ def build_command(
     run: PerformanceRun, scenario: Scenario, out: Path, users: int, duration: float
 ) -> list[str]:
     """The Locust argument list for one run (never a shell string)."""
-    files = [*run.locustfiles, str(PROBE)]
+    files = [*run.locustfiles, str(PROBE), str(CPU)]
     if scenario.kind == "shape":
         files.append(str(SHAPE))
     command = [run.python, "-m", "locust", "-f", ",".join(files), "--headless", "--host", run.target]
@@ -172,7 +173,7 @@ def build_command(
     command += ["--stop-timeout", "2"]
     if not run.verbose:
         command.append("--only-summary")
-    workers = run.request.workers if run.request.workers is not None else run.config.workers
+    workers = _workers(run)
     if workers:
         # One master and N forked workers; the master listens on loopback only, on a free port.
         # The forked workers dial --master-port, so both ports must be set; a worker that
@@ -182,6 +183,11 @@ def build_command(
         command += ["--master-bind-port", port, "--master-port", port, "--expect-workers", str(workers)]
         command += ["--expect-workers-max-wait", str(WORKERS_WAIT_S)]
     return command
+
+
+def _workers(run: PerformanceRun) -> int:
+    """Locust worker processes for this run: ``--workers``, else ``performance.workers``, else 0."""
+    return run.request.workers if run.request.workers is not None else run.config.workers
 
 
 def _one(run: PerformanceRun, scenario: Scenario, log: _Log, out: Path, users: int) -> Attempt:
@@ -194,7 +200,11 @@ def _one(run: PerformanceRun, scenario: Scenario, log: _Log, out: Path, users: i
     env["STAGEWISE_LOCUST_PROBE"] = str(out / "stagewise-probe.json")
     env["STAGEWISE_LOCUST_PROBE_INTERVAL"] = "1"
     env["STAGEWISE_LOAD_SHAPE"] = json.dumps([asdict(s) for s in scenario.stages])
+    generator_dir = out / "generator"
+    env["STAGEWISE_LOCUST_GENERATOR_DIR"] = str(generator_dir)
     (out / "locust.json").unlink(missing_ok=True)
+    for stale in generator_dir.glob("*.json"):
+        stale.unlink()
     sampler = _memory_sampler(run, scenario)
     if sampler is not None:
         with sampler:
@@ -210,10 +220,14 @@ def _one(run: PerformanceRun, scenario: Scenario, log: _Log, out: Path, users: i
         attempt.problem = f"locust exited {attempt.code}: {interesting_line(log.tail)}"
         return attempt
     try:
-        attempt.stats = read_stats(out / "locust.json", out / "stagewise-probe.json")
+        attempt.stats = read_stats(out / "locust.json", out / "stagewise-probe.json", generator_dir)
     except StatsUnreadable as exc:
         attempt.problem = f"{exc}: {interesting_line(log.tail)}"
         return attempt
+    generator = attempt.stats.generator
+    warning = generator.warning(_workers(run)) if generator is not None else None
+    if warning:
+        attempt.notes.append(warning)
     gates = check_gates(attempt.stats, run.config.gates_for(scenario))
     drift = _drift_checks(scenario, None, attempt.stats)
     exceptions = _exception_checks(attempt.stats)
@@ -274,7 +288,11 @@ def _judge(run: PerformanceRun, scenario: Scenario, attempts: list[Attempt]) -> 
     last = attempts[-1]
     if last.problem:
         return Outcome(TierStatus.ERROR, last.problem, last.checks)
-    outcome = _judge_stress(scenario, attempts) if scenario.kind == "stress" else _judge_run(last)
+    if scenario.kind == "stress":
+        outcome = _judge_stress(scenario, attempts)
+        outcome.notes += [f"{a.label}: {note}" for a in attempts for note in a.notes]
+    else:
+        outcome = _judge_run(last)
     if outcome.status is TierStatus.NO_TESTS:
         return outcome
     _baseline_step(run, scenario, attempts, outcome)

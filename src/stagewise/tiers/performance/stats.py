@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+from stagewise.tiers.performance.generator import GeneratorLoad, read_generator
 
 #: The name gates, baselines and messages use for Locust's "Aggregated" row.
 ALL_REQUESTS = "all requests"
@@ -82,6 +84,7 @@ class LoadStats:
     exceptions: tuple[tuple[int, str], ...] = ()
     host: str | None = None
     peak_users: int = 0
+    generator: GeneratorLoad | None = None
 
     def endpoint(self, name: str) -> EndpointStats | None:
         """The named endpoint (``"GET /x"``) or, for :data:`ALL_REQUESTS`, the totals."""
@@ -107,6 +110,7 @@ class LoadStats:
             ],
             "errors_by_type": errors_by_type,
             "exceptions": [{"count": c, "message": m} for c, m in self.exceptions],
+            "generator": self.generator.as_dict() if self.generator is not None else None,
         }
 
 
@@ -162,8 +166,10 @@ def _endpoint(name: str, entries: Sequence[Mapping[str, Any]], span: float) -> E
     )
 
 
-def read_stats(json_file: Path, probe_file: Path | None = None) -> LoadStats:
-    """Parse Locust's ``--json-file`` (and the probe's file, when present)."""
+def read_stats(
+    json_file: Path, probe_file: Path | None = None, generator_dir: Path | None = None
+) -> LoadStats:
+    """Parse Locust's ``--json-file`` (and the probe's and the generator meter's files, when present)."""
     try:
         entries = json.loads(json_file.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
@@ -173,7 +179,10 @@ def read_stats(json_file: Path, probe_file: Path | None = None) -> LoadStats:
     if not isinstance(entries, list):
         raise StatsUnreadable(f"{json_file} is not a list of endpoint statistics")
     try:
-        return _build(entries, _read_probe(probe_file))
+        stats = _build(entries, _read_probe(probe_file))
+        if generator_dir is not None:
+            stats = replace(stats, generator=read_generator(generator_dir))
+        return stats
     except (KeyError, TypeError, ValueError) as exc:
         raise StatsUnreadable(f"unexpected content in {json_file}: {exc!r}") from exc
 

@@ -29,7 +29,7 @@ from stagewise.tiers.performance.drift import (
     metrics_memory_reader,
     pid_memory_reader,
 )
-from stagewise.tiers.performance.runner import PerformanceRun, build_command
+from stagewise.tiers.performance.runner import CPU, PROBE, PerformanceRun, build_command
 from stagewise.tiers.performance.scenarios import LoadRequest, resolve_scenario, stress_steps
 from stagewise.tiers.performance.stats import ALL_REQUESTS, EndpointStats, LoadStats
 
@@ -163,7 +163,7 @@ def test_the_locust_command_line() -> None:
     command = build_command(run_for(config, request), scenario, Path("/r/performance"), 20, scenario.duration)
     assert command[:4] == ["/usr/bin/python3", "-m", "locust", "-f"]
     assert command[4].startswith("tests/performance/locustfile.py,")
-    assert command[4].endswith("stagewise_probe.py")
+    assert command[4].split(",")[1:] == [str(PROBE), str(CPU)]  # the probe, then the generator meter
     text = " ".join(command)
     for expected in (
         "--headless --host http://127.0.0.1:9",

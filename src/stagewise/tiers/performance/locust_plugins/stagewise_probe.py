@@ -6,6 +6,12 @@ written on a timer and can miss the last second. This probe samples the
 runner every ``STAGEWISE_LOCUST_PROBE_INTERVAL`` seconds and writes
 ``STAGEWISE_LOCUST_PROBE`` when Locust quits. It does nothing on workers: the
 master holds the merged statistics.
+
+It also makes ``--run-time`` mean what it says: Locust arms that timer with
+``gevent.spawn_later``, which counts from the event loop's cached clock, last
+read before Locust imported the locustfile. On a loaded machine that import
+takes seconds, and a 4-second run stopped after 2. Refreshing the clock at
+``init`` (just before the timer is armed) gives the full duration.
 """
 
 from __future__ import annotations
@@ -81,6 +87,10 @@ def _sample(environment: Environment) -> None:
         _gevent.sleep(_INTERVAL)
 
 
+def _on_init(environment: Environment, **_kwargs: Any) -> None:
+    _gevent.get_hub().loop.update_now()
+
+
 def _on_test_start(environment: Environment, **_kwargs: Any) -> None:
     if not _active(environment) or _state["greenlet"] is not None:
         return
@@ -125,5 +135,6 @@ def _on_quitting(environment: Environment, **_kwargs: Any) -> None:
 
 # Registered through Any: Locust's EventHook.add_listener is unannotated.
 _events: Any = events
+_events.init.add_listener(_on_init)
 _events.test_start.add_listener(_on_test_start)
 _events.quitting.add_listener(_on_quitting)
