@@ -32,6 +32,7 @@ from stagewise.operations.policy import Confirm, Target, confirm_protected, guar
 from stagewise.release.frontdoor import FrontDoor
 from stagewise.release.history import History, ReleaseRecord, now, who
 from stagewise.release.instances import Instance, LocalSlots, Slots
+from stagewise.release.old_tests import old_smoke_tests
 from stagewise.release.slots import git_commit
 from stagewise.release.steps import DataStep, pause_point, smoke_check
 
@@ -85,6 +86,7 @@ class Release:
         self.ports = self.slots.ports
         self.door = FrontDoor(self.state_dir, config.port, self.ports, project.health_path)
         self.history = History(self.state_dir)
+        self.old_tests: str | None = None  # which tests the gate ran on the old version (its hook sets it)
 
     def slot(self, name: str, artifact: str | None) -> Instance:
         return self.slots.instance(name, artifact)
@@ -176,6 +178,7 @@ def release(request: ReleaseRequest, say: Say, confirm: Confirm = refuse) -> Rel
         who=who(),
         started_at=now(),
         previous=previous.id if previous else None,
+        extra={"dirty": "true"} if dirty else {},
     )
     if target.config.protected:
         confirm_protected(target, f"release {version} (migrate, switch the front door)", confirm)
@@ -191,7 +194,7 @@ def release(request: ReleaseRequest, say: Say, confirm: Confirm = refuse) -> Rel
                     steps.record,
                     image=built.image,
                     image_digest=built.image_digest,
-                    extra={"artifact": built.artifact},
+                    extra={**steps.record.extra, "artifact": built.artifact},
                 )
                 pause_point("build")
             return built.artifact
@@ -230,7 +233,8 @@ def rollback(request: RollbackRequest, say: Say, confirm: Confirm = refuse) -> R
         previous=current.id,
         image=back.image,
         image_digest=back.image_digest,
-        extra={"artifact": artifact, "to": back.id},
+        # "dirty" goes with the code: the gate of the next release reads it off the serving record.
+        extra={"artifact": artifact, "to": back.id, **{k: v for k, v in back.extra.items() if k == "dirty"}},
     )
     data = DataStep(target, say)
     plan = data.plan_back(current, back)
@@ -295,12 +299,17 @@ class _Run:
         if instance.running():
             instance.down(volumes=False)  # a leftover of an earlier, killed release
         with steps.step("migrate"):
-            if back is None:
-                steps.record = self.data.forward(
-                    steps.record, lambda url: _old_version_check(parts, old, url)
-                )
-            else:
-                steps.record = self.data.backward(steps.record, back)
+            try:
+                if back is None:
+                    steps.record = self.data.forward(
+                        steps.record, lambda url: _old_version_check(parts, old, url)
+                    )
+                else:
+                    steps.record = self.data.backward(steps.record, back)
+            finally:
+                if parts.old_tests is not None:  # kept whether the gate passed or refused
+                    extra = {**steps.record.extra, "old_version_tests": parts.old_tests}
+                    steps.record = replace(steps.record, extra=extra)
         with steps.step("start"):
             self.started = True
             instance.up(detach=True, build=False, sink=say)
@@ -348,18 +357,22 @@ class _Run:
 
 
 def _old_version_check(parts: Release, old: str | None, url: str) -> None:
-    """The gate's hook: the old release's artifact against the rehearsed schema, smoke-tested."""
+    """The gate's hook: the old release's artifact against the rehearsed schema, smoke-tested
+    with that release's own tests (its commit's; the current tree's when that cannot be had)."""
     serving = parts.history.serving()
     artifact = serving.extra.get("artifact") if serving else None
     spare = "b" if old == "a" else "a"
     instance = parts.slots.gate_instance(spare, artifact, url)
-    try:
-        instance.up(detach=True, build=False, sink=parts.say)
-        smoke_check(parts.target, parts.config, parts.url(spare), parts.say)
-    except StagewiseError as exc:
-        raise ReleaseRefused(f"the old version cannot run on the new schema: {exc}") from exc
-    finally:
-        instance.down(volumes=False)
+    with old_smoke_tests(parts.target.project.root, serving) as tests:
+        parts.old_tests = tests.source
+        parts.say(f"rehearsal: the version serving now is smoke-tested with {tests.source}")
+        try:
+            instance.up(detach=True, build=False, sink=parts.say)
+            smoke_check(parts.target, parts.config, parts.url(spare), parts.say, tests.root)
+        except StagewiseError as exc:
+            raise ReleaseRefused(f"the old version cannot run on the new schema: {exc}") from exc
+        finally:
+            instance.down(volumes=False)
 
 
 __all__ = ["Release", "ReleaseRequest", "RollbackRequest", "release", "rollback"]

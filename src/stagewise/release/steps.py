@@ -21,6 +21,7 @@ from stagewise.dataops.manifest import read_manifest
 from stagewise.errors import ExitCode, ReleaseRefused, StagewiseError
 from stagewise.operations import migration_gate
 from stagewise.operations.policy import Target
+from stagewise.project.model import Project
 from stagewise.project.release_config import ReleaseConfig
 from stagewise.release.history import ReleaseRecord
 from stagewise.tiers.result import TierResult
@@ -201,23 +202,44 @@ class _SayReporter:
         self.say(f"verify | {message}")
 
 
-def smoke_check(target: Target, config: ReleaseConfig, url: str, say: Say) -> None:
-    """Run ``config.verify``'s tiers (marked ``config.markers``) against ``url``; refuse unless all pass."""
+def smoke_check(
+    target: Target, config: ReleaseConfig, url: str, say: Say, tests_root: Path | None = None
+) -> None:
+    """Run ``config.verify``'s tiers (marked ``config.markers``) against ``url``; refuse unless all pass.
+
+    ``tests_root``: run the tests found there (another version's tree) instead of the
+    project's; the project's interpreter, env files and reports dir stay the project's.
+    """
     from stagewise.pipeline.test_run import TestRequest, run_tests
 
+    project = target.project
     request = TestRequest(
         tiers=tuple(config.verify or ()),
         stage=target.stage,
         host=url,
         extra_markers=config.markers,
         auto_start=False,
+        reports_dir=project.root / project.reports_dir,
     )
-    result = run_tests(target.project, request, _SayReporter(say))
+    if tests_root is not None:
+        project = _project_at(project, tests_root)
+    result = run_tests(project, request, _SayReporter(say))
     if result.exit_code != ExitCode.OK:
         raise ReleaseRefused(
             f"verification against {url} failed ({', '.join(config.verify or ())} marked {config.markers}: "
             f"exit {int(result.exit_code)})"
         )
+
+
+def _project_at(project: Project, root: Path) -> Project:
+    """``project`` with its tests taken from ``root``: interpreter and env files stay where they are."""
+    from stagewise.project.interpreter import project_python
+
+    stages = {
+        name: replace(stage, env_files=tuple(str(project.root / f) for f in stage.env_files))
+        for name, stage in project.stages.items()
+    }
+    return replace(project, root=root, python=project_python(project), stages=stages)
 
 
 __all__ = ["PAUSE_ENV", "BackPlan", "DataStep", "pause_point", "smoke_check"]
