@@ -346,6 +346,8 @@ class _Run:
         if self.started or self.instance.running():
             self.instance.down(volumes=False)
         steps.record = self.data.undo(steps.record)
+        if self.data.restored and old is not None:
+            old = _fresh_sessions(parts, old, self.new, self.say)
         steps.finish("interrupted" if interrupted else "failed", f"{failed_at}: {exc}".strip())
         serving = f"slot {old} still serves" if old else "nothing serves (there was no old version)"
         if interrupted:
@@ -354,6 +356,40 @@ class _Run:
             raise ReleaseRefused(
                 f"release {steps.record.id} rolled back at {failed_at}: {exc} ({serving}; data as it was)"
             ) from exc
+
+
+def _fresh_sessions(parts: Release, old: str, spare: str, say: Say) -> str:
+    """After a restore swapped the database under the version that keeps serving: restart it.
+
+    The swap ended every session of the serving version (they were on the database swapped
+    out); an app whose pool does not reconnect would answer errors from then on. So the same
+    artifact starts again on the spare slot, the front door switches to it, and the stale
+    instance drains and stops: no request is dropped. Returns the slot that serves after.
+    """
+    serving = parts.history.serving()
+    artifact = serving.extra.get("artifact") if serving else None
+    if artifact is None:
+        say(
+            f"warning: the restore ended the database sessions of slot {old}, which was started by "
+            "`up` (its code is not kept, so it is not restarted): it must reconnect by itself"
+        )
+        return old
+    say(
+        f"the restore ended slot {old}'s database sessions: restarting {serving.version if serving else ''} on slot {spare}"
+    )
+    fresh = parts.slot(spare, artifact)
+    try:
+        fresh.up(detach=True, build=False, sink=say)
+        parts.door.switch(spare)
+    except StagewiseError as exc:
+        fresh.down(volumes=False)
+        say(
+            f"warning: could not restart the serving version on slot {spare} ({exc}); slot {old} still serves"
+        )
+        return old
+    parts.door.drain(old, parts.config.drain)
+    parts.slot(old, None).down(volumes=False)
+    return spare
 
 
 def _old_version_check(parts: Release, old: str | None, url: str) -> None:

@@ -79,6 +79,9 @@ class DataStep:
         self.changed = False
         self.proven = False
         self.rehearsed = False
+        #: Whether a restore swapped the live database: every session of the serving version
+        #: (on the database swapped out) was ended, so it needs fresh ones (see ``_Run.undo``).
+        self.restored = False
         project = target.project
         if (project.root / project.data.alembic_ini).is_file():
             try:
@@ -139,6 +142,7 @@ class DataStep:
             operations.migrate(data, self.say, downgrade=self.before or "base")
         elif self.backup is not None:
             self.say(f"putting the data back from {self.backup.name}")
+            self.restored = True  # set first: a swap may end the sessions and still fail after
             operations.restore(data, self.backup, None, self.say, safety_backup=False)
         return replace(record, revision_after=self.before)
 
@@ -173,6 +177,7 @@ class DataStep:
         self.backup = operations.backup(data, self.say)
         self.changed = True
         if plan.restore is not None:
+            self.restored = True
             operations.restore(data, plan.restore, None, self.say, safety_backup=False)
         else:
             operations.migrate(data, self.say, downgrade=plan.downgrade_to)
