@@ -237,7 +237,7 @@ def rollback(request: RollbackRequest, say: Say, confirm: Confirm = refuse) -> R
         extra={"artifact": artifact, "to": back.id, **{k: v for k, v in back.extra.items() if k == "dirty"}},
     )
     data = DataStep(target, say)
-    plan = data.plan_back(current, back)
+    plan = data.plan_back(current, back, parts.history.load())
     if plan.restore is not None:
         say(plan.describe())
         if target.config.protected:

@@ -146,19 +146,22 @@ class DataStep:
             operations.restore(data, self.backup, None, self.say, safety_backup=False)
         return replace(record, revision_after=self.before)
 
-    def plan_back(self, current: ReleaseRecord, back: ReleaseRecord) -> BackPlan:
-        """How a rollback from ``current`` to ``back`` puts the schema back."""
+    def plan_back(
+        self, current: ReleaseRecord, back: ReleaseRecord, history: Sequence[ReleaseRecord] = ()
+    ) -> BackPlan:
+        """How a rollback from ``current`` to ``back`` puts the schema back (``history``: oldest first)."""
         data = self.data
         if data is None or not data.store.exists() or data.store.revision() == back.revision_after:
             return BackPlan()
-        if current.downgrade_proven:
+        downgrade, kept = way_back(history or (back, current), current, back)
+        if downgrade:
             return BackPlan(downgrade_to=back.revision_after or "base")
-        if current.backup is None or not Path(current.backup).is_file():
+        if kept is None or not Path(kept).is_file():
             raise ReleaseRefused(
-                f"cannot roll back the schema: release {current.id} proved no down-migration "
-                "and kept no pre-release backup"
+                f"cannot roll back the schema to {back.revision_after or 'base'}: the releases since "
+                f"{back.id} proved no down-migration and kept no backup taken at that revision"
             )
-        backup = Path(current.backup)
+        backup = Path(kept)
         counts = read_manifest(backup).tables
         now_counts = data.store.snapshot()[0]
         differ = tuple(
@@ -183,6 +186,27 @@ class DataStep:
             operations.migrate(data, self.say, downgrade=plan.downgrade_to)
         after = data.store.revision()
         return replace(record, revision_before=self.before, revision_after=after, backup=str(self.backup))
+
+
+def way_back(
+    history: Sequence[ReleaseRecord], current: ReleaseRecord, back: ReleaseRecord
+) -> tuple[bool, str | None]:
+    """Whether down-migrations can take the schema from ``current`` back to ``back``, else the backup.
+
+    Every release served since ``back`` that changed the schema must have had its downgrade
+    proven by its gate (a rollback back two releases runs both releases' down-migrations);
+    otherwise the schema goes back by a backup taken at ``back``'s revision: the newest
+    pre-release (or pre-rollback) backup of a record since ``back`` that started there.
+    """
+    ids = [r.id for r in history]
+    start = ids.index(back.id) + 1 if back.id in ids else 0
+    end = ids.index(current.id) + 1 if current.id in ids else len(ids)
+    since = [r for r in history[start:end] if r.outcome == "released"]
+    changed = [r for r in since if r.revision_before != r.revision_after]
+    if changed and all(r.kind == "release" and r.downgrade_proven for r in changed):
+        return True, None
+    at_back = [r for r in changed if r.revision_before == back.revision_after and r.backup]
+    return False, (at_back[-1].backup if at_back else None)
 
 
 class _SayReporter:
@@ -247,4 +271,4 @@ def _project_at(project: Project, root: Path) -> Project:
     return replace(project, root=root, python=project_python(project), stages=stages)
 
 
-__all__ = ["PAUSE_ENV", "BackPlan", "DataStep", "pause_point", "smoke_check"]
+__all__ = ["PAUSE_ENV", "BackPlan", "DataStep", "pause_point", "smoke_check", "way_back"]
