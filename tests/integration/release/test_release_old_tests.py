@@ -92,3 +92,21 @@ def test_a_dirty_old_release_falls_back_to_the_current_tests_and_says_so(tmp_pat
         assert record["extra"]["old_version_tests"].startswith(fallback), record
         assert _door(shop.door)["version"] == "v1"
         assert _schema(shop.url) == baseline
+
+
+def test_a_version_started_by_up_is_not_checked_with_the_new_code(tmp_path: Path) -> None:
+    """On local, `up` runs the tree as it was: once the tree moved on, that code is gone."""
+    with pg_project(tmp_path) as shop:
+        baseline = _schema(shop.url)
+        _v2(shop.root)
+        commit_all(shop.root, "v2")
+        done = shop.cli("release", "--version", "v2", "--yes")
+        output = done.stdout + done.stderr
+        assert done.returncode == 1, output
+        assert "Traceback" not in output
+        assert "was started by `deploy dev up`, not by a release, so its code is not kept" in output
+        assert "smoke-tested with" not in output  # nothing was started to check
+        record = shop.history()[-1]
+        assert (record["outcome"], record["steps"][-1]["step"]) == ("failed", "migrate")
+        assert _schema(shop.url) == baseline
+        assert _door(shop.ports["a"])["version"] == "v1"  # the service `up` started still serves
