@@ -87,6 +87,8 @@ class Release:
         self.door = FrontDoor(self.state_dir, config.port, self.ports, project.health_path)
         self.history = History(self.state_dir)
         self.old_tests: str | None = None  # which tests the gate ran on the old version (its hook sets it)
+        #: A rollback's target: its verification runs that release's tests, not the current tree's.
+        self.tests_of: ReleaseRecord | None = None
 
     def slot(self, name: str, artifact: str | None) -> Instance:
         return self.slots.instance(name, artifact)
@@ -236,6 +238,7 @@ def rollback(request: RollbackRequest, say: Say, confirm: Confirm = refuse) -> R
         # "dirty" goes with the code: the gate of the next release reads it off the serving record.
         extra={"artifact": artifact, "to": back.id, **{k: v for k, v in back.extra.items() if k == "dirty"}},
     )
+    parts.tests_of = back
     data = DataStep(target, say)
     plan = data.plan_back(current, back, parts.history.load())
     if plan.restore is not None:
@@ -324,6 +327,13 @@ class _Run:
         with steps.step("verify"):
             if config.verify_disabled:
                 say("verification disabled (verify = false)")
+            elif parts.tests_of is not None:
+                with old_smoke_tests(parts.target.project.root, parts.tests_of) as tests:
+                    say(f"verify: the version rolled back to is smoke-tested with {tests.source}")
+                    steps.record = replace(
+                        steps.record, extra={**steps.record.extra, "verify_tests": tests.source}
+                    )
+                    smoke_check(parts.target, config, parts.url(new), say, tests.root)
             else:
                 smoke_check(parts.target, config, parts.url(new), say)
             if not instance.running():

@@ -7,7 +7,8 @@ release's tests (the tree at its commit) against the old version on the
 rehearsed schema, so the release goes through; when that commit cannot give
 them (the old release was made from a dirty tree), it falls back to the
 current tree's tests, says so, and here that refuses the release - which is
-also what proves the new test fails against the old version.
+also what proves the new test fails against the old version. A rollback to the
+old version verifies it the same way: with its own tests, not the current tree's.
 """
 
 from __future__ import annotations
@@ -45,7 +46,9 @@ def _v2(root: Path) -> None:
     (root / "migrations/versions/0002.py").write_text(_revision("0002", "0001", ADD_NOTE))
 
 
-def test_the_old_version_is_checked_with_its_own_tests_at_its_commit(tmp_path: Path) -> None:
+def test_the_old_version_is_checked_with_its_own_tests_at_its_commit_and_a_rollback_too(
+    tmp_path: Path,
+) -> None:
     with pg_project(tmp_path) as shop:
         v1 = shop.cli("release", "--version", "v1", "--yes")
         assert v1.returncode == 0, v1.stdout + v1.stderr
@@ -67,6 +70,19 @@ def test_the_old_version_is_checked_with_its_own_tests_at_its_commit(tmp_path: P
         assert answer["version"] == "v2"
         assert [r[:2] for r in answer["items"]] == [list(r) for r in ROWS]
         assert _schema(shop.url)[0] == [("0002",)]
+
+        # Back to v1: its verification must run v1's tests too (v2's fail on v1 by design).
+        back = shop.cli("rollback")
+        output = back.stdout + back.stderr
+        assert back.returncode == 0, output
+        assert (
+            f"rolled back to is smoke-tested with the tests of v1 at commit {first['commit'][:12]}" in output
+        )
+        record = shop.history()[-1]
+        assert (record["kind"], record["outcome"]) == ("rollback", "released"), record
+        assert record["extra"]["verify_tests"] == f"the tests of v1 at commit {first['commit'][:12]}"
+        assert _door(shop.door)["version"] == "v1"
+        assert _schema(shop.url)[0] == [("0001",)]
 
 
 def test_a_dirty_old_release_falls_back_to_the_current_tests_and_says_so(tmp_path: Path) -> None:
