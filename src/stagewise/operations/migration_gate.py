@@ -161,6 +161,8 @@ def _rehearse(
             checked = time.monotonic()
             try:
                 request.old_version_check(scratch.url)
+            except MigrationGateRefused:
+                raise  # the gate's own verdict (the old version could not be started to check)
             except StagewiseError as exc:
                 raise MigrationGateRefused(
                     f"migration gate: the version serving now breaks on the new schema: {exc}; "

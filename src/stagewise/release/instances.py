@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 from stagewise.backends.base import Environment, LineSink
-from stagewise.errors import UsageError
+from stagewise.errors import MigrationGateRefused, UsageError
 from stagewise.operations.policy import Target
 from stagewise.project.release_config import ReleaseConfig
 from stagewise.project.services import ServiceConfig
@@ -102,8 +102,19 @@ class LocalSlots:
         )
 
     def gate_instance(self, port_of: str, artifact: str | None, url: str) -> SlotBackend:
-        """The old version's artifact on ``port_of``'s port, its database URL ``url`` (the gate's)."""
+        """The old version's artifact on ``port_of``'s port, its database URL ``url`` (the gate's).
+
+        Without an artifact (the version serving now was started by ``deploy ENV up``), its code
+        is not kept: the tree has moved on, so starting it would check the new code, not the old.
+        """
         target = self.target
+        if artifact is None:
+            raise MigrationGateRefused(
+                f"migration gate: the version serving {target.stage} now was started by `deploy "
+                f"{target.stage} up`, not by a release, so its code is not kept and cannot be checked "
+                "against the new schema; release it first with no pending migration (or migrate with "
+                f"`deploy {target.stage} migrate`, unchecked); the live database was not touched"
+            )
         url_env = target.project.data.url_env
         service = dataclasses.replace(self.service, env={**self.service.env, url_env: url})
         return SlotBackend(

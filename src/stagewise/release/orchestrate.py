@@ -32,6 +32,7 @@ from stagewise.operations.policy import Confirm, Target, confirm_protected, guar
 from stagewise.release.frontdoor import FrontDoor
 from stagewise.release.history import History, ReleaseRecord, now, who
 from stagewise.release.instances import Instance, LocalSlots, Slots
+from stagewise.release.old_tests import old_smoke_tests
 from stagewise.release.slots import git_commit
 from stagewise.release.steps import DataStep, pause_point, smoke_check
 
@@ -85,6 +86,9 @@ class Release:
         self.ports = self.slots.ports
         self.door = FrontDoor(self.state_dir, config.port, self.ports, project.health_path)
         self.history = History(self.state_dir)
+        self.old_tests: str | None = None  # which tests the gate ran on the old version (its hook sets it)
+        #: A rollback's target: its verification runs that release's tests, not the current tree's.
+        self.tests_of: ReleaseRecord | None = None
 
     def slot(self, name: str, artifact: str | None) -> Instance:
         return self.slots.instance(name, artifact)
@@ -176,6 +180,7 @@ def release(request: ReleaseRequest, say: Say, confirm: Confirm = refuse) -> Rel
         who=who(),
         started_at=now(),
         previous=previous.id if previous else None,
+        extra={"dirty": "true"} if dirty else {},
     )
     if target.config.protected:
         confirm_protected(target, f"release {version} (migrate, switch the front door)", confirm)
@@ -191,7 +196,7 @@ def release(request: ReleaseRequest, say: Say, confirm: Confirm = refuse) -> Rel
                     steps.record,
                     image=built.image,
                     image_digest=built.image_digest,
-                    extra={"artifact": built.artifact},
+                    extra={**steps.record.extra, "artifact": built.artifact},
                 )
                 pause_point("build")
             return built.artifact
@@ -230,10 +235,12 @@ def rollback(request: RollbackRequest, say: Say, confirm: Confirm = refuse) -> R
         previous=current.id,
         image=back.image,
         image_digest=back.image_digest,
-        extra={"artifact": artifact, "to": back.id},
+        # "dirty" goes with the code: the gate of the next release reads it off the serving record.
+        extra={"artifact": artifact, "to": back.id, **{k: v for k, v in back.extra.items() if k == "dirty"}},
     )
+    parts.tests_of = back
     data = DataStep(target, say)
-    plan = data.plan_back(current, back)
+    plan = data.plan_back(current, back, parts.history.load())
     if plan.restore is not None:
         say(plan.describe())
         if target.config.protected:
@@ -295,12 +302,17 @@ class _Run:
         if instance.running():
             instance.down(volumes=False)  # a leftover of an earlier, killed release
         with steps.step("migrate"):
-            if back is None:
-                steps.record = self.data.forward(
-                    steps.record, lambda url: _old_version_check(parts, old, url)
-                )
-            else:
-                steps.record = self.data.backward(steps.record, back)
+            try:
+                if back is None:
+                    steps.record = self.data.forward(
+                        steps.record, lambda url: _old_version_check(parts, old, url)
+                    )
+                else:
+                    steps.record = self.data.backward(steps.record, back)
+            finally:
+                if parts.old_tests is not None:  # kept whether the gate passed or refused
+                    extra = {**steps.record.extra, "old_version_tests": parts.old_tests}
+                    steps.record = replace(steps.record, extra=extra)
         with steps.step("start"):
             self.started = True
             instance.up(detach=True, build=False, sink=say)
@@ -315,6 +327,13 @@ class _Run:
         with steps.step("verify"):
             if config.verify_disabled:
                 say("verification disabled (verify = false)")
+            elif parts.tests_of is not None:
+                with old_smoke_tests(parts.target.project.root, parts.tests_of) as tests:
+                    say(f"verify: the version rolled back to is smoke-tested with {tests.source}")
+                    steps.record = replace(
+                        steps.record, extra={**steps.record.extra, "verify_tests": tests.source}
+                    )
+                    smoke_check(parts.target, config, parts.url(new), say, tests.root)
             else:
                 smoke_check(parts.target, config, parts.url(new), say)
             if not instance.running():
@@ -337,6 +356,8 @@ class _Run:
         if self.started or self.instance.running():
             self.instance.down(volumes=False)
         steps.record = self.data.undo(steps.record)
+        if self.data.restored and old is not None:
+            old = _fresh_sessions(parts, old, self.new, self.say)
         steps.finish("interrupted" if interrupted else "failed", f"{failed_at}: {exc}".strip())
         serving = f"slot {old} still serves" if old else "nothing serves (there was no old version)"
         if interrupted:
@@ -347,19 +368,57 @@ class _Run:
             ) from exc
 
 
+def _fresh_sessions(parts: Release, old: str, spare: str, say: Say) -> str:
+    """After a restore swapped the database under the version that keeps serving: restart it.
+
+    The swap ended every session of the serving version (they were on the database swapped
+    out); an app whose pool does not reconnect would answer errors from then on. So the same
+    artifact starts again on the spare slot, the front door switches to it, and the stale
+    instance drains and stops: no request is dropped. Returns the slot that serves after.
+    """
+    serving = parts.history.serving()
+    artifact = serving.extra.get("artifact") if serving else None
+    if artifact is None:
+        say(
+            f"warning: the restore ended the database sessions of slot {old}, which was started by "
+            "`up` (its code is not kept, so it is not restarted): it must reconnect by itself"
+        )
+        return old
+    say(
+        f"the restore ended slot {old}'s database sessions: restarting {serving.version if serving else ''} on slot {spare}"
+    )
+    fresh = parts.slot(spare, artifact)
+    try:
+        fresh.up(detach=True, build=False, sink=say)
+        parts.door.switch(spare)
+    except StagewiseError as exc:
+        fresh.down(volumes=False)
+        say(
+            f"warning: could not restart the serving version on slot {spare} ({exc}); slot {old} still serves"
+        )
+        return old
+    parts.door.drain(old, parts.config.drain)
+    parts.slot(old, None).down(volumes=False)
+    return spare
+
+
 def _old_version_check(parts: Release, old: str | None, url: str) -> None:
-    """The gate's hook: the old release's artifact against the rehearsed schema, smoke-tested."""
+    """The gate's hook: the old release's artifact against the rehearsed schema, smoke-tested
+    with that release's own tests (its commit's; the current tree's when that cannot be had)."""
     serving = parts.history.serving()
     artifact = serving.extra.get("artifact") if serving else None
     spare = "b" if old == "a" else "a"
     instance = parts.slots.gate_instance(spare, artifact, url)
-    try:
-        instance.up(detach=True, build=False, sink=parts.say)
-        smoke_check(parts.target, parts.config, parts.url(spare), parts.say)
-    except StagewiseError as exc:
-        raise ReleaseRefused(f"the old version cannot run on the new schema: {exc}") from exc
-    finally:
-        instance.down(volumes=False)
+    with old_smoke_tests(parts.target.project.root, serving) as tests:
+        parts.old_tests = tests.source
+        parts.say(f"rehearsal: the version serving now is smoke-tested with {tests.source}")
+        try:
+            instance.up(detach=True, build=False, sink=parts.say)
+            smoke_check(parts.target, parts.config, parts.url(spare), parts.say, tests.root)
+        except StagewiseError as exc:
+            raise ReleaseRefused(f"the old version cannot run on the new schema: {exc}") from exc
+        finally:
+            instance.down(volumes=False)
 
 
 __all__ = ["Release", "ReleaseRequest", "RollbackRequest", "release", "rollback"]

@@ -21,6 +21,7 @@ from stagewise.dataops.manifest import read_manifest
 from stagewise.errors import ExitCode, ReleaseRefused, StagewiseError
 from stagewise.operations import migration_gate
 from stagewise.operations.policy import Target
+from stagewise.project.model import Project
 from stagewise.project.release_config import ReleaseConfig
 from stagewise.release.history import ReleaseRecord
 from stagewise.tiers.result import TierResult
@@ -78,6 +79,9 @@ class DataStep:
         self.changed = False
         self.proven = False
         self.rehearsed = False
+        #: Whether a restore swapped the live database: every session of the serving version
+        #: (on the database swapped out) was ended, so it needs fresh ones (see ``_Run.undo``).
+        self.restored = False
         project = target.project
         if (project.root / project.data.alembic_ini).is_file():
             try:
@@ -138,22 +142,26 @@ class DataStep:
             operations.migrate(data, self.say, downgrade=self.before or "base")
         elif self.backup is not None:
             self.say(f"putting the data back from {self.backup.name}")
+            self.restored = True  # set first: a swap may end the sessions and still fail after
             operations.restore(data, self.backup, None, self.say, safety_backup=False)
         return replace(record, revision_after=self.before)
 
-    def plan_back(self, current: ReleaseRecord, back: ReleaseRecord) -> BackPlan:
-        """How a rollback from ``current`` to ``back`` puts the schema back."""
+    def plan_back(
+        self, current: ReleaseRecord, back: ReleaseRecord, history: Sequence[ReleaseRecord] = ()
+    ) -> BackPlan:
+        """How a rollback from ``current`` to ``back`` puts the schema back (``history``: oldest first)."""
         data = self.data
         if data is None or not data.store.exists() or data.store.revision() == back.revision_after:
             return BackPlan()
-        if current.downgrade_proven:
+        downgrade, kept = way_back(history or (back, current), current, back)
+        if downgrade:
             return BackPlan(downgrade_to=back.revision_after or "base")
-        if current.backup is None or not Path(current.backup).is_file():
+        if kept is None or not Path(kept).is_file():
             raise ReleaseRefused(
-                f"cannot roll back the schema: release {current.id} proved no down-migration "
-                "and kept no pre-release backup"
+                f"cannot roll back the schema to {back.revision_after or 'base'}: the releases since "
+                f"{back.id} proved no down-migration and kept no backup taken at that revision"
             )
-        backup = Path(current.backup)
+        backup = Path(kept)
         counts = read_manifest(backup).tables
         now_counts = data.store.snapshot()[0]
         differ = tuple(
@@ -172,11 +180,33 @@ class DataStep:
         self.backup = operations.backup(data, self.say)
         self.changed = True
         if plan.restore is not None:
+            self.restored = True
             operations.restore(data, plan.restore, None, self.say, safety_backup=False)
         else:
             operations.migrate(data, self.say, downgrade=plan.downgrade_to)
         after = data.store.revision()
         return replace(record, revision_before=self.before, revision_after=after, backup=str(self.backup))
+
+
+def way_back(
+    history: Sequence[ReleaseRecord], current: ReleaseRecord, back: ReleaseRecord
+) -> tuple[bool, str | None]:
+    """Whether down-migrations can take the schema from ``current`` back to ``back``, else the backup.
+
+    Every release served since ``back`` that changed the schema must have had its downgrade
+    proven by its gate (a rollback back two releases runs both releases' down-migrations);
+    otherwise the schema goes back by a backup taken at ``back``'s revision: the newest
+    pre-release (or pre-rollback) backup of a record since ``back`` that started there.
+    """
+    ids = [r.id for r in history]
+    start = ids.index(back.id) + 1 if back.id in ids else 0
+    end = ids.index(current.id) + 1 if current.id in ids else len(ids)
+    since = [r for r in history[start:end] if r.outcome == "released"]
+    changed = [r for r in since if r.revision_before != r.revision_after]
+    if changed and all(r.kind == "release" and r.downgrade_proven for r in changed):
+        return True, None
+    at_back = [r for r in changed if r.revision_before == back.revision_after and r.backup]
+    return False, (at_back[-1].backup if at_back else None)
 
 
 class _SayReporter:
@@ -201,18 +231,28 @@ class _SayReporter:
         self.say(f"verify | {message}")
 
 
-def smoke_check(target: Target, config: ReleaseConfig, url: str, say: Say) -> None:
-    """Run ``config.verify``'s tiers (marked ``config.markers``) against ``url``; refuse unless all pass."""
+def smoke_check(
+    target: Target, config: ReleaseConfig, url: str, say: Say, tests_root: Path | None = None
+) -> None:
+    """Run ``config.verify``'s tiers (marked ``config.markers``) against ``url``; refuse unless all pass.
+
+    ``tests_root``: run the tests found there (another version's tree) instead of the
+    project's; the project's interpreter, env files and reports dir stay the project's.
+    """
     from stagewise.pipeline.test_run import TestRequest, run_tests
 
+    project = target.project
     request = TestRequest(
         tiers=tuple(config.verify or ()),
         stage=target.stage,
         host=url,
         extra_markers=config.markers,
         auto_start=False,
+        reports_dir=project.root / project.reports_dir,
     )
-    result = run_tests(target.project, request, _SayReporter(say))
+    if tests_root is not None:
+        project = _project_at(project, tests_root)
+    result = run_tests(project, request, _SayReporter(say))
     if result.exit_code != ExitCode.OK:
         raise ReleaseRefused(
             f"verification against {url} failed ({', '.join(config.verify or ())} marked {config.markers}: "
@@ -220,4 +260,15 @@ def smoke_check(target: Target, config: ReleaseConfig, url: str, say: Say) -> No
         )
 
 
-__all__ = ["PAUSE_ENV", "BackPlan", "DataStep", "pause_point", "smoke_check"]
+def _project_at(project: Project, root: Path) -> Project:
+    """``project`` with its tests taken from ``root``: interpreter and env files stay where they are."""
+    from stagewise.project.interpreter import project_python
+
+    stages = {
+        name: replace(stage, env_files=tuple(str(project.root / f) for f in stage.env_files))
+        for name, stage in project.stages.items()
+    }
+    return replace(project, root=root, python=project_python(project), stages=stages)
+
+
+__all__ = ["PAUSE_ENV", "BackPlan", "DataStep", "pause_point", "smoke_check", "way_back"]
