@@ -25,6 +25,7 @@ import json
 import os
 import resource
 import secrets
+import socket
 import statistics
 import subprocess
 import sys
@@ -37,8 +38,20 @@ SHOP = REPO / "examples" / "shop"
 TIERS = ("unit", "integration", "api", "e2e")
 
 
+DEV_PORT = 8000  # the dev stage's base_url in examples/shop/stagewise.toml
+
+
+def port_in_use(port: int) -> bool:
+    """Whether something already answers there: the dev stage would test it instead of its own shop."""
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
 def one_round(project: Path, coverage: bool) -> dict[str, float]:
     """Run the pull-request tiers once; per-tier wall, outside-the-tiers wall, total wall and CPU."""
+    if port_in_use(DEV_PORT):
+        raise SystemExit(f"127.0.0.1:{DEV_PORT} is in use: the dev stage would test that server, not its own")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STAGEWISE_", "PYTEST_"))}
     env.setdefault("SHOP_API_TOKEN", secrets.token_hex(16))
     env["NO_COLOR"] = "1"
