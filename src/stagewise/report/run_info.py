@@ -8,7 +8,6 @@ may fail a run: without git, or with a broken interpreter, the fields are null.
 from __future__ import annotations
 
 import importlib.metadata
-import json
 import platform
 import subprocess
 import sys
@@ -19,17 +18,6 @@ from stagewise import __version__
 
 #: Packages whose versions explain a run's result; absent ones are left out.
 TOOL_PACKAGES = ("pytest", "pytest-cov", "pytest-playwright", "pytest-rerunfailures", "playwright", "locust")
-
-_VERSIONS = (
-    "import importlib.metadata as m, json, platform, sys\n"
-    "out = {'python': platform.python_version()}\n"
-    "for name in sys.argv[1:]:\n"
-    "    try:\n"
-    "        out[name] = m.version(name)\n"
-    "    except m.PackageNotFoundError:\n"
-    "        pass\n"
-    "print(json.dumps(out))\n"
-)
 
 
 def git_info(root: Path) -> dict[str, Any] | None:
@@ -62,19 +50,26 @@ def tool_versions(python: str) -> dict[str, str]:
             except importlib.metadata.PackageNotFoundError:
                 continue
     else:
-        try:
-            done = subprocess.run(
-                [python, "-c", _VERSIONS, *TOOL_PACKAGES],
-                capture_output=True,
-                text=True,
-                timeout=30,
-                check=False,
-            )
-            loaded = json.loads(done.stdout) if done.returncode == 0 else {}
-        except (OSError, subprocess.TimeoutExpired, ValueError):
-            loaded = {}
-        versions = {str(k): str(v) for k, v in loaded.items()} if isinstance(loaded, dict) else {}
+        versions = _probed_versions(python)
     versions["stagewise"] = __version__
+    return versions
+
+
+def _probed_versions(python: str) -> dict[str, str]:
+    """The tool probe's answer (remembered while nothing is installed there): no second start of it."""
+    from stagewise.errors import MissingError
+    from stagewise.tiers.tools import ask_interpreter
+
+    pairs = [[name.replace("-", "_"), name] for name in TOOL_PACKAGES]
+    try:
+        answer = ask_interpreter(python, pairs, pins=False)
+    except MissingError:
+        return {}
+    versions = {"python": str(answer["python"])} if answer.get("python") else {}
+    for module, name in pairs:
+        version = answer["tools"].get(module)
+        if version:
+            versions[name] = str(version)
     return versions
 
 

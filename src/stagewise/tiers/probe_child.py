@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import platform
 import sys
 from importlib import metadata
 
@@ -41,4 +42,11 @@ def answer(pairs: list[list[str]], pins: bool = True) -> tuple[dict[str, str | N
 
 if __name__ == "__main__":
     tools, installed = answer(json.loads(sys.argv[1]), pins=sys.argv[2:] != ["--no-pins"])
-    sys.stdout.write(json.dumps({"tools": tools, "installed": installed}))
+    # sys.path: what the answer depends on (stagewise.tiers.probe_cache stamps each entry).
+    out = {
+        "tools": tools,
+        "installed": installed,
+        "python": platform.python_version(),
+        "sys_path": sys.path[1:],
+    }
+    sys.stdout.write(json.dumps(out))

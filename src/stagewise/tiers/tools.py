@@ -23,9 +23,10 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from stagewise.errors import MissingError
-from stagewise.tiers import probe_child
+from stagewise.tiers import probe_cache, probe_child
 from stagewise.tiers.install import pip_install
 
 
@@ -102,6 +103,20 @@ def probe(python: str, tools: Sequence[Tool], pins: bool = True) -> Probe:
     if python == sys.executable:
         versions, installed = probe_child.answer(pairs, pins=pins)
         return Probe(python, versions, tuple(installed))
+    answer = ask_interpreter(python, pairs, pins)
+    return Probe(python, dict(answer["tools"]), tuple(answer["installed"]))
+
+
+def ask_interpreter(python: str, pairs: list[list[str]], pins: bool = True) -> dict[str, Any]:
+    """Run the probe in another interpreter, or reuse its last answer when nothing there changed.
+
+    The answer holds ``tools`` ({module: version | "" | None}), ``installed``
+    (pins, empty with ``pins=False``) and ``python`` (its version).
+    """
+    question = [pairs, pins]
+    cached = probe_cache.load(python, question)
+    if cached is not None:
+        return cached
     try:
         done = subprocess.run(
             [python, probe_child.__file__, json.dumps(pairs), *([] if pins else ["--no-pins"])],
@@ -116,10 +131,18 @@ def probe(python: str, tools: Sequence[Tool], pins: bool = True) -> Probe:
         last = done.stderr.strip().splitlines()[-1:] or ["(no output)"]
         raise MissingError(f"the test interpreter {python} does not work: {last[0][:200]}")
     try:
-        answer = json.loads(done.stdout)
-        return Probe(python, dict(answer["tools"]), tuple(answer["installed"]))
-    except (ValueError, KeyError, TypeError) as exc:
+        loaded = json.loads(done.stdout)
+        answer = {
+            "tools": {str(k): v for k, v in dict(loaded["tools"]).items()},
+            "installed": [str(pin) for pin in loaded["installed"]],
+            "python": str(loaded.get("python", "")),
+        }
+        sys_path = [str(p) for p in loaded.get("sys_path", [])]
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise MissingError(f"the test interpreter {python} gave an unreadable answer: {exc}") from exc
+    if sys_path:
+        probe_cache.store(python, question, answer, sys_path)
+    return answer
 
 
 def missing_tools(python: str, tools: Sequence[Tool]) -> list[Tool]:

@@ -96,3 +96,20 @@ def test_models_match_migrations(empty_db_url: str, engine: Engine) -> None:
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
+
+
+@pytest.mark.parametrize("run", ["first", "second"])
+def test_each_test_gets_a_fresh_copy_of_the_migrated_schema(db_url: str, run: str) -> None:
+    """The fixtures copy one migrated template per session: each copy is at head, matches the
+    models and starts empty, whatever the test before it wrote into its own copy."""
+    eng = make_engine(db_url)
+    try:
+        assert _scalar(eng, "SELECT version_num FROM alembic_version") == "0003"
+        with eng.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+        for table in ("customers", "products", "orders", "payments", "region_kv"):
+            assert _scalar(eng, f"SELECT count(*) FROM {table}") == 0  # noqa: S608 - fixed names
+        _seed(eng)  # the next run's copy must not see these rows
+        assert _scalar(eng, "SELECT count(*) FROM orders") == 1
+    finally:
+        eng.dispose()
