@@ -183,11 +183,38 @@ def _wait_updates(
 
 def rollback_stack(backend: SwarmBackend, sink: LineSink) -> list[ServiceStatus]:
     """Redeploy the previous stack spec: every service back to what it ran before, together."""
-    where = spec_dir(backend)
-    previous = where / "previous.yml"
+    previous = spec_dir(backend) / "previous.yml"
     if not previous.is_file():
         raise DeployError(f"nothing to roll back to: {backend.stack} has had one deploy only")
-    if backend.deploy_spec(previous, sink) != 0:
-        raise DeployError(f"`docker stack deploy {backend.stack}` (rollback) failed")
-    shutil.copyfile(previous, where / "current.yml")
+    return put_back(backend, read(previous), sink)
+
+
+def current_spec(backend: SwarmBackend) -> dict[str, Any] | None:
+    """The spec stagewise last deployed for this stack (None before its first ``up``)."""
+    current = spec_dir(backend) / "current.yml"
+    return read(current) if current.is_file() else None
+
+
+def put_back(backend: SwarmBackend, doc: Mapping[str, Any], sink: LineSink) -> list[ServiceStatus]:
+    """Deploy ``doc`` (what ran before) in one ``docker stack deploy``: every service goes back together.
+
+    Not ``docker service rollback`` service by service (docker/cli#595): the whole
+    stack's spec is handed to the engine at once, each service rolled by its own
+    ``update_config`` (start-first), and ``doc`` is the current spec again. Waits for
+    every service's update and for convergence, as :func:`update_to` does.
+    """
+    where = spec_dir(backend)
+    path = where / "back.yml"
+    where.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    write(dict(doc), path)
+    watched = list(dict(doc["services"]))
+    before = {name: update_status(f"{backend.stack}_{name}") for name in watched}
+    if backend.deploy_spec(path, sink) != 0:
+        raise DeployError(f"`docker stack deploy {backend.stack}` (putting the stack back) failed")
+    shutil.copyfile(path, where / "current.yml")
+    outcome = _wait_updates(backend, before, sink, backend.timeout)
+    failed = sorted(name for name, state in outcome.items() if state != "completed")
+    if failed:
+        raise DeployError(f"putting stack {backend.stack} back did not complete for {', '.join(failed)}")
     return backend.converge(sink)
