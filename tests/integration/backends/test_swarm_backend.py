@@ -130,3 +130,46 @@ def test_a_service_that_never_converges_is_exit_1_naming_it_and_removed(
         check=True,
     )
     assert left.stdout.split() == []
+
+
+def test_up_keep_leaves_a_stack_that_never_converges_for_a_look(tmp_path: Path, one_node_swarm: None) -> None:
+    root, env, stack = shop_copy(tmp_path)
+    (root / "docker-compose.swarm.yml").write_text(
+        "services:\n  broken:\n    image: stagewise/base:bookworm\n"
+        '    command: ["python3", "-c", "raise SystemExit(3)"]\n'
+    )
+    env["STAGEWISE_SWARM_TIMEOUT"] = "20"
+    try:
+        up = run_cli("deploy", "swarm", "up", "--keep", cwd=root, env=env, timeout=300)
+        assert up.returncode == 1, up.stdout + up.stderr
+        assert "service broken did not converge" in up.stderr
+        assert "non-zero exit (3)" in up.stderr, up.stderr
+        assert f"the stack {stack} is left as it is (--keep)" in up.stderr
+        assert "removed the stack" not in up.stderr
+        left = subprocess.run(
+            ["docker", "service", "ls", "-q", "--filter", f"label=com.docker.stack.namespace={stack}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert len(left.stdout.split()) == 1
+        status = run_cli("deploy", "swarm", "status", cwd=root, env=env)
+        assert "non-zero exit (3)" in status.stdout, status.stdout
+    finally:
+        down = run_cli("deploy", "swarm", "down", cwd=root, env=env, timeout=300)
+        assert down.returncode == 0, down.stderr
+    left = subprocess.run(
+        ["docker", "service", "ls", "-q", "--filter", f"label=com.docker.stack.namespace={stack}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert left.stdout.split() == []
+
+
+def test_up_keep_on_a_compose_stage_is_a_usage_error(tmp_path: Path) -> None:
+    root, env, _ = shop_copy(tmp_path)
+    env["SHOP_API_TOKEN"] = uuid.uuid4().hex
+    up = run_cli("deploy", "staging", "up", "--keep", cwd=root, env=env)
+    assert up.returncode == 2, up.stdout + up.stderr
+    assert "--keep is for the swarm backend" in up.stderr
