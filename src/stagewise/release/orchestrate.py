@@ -22,9 +22,8 @@ rolling update, and :func:`release`/:func:`rollback` hand a swarm stage to it.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import replace
 
 from stagewise.backends.base import Environment
 from stagewise.errors import DeployError, InterruptedRun, ReleaseRefused, StagewiseError, UsageError
@@ -35,20 +34,9 @@ from stagewise.release.history import History, ReleaseRecord, now, who
 from stagewise.release.instances import Instance, LocalSlots, Slots
 from stagewise.release.slots import git_commit
 from stagewise.release.steps import DataStep, pause_point, smoke_check
+from stagewise.release.transaction import ReleaseRequest, RollbackRequest, Steps
 
 Say = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class ReleaseRequest:
-    target: Target
-    version: str | None = None
-
-
-@dataclass(frozen=True)
-class RollbackRequest:
-    target: Target
-    release: str | None = None
 
 
 class Release:
@@ -110,31 +98,6 @@ class Release:
         if self.door.stop():
             stopped.append("front door")
         return stopped
-
-
-class Steps:
-    """Times each step into the record and saves it, so the history shows how far it got."""
-
-    def __init__(self, history: History, record: ReleaseRecord, say: Say) -> None:
-        self.history, self.record, self.say = history, record, say
-        self.current = ""
-        history.save(record)
-
-    @contextmanager
-    def step(self, name: str) -> Iterator[None]:
-        self.current = name
-        self.say(f"release {self.record.id}: {name}")
-        started = time.monotonic()
-        try:
-            yield
-        finally:
-            self.record = self.record.with_step(name, time.monotonic() - started)
-            self.history.save(self.record)
-
-    def finish(self, outcome: str, detail: str = "") -> ReleaseRecord:
-        self.record = replace(self.record, outcome=outcome, detail=detail, finished_at=now())
-        self.history.save(self.record)
-        return self.record
 
 
 def stop_release_parts(target: Target) -> list[str]:

@@ -46,10 +46,10 @@ from stagewise.operations.policy import Confirm, Target, confirm_protected, guar
 from stagewise.release.compose_slots import docker, image_id, release_tag
 from stagewise.release.history import History, ReleaseRecord, now, who
 from stagewise.release.instances import Built
-from stagewise.release.orchestrate import ReleaseRequest, RollbackRequest, Steps
 from stagewise.release.slots import git_commit
 from stagewise.release.steps import DataStep, pause_point, smoke_check
 from stagewise.release.swarm_gate import GateStack, container_port, gate_doc
+from stagewise.release.transaction import ReleaseRequest, RollbackRequest, Steps
 
 Say = Callable[[str], None]
 
@@ -395,10 +395,11 @@ class _Run:
                 stack_back, why = False, str(err)
         if stack_back and self.data is not None:
             steps.record = self.data.undo(steps.record)
+        data_undone = "data put back" if self.data is not None and self.data.changed else "data not changed"
         if self.before is None:
-            serving, undone = "the stack was not touched", "data put back"
+            serving, undone = "the stack was not touched", data_undone
         elif stack_back:
-            serving, undone = "every service runs what it ran before", "stack put back, data put back"
+            serving, undone = "every service runs what it ran before", f"stack put back, {data_undone}"
         else:
             serving = f"the stack could not be put back ({why}), so the schema is left as migrated"
             undone = "nothing: the stack could not be put back"

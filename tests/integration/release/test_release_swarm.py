@@ -19,7 +19,9 @@ from __future__ import annotations
 import http.client
 import json
 import shutil
+import signal
 import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -32,7 +34,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import requires
-from tests.helpers import SHOP, free_port, run_cli
+from tests.helpers import SHOP, cli_env, free_port, run_cli
 
 pytestmark = [
     pytest.mark.slow,
@@ -364,3 +366,40 @@ def test_a_release_failing_verification_puts_the_whole_stack_and_the_data_back(s
     status_out = _cli(shop, "status", timeout=120).stdout
     assert "replicas 2/2" in status_out
     assert "(v1" in status_out  # the release that serves is still v1's
+
+
+def test_ctrl_c_after_the_rolling_update_puts_the_stack_and_the_data_back(shop: Shop, tmp_path: Path) -> None:
+    before = _images(shop.stack)
+    serving = _task_images(shop.stack, "app")
+    columns = _columns(shop)
+    init = shop.root / "shop" / "__init__.py"
+    init.write_text(init.read_text() + "\n# v4: another build\n")
+    _commit(shop.root, "v4")
+    marker = tmp_path / "paused"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "stagewise", "deploy", "swarm", "release", "--version", "v4"],
+        cwd=shop.root,
+        env=cli_env({**shop.env, "STAGEWISE_RELEASE_PAUSE": f"update:{marker}"}),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + RELEASE_TIMEOUT
+    while not marker.exists() and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert marker.exists(), child.communicate(timeout=60)
+    assert _images(shop.stack)["app"] == f"{shop.image}:swarm-v4"  # the engine rolled it: v4 serves
+    with Client(shop.port) as client:
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=900)
+    assert child.returncode == 130, out[-3000:] + err[-3000:]
+    assert "interrupted at update" in err
+    assert client.failures == [], client.failures[:5]
+    assert _images(shop.stack) == before
+    assert _task_images(shop.stack, "app") == serving
+    assert _columns(shop) == columns
+    last = _history(shop)[-1]
+    assert last["outcome"] == "interrupted"
+    assert str(last["detail"]).startswith("update")
+    assert str(last["extra"]["undone"]).startswith("stack put back")
