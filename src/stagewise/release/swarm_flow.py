@@ -206,7 +206,7 @@ class SwarmRelease:
         image = (serving.extra.get("artifact") if serving else None) or self.running_image()
         if image is None:
             raise ReleaseRefused(f"the old version cannot be checked: no task of {self.service} runs")
-        doc = self.backend.document()
+        doc, _ = for_swarm(self.backend.document(), self.stack)  # what Swarm reads: no depends_on, ...
         spec = dict(doc["services"][self.service])
         gate = self.gate()
         spec_doc = gate_doc(

@@ -7,9 +7,11 @@ engine are never touched.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -70,12 +72,16 @@ def test_shop_up_two_replicas_kill_one_status_down(tmp_path: Path, one_node_swar
         assert "depends_on is ignored by Swarm" in up.stdout + up.stderr
         assert (up.stdout + up.stderr).count("depends_on is ignored") == 1
         assert "is up on the swarm backend" in up.stdout
-        # No IPVS here, so no routing mesh: each replica answers inside its own task.
+        # Each replica answers inside its own task, and the edge's published port reaches them
+        # (no IPVS here, so no routing mesh: the edge spreads connections by DNS, tasks.app).
         for task in task_ids(stack):
             health = subprocess.run(
                 ["docker", "exec", task, "python3", "-c", PROBE], capture_output=True, text=True, check=False
             )
             assert health.returncode == 0, health.stderr
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(f"http://127.0.0.1:{env['SHOP_SWARM_PORT']}/health", timeout=10) as answer:
+            assert json.loads(answer.read()) == {"status": "ok", "database": "ok"}
         status = run_cli("deploy", "swarm", "status", cwd=root, env=env)
         assert status.returncode == 0, status.stderr
         assert "replicas 2/2" in status.stdout, status.stdout
