@@ -31,7 +31,14 @@ from stagewise.backends.swarm_engine import (
     stack_volumes,
     task_containers,
 )
-from stagewise.backends.swarm_release import remember, rollback_stack, rolling_update, with_update_defaults
+from stagewise.backends.swarm_release import (
+    put_back,
+    remember,
+    rollback_stack,
+    rolling_update,
+    update_to,
+    with_update_defaults,
+)
 from stagewise.errors import DeployError, MissingError, UsageError
 from stagewise.project.model import Project, StageConfig
 from stagewise.tiers.process import run_streaming
@@ -78,14 +85,15 @@ class SwarmBackend:
             require_swarm()
             self._checked = True
 
-    def _document(self) -> dict[str, Any]:
+    def document(self) -> dict[str, Any]:
+        """The stage's compose file as compose renders it (variables filled in); read once."""
         if self._doc is None:
             self._require()
             self._doc = load(list(self.compose.binary.argv), self.compose.file, self.environment.env)
         return self._doc
 
     def services(self) -> Sequence[str]:
-        return list(self._document()["services"])
+        return list(self.document()["services"])
 
     def _check_name(self, service: str | None) -> None:
         if service is not None and service not in self.services():
@@ -103,7 +111,7 @@ class SwarmBackend:
 
     def up(self, detach: bool, build: bool, sink: LineSink) -> list[ServiceStatus]:
         """Deploy the stack and wait until it converges (always detached: the engine keeps it running)."""
-        doc = self._document()
+        doc = self.document()
         rendered, notes = for_swarm(doc, self.stack)
         self.notes = notes
         for note in notes:
@@ -201,6 +209,16 @@ class SwarmBackend:
         """The engine's rolling update to these images (see :func:`.swarm_release.rolling_update`)."""
         return rolling_update(self, image_tags, sink)
 
+    def update_to(
+        self, doc: Mapping[str, Any], watched: Sequence[str], sink: LineSink
+    ) -> list[ServiceStatus]:
+        """A whole stack spec as the engine's rolling update (see :func:`.swarm_release.update_to`)."""
+        return update_to(self, doc, watched, sink)
+
+    def put_back(self, doc: Mapping[str, Any], sink: LineSink) -> list[ServiceStatus]:
+        """Every service back to ``doc`` in one deploy (see :func:`.swarm_release.put_back`)."""
+        return put_back(self, doc, sink)
+
     def rollback_stack(self, sink: LineSink) -> list[ServiceStatus]:
         """Every service back to the previous spec together (see :func:`.swarm_release.rollback_stack`)."""
         return rollback_stack(self, sink)
@@ -250,7 +268,7 @@ class SwarmBackend:
 
     def start_services(self, names: Sequence[str], sink: LineSink) -> None:
         for name in names:
-            wanted = dict(self._document()["services"][name]).get("deploy", {}) or {}
+            wanted = dict(self.document()["services"][name]).get("deploy", {}) or {}
             count = int(wanted.get("replicas", 1))
             run_bounded(["docker", "service", "scale", "--detach", f"{self._full(name)}={count}"], 120)
         self.converge(sink)

@@ -21,7 +21,7 @@ from stagewise.errors import ExitCode, UsageError
 from stagewise.plugins.backends import BACKENDS
 
 COMMANDS = {
-    "up": "start the environment's services and wait until healthy ([-d] [--build])",
+    "up": "start the environment's services and wait until healthy ([-d] [--build] [--keep])",
     "down": "stop and remove them ([--volumes] deletes the data; a protected stage asks first)",
     "build": "build images or run build steps ([SERVICE])",
     "logs": "show logs ([-f] [SERVICE])",
@@ -82,6 +82,9 @@ def _command_parser(env: str, command: str) -> Parser:
     if command == "up":
         parser.add_argument("-d", "--detach", action="store_true", help="start in the background and return")
         parser.add_argument("--build", action="store_true", help="build before starting")
+        parser.add_argument(
+            "--keep", action="store_true", help="swarm: leave a stack that does not converge in place"
+        )
         parser.add_argument(
             "--yes", action="store_true", help="confirm the migration steps on a protected stage"
         )
@@ -205,7 +208,7 @@ def run(args: argparse.Namespace) -> int:
 def _up(target: Any, options: argparse.Namespace, sink: Any) -> None:
     from stagewise.operations import deploy
 
-    request = deploy.UpRequest(target, options.detach, options.build)
+    request = deploy.UpRequest(target, options.detach, options.build, options.keep)
     result = deploy.up(request, sink, _confirmer(options.yes))
     if _printed_json(options, "deploy.up", result.record()):
         return

@@ -75,6 +75,12 @@ def door_line(target: Any) -> str | None:
 
     state_dir = target.project.root / ".stagewise" / target.stage
     config = target.project.releases[target.stage]
+    if (target.backend or target.config.backend) == "swarm":  # the engine rolls the stack: no door
+        serving = History(state_dir).serving()
+        release = (
+            f"release {serving.id} ({serving.version}, {serving.image})" if serving else "no release yet"
+        )
+        return f"stack port 127.0.0.1:{config.port}: {release}"
     state = FrontDoor(state_dir, config.port, {}).state()
     if state is None:
         return f"front door 127.0.0.1:{config.port}: not running"

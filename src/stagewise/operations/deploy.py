@@ -34,6 +34,8 @@ class UpRequest:
     target: Target
     detach: bool = False
     build: bool = False
+    #: Leave what a failed ``up`` deployed in place, to look at it (the swarm backend's stack).
+    keep: bool = False
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,15 @@ def up(request: UpRequest, sink: LineSink, confirm: Confirm = refuse) -> Service
     """
     target = request.target
     backend = backend_for(target)
+    if request.keep:
+        from stagewise.backends.swarm import SwarmBackend
+
+        if not isinstance(backend, SwarmBackend):
+            raise UsageError(
+                f"--keep is for the swarm backend (a stack that does not converge is left in place); "
+                f"{target.stage} runs on {backend.name}"
+            )
+        backend.keep = True
     if isinstance(backend, StepsBackend):
         migrations = backend.migration_steps()
         if migrations and target.config.protected:

@@ -92,6 +92,12 @@ def published(spec: Mapping[str, Any], service: str) -> tuple[int, int]:
     )
 
 
+def release_tag(image_name: str, stage: str, version: str) -> str:
+    """``REPO:STAGE-VERSION``: the tag a release's image gets (``image_name``'s repository)."""
+    repo = image_name.rsplit(":", 1)[0] if ":" in image_name.rsplit("/", maxsplit=1)[-1] else image_name
+    return f"{repo}:{_TAG.sub('-', f'{stage}-{version}').lstrip('.-')[:120]}"
+
+
 def swap_database(url: str, scratch_url: str) -> str:
     """``url`` (as the container sees the database) with the database name of ``scratch_url``."""
     parts = urlsplit(url)
@@ -136,8 +142,7 @@ class ComposeSlots:
             raise DeployError(f"the build of {self.service} left no image named {self.image_name}")
         if before is not None and before != built:
             docker("tag", before, self.image_name)
-        repo = self.image_name.rsplit(":", 1)[0] if ":" in self.image_name.split("/")[-1] else self.image_name
-        tag = f"{repo}:{_TAG.sub('-', f'{self.target.stage}-{version}').lstrip('.-')[:120]}"
+        tag = release_tag(self.image_name, self.target.stage, version)
         docker("tag", built, tag)
         say(f"built {tag} ({built})")
         return Built(tag, image=tag, image_digest=built)
@@ -378,4 +383,12 @@ def _escaped(value: Any) -> Any:
     return value
 
 
-__all__ = ["ComposeSlots", "MainSlot", "SpareSlot", "image_id", "published", "swap_database"]
+__all__ = [
+    "ComposeSlots",
+    "MainSlot",
+    "SpareSlot",
+    "image_id",
+    "published",
+    "release_tag",
+    "swap_database",
+]

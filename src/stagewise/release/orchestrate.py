@@ -14,16 +14,16 @@ The transaction is the same on every backend it supports; what differs (how the
 new version is built, how a slot runs it) is a :class:`~stagewise.release.instances.Slots`:
 :class:`~stagewise.release.instances.LocalSlots` (a copy of the code per release, a
 process per slot) or :class:`~stagewise.release.compose_slots.ComposeSlots` (an image
-per release, a container per slot). Swarm releases are the swarm backend's own
-(a rolling update, dispatched by the CLI), so ``Release`` refuses that backend.
+per release, a container per slot). On the swarm backend the engine rolls the stack
+itself: :mod:`~stagewise.release.swarm_flow` runs the same transaction around its
+rolling update, and :func:`release`/:func:`rollback` hand a swarm stage to it.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import replace
 
 from stagewise.backends.base import Environment
 from stagewise.errors import DeployError, InterruptedRun, ReleaseRefused, StagewiseError, UsageError
@@ -35,20 +35,9 @@ from stagewise.release.instances import Instance, LocalSlots, Slots
 from stagewise.release.old_tests import old_smoke_tests
 from stagewise.release.slots import git_commit
 from stagewise.release.steps import DataStep, pause_point, smoke_check
+from stagewise.release.transaction import ReleaseRequest, RollbackRequest, Steps
 
 Say = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class ReleaseRequest:
-    target: Target
-    version: str | None = None
-
-
-@dataclass(frozen=True)
-class RollbackRequest:
-    target: Target
-    release: str | None = None
 
 
 class Release:
@@ -64,7 +53,7 @@ class Release:
             )
         backend = target.backend or stage.backend or "local"
         if backend not in ("local", "compose"):
-            raise UsageError(f"release on the {backend} backend is not built yet: only local and compose are")
+            raise UsageError(f"the {backend} backend has no slots: its releases are its engine's own")
         self.target, self.config, self.backend = target, config, backend
         self.say: Say = lambda _line: None
         self.state_dir = project.root / ".stagewise" / stage.name
@@ -115,31 +104,6 @@ class Release:
         return stopped
 
 
-class _Steps:
-    """Times each step into the record and saves it, so the history shows how far it got."""
-
-    def __init__(self, history: History, record: ReleaseRecord, say: Say) -> None:
-        self.history, self.record, self.say = history, record, say
-        self.current = ""
-        history.save(record)
-
-    @contextmanager
-    def step(self, name: str) -> Iterator[None]:
-        self.current = name
-        self.say(f"release {self.record.id}: {name}")
-        started = time.monotonic()
-        try:
-            yield
-        finally:
-            self.record = self.record.with_step(name, time.monotonic() - started)
-            self.history.save(self.record)
-
-    def finish(self, outcome: str, detail: str = "") -> ReleaseRecord:
-        self.record = replace(self.record, outcome=outcome, detail=detail, finished_at=now())
-        self.history.save(self.record)
-        return self.record
-
-
 def stop_release_parts(target: Target) -> list[str]:
     """What ``down`` must stop besides the backend's services: the spare slot and the front door.
 
@@ -147,14 +111,24 @@ def stop_release_parts(target: Target) -> list[str]:
     """
     if target.config.name not in target.project.releases:
         return []
-    if (target.backend or target.config.backend or "local") not in ("local", "compose"):
-        return []  # release refuses other backends, so it never started anything there
+    if _backend(target) == "swarm":
+        from stagewise.release import swarm_flow
+
+        return swarm_flow.stop_parts(target)
     return Release(target).stop_all()
+
+
+def _backend(target: Target) -> str:
+    return target.backend or target.config.backend or "local"
 
 
 def release(request: ReleaseRequest, say: Say, confirm: Confirm = refuse) -> ReleaseRecord:
     """Release the code as it is now; returns the record (outcome ``released``) or raises."""
     target = request.target
+    if _backend(target) == "swarm":
+        from stagewise.release import swarm_flow
+
+        return swarm_flow.release(request, say, confirm)
     parts = Release(target)
     parts.say = say
     config = parts.config
@@ -186,7 +160,7 @@ def release(request: ReleaseRequest, say: Say, confirm: Confirm = refuse) -> Rel
         confirm_protected(target, f"release {version} (migrate, switch the front door)", confirm)
     locked = replace(target, label=f"stagewise deploy {target.stage} release {release_id}")
     with guarded(locked, "release"):
-        steps = _Steps(parts.history, record, say)
+        steps = Steps(parts.history, record, say)
 
         def build() -> str:
             # Inside the transaction, so a failure or Ctrl+C here is recorded (not left "running").
@@ -207,6 +181,10 @@ def release(request: ReleaseRequest, say: Say, confirm: Confirm = refuse) -> Rel
 def rollback(request: RollbackRequest, say: Say, confirm: Confirm = refuse) -> ReleaseRecord:
     """Go back to the previous (or named) release's artifact through the same switch."""
     target = request.target
+    if _backend(target) == "swarm":
+        from stagewise.release import swarm_flow
+
+        return swarm_flow.rollback(request, say, confirm)
     parts = Release(target)
     parts.say = say
     current = parts.history.serving()
@@ -247,13 +225,13 @@ def rollback(request: RollbackRequest, say: Say, confirm: Confirm = refuse) -> R
             confirm_protected(target, f"restore the pre-release backup ({plan.describe()})", confirm)
     locked = replace(target, label=f"stagewise deploy {target.stage} rollback {record.id}")
     with guarded(locked, "rollback"):
-        steps = _Steps(parts.history, record, say)
+        steps = Steps(parts.history, record, say)
         return _transaction(parts, steps, old, new, artifact, say=say, back=plan)
 
 
 def _transaction(
     parts: Release,
-    steps: _Steps,
+    steps: Steps,
     old: str | None,
     new: str,
     artifact: str | None,
@@ -289,7 +267,7 @@ class _Run:
     """One transaction's state: what is done so far, so that :meth:`undo` undoes just that."""
 
     def __init__(  # noqa: PLR0917 (the transaction's parts, passed once)
-        self, parts: Release, steps: _Steps, old: str | None, new: str, artifact: str | None, say: Say
+        self, parts: Release, steps: Steps, old: str | None, new: str, artifact: str | None, say: Say
     ) -> None:
         self.parts, self.steps, self.old, self.new, self.say = parts, steps, old, new, say
         self.instance = parts.slot(new, artifact)
@@ -421,4 +399,4 @@ def _old_version_check(parts: Release, old: str | None, url: str) -> None:
             instance.down(volumes=False)
 
 
-__all__ = ["Release", "ReleaseRequest", "RollbackRequest", "release", "rollback"]
+__all__ = ["Release", "ReleaseRequest", "RollbackRequest", "Steps", "release", "rollback"]

@@ -7,9 +7,11 @@ engine are never touched.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -70,12 +72,16 @@ def test_shop_up_two_replicas_kill_one_status_down(tmp_path: Path, one_node_swar
         assert "depends_on is ignored by Swarm" in up.stdout + up.stderr
         assert (up.stdout + up.stderr).count("depends_on is ignored") == 1
         assert "is up on the swarm backend" in up.stdout
-        # No IPVS here, so no routing mesh: each replica answers inside its own task.
+        # Each replica answers inside its own task, and the edge's published port reaches them
+        # (no IPVS here, so no routing mesh: the edge spreads connections by DNS, tasks.app).
         for task in task_ids(stack):
             health = subprocess.run(
                 ["docker", "exec", task, "python3", "-c", PROBE], capture_output=True, text=True, check=False
             )
             assert health.returncode == 0, health.stderr
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(f"http://127.0.0.1:{env['SHOP_SWARM_PORT']}/health", timeout=10) as answer:
+            assert json.loads(answer.read()) == {"status": "ok", "database": "ok"}
         status = run_cli("deploy", "swarm", "status", cwd=root, env=env)
         assert status.returncode == 0, status.stderr
         assert "replicas 2/2" in status.stdout, status.stdout
@@ -130,3 +136,46 @@ def test_a_service_that_never_converges_is_exit_1_naming_it_and_removed(
         check=True,
     )
     assert left.stdout.split() == []
+
+
+def test_up_keep_leaves_a_stack_that_never_converges_for_a_look(tmp_path: Path, one_node_swarm: None) -> None:
+    root, env, stack = shop_copy(tmp_path)
+    (root / "docker-compose.swarm.yml").write_text(
+        "services:\n  broken:\n    image: stagewise/base:bookworm\n"
+        '    command: ["python3", "-c", "raise SystemExit(3)"]\n'
+    )
+    env["STAGEWISE_SWARM_TIMEOUT"] = "20"
+    try:
+        up = run_cli("deploy", "swarm", "up", "--keep", cwd=root, env=env, timeout=300)
+        assert up.returncode == 1, up.stdout + up.stderr
+        assert "service broken did not converge" in up.stderr
+        assert "non-zero exit (3)" in up.stderr, up.stderr
+        assert f"the stack {stack} is left as it is (--keep)" in up.stderr
+        assert "removed the stack" not in up.stderr
+        left = subprocess.run(
+            ["docker", "service", "ls", "-q", "--filter", f"label=com.docker.stack.namespace={stack}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert len(left.stdout.split()) == 1
+        status = run_cli("deploy", "swarm", "status", cwd=root, env=env)
+        assert "non-zero exit (3)" in status.stdout, status.stdout
+    finally:
+        down = run_cli("deploy", "swarm", "down", cwd=root, env=env, timeout=300)
+        assert down.returncode == 0, down.stderr
+    left = subprocess.run(
+        ["docker", "service", "ls", "-q", "--filter", f"label=com.docker.stack.namespace={stack}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert left.stdout.split() == []
+
+
+def test_up_keep_on_a_compose_stage_is_a_usage_error(tmp_path: Path) -> None:
+    root, env, _ = shop_copy(tmp_path)
+    env["SHOP_API_TOKEN"] = uuid.uuid4().hex
+    up = run_cli("deploy", "staging", "up", "--keep", cwd=root, env=env)
+    assert up.returncode == 2, up.stdout + up.stderr
+    assert "--keep is for the swarm backend" in up.stderr
