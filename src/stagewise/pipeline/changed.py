@@ -37,7 +37,7 @@ from pathlib import Path, PurePosixPath
 
 from stagewise.pipeline.git_changes import Change
 from stagewise.pipeline.impact import TierImpact, is_output
-from stagewise.pipeline.module_shape import imported_names, module_name, shape
+from stagewise.pipeline.module_shape import function_bodies, imported_names, module_name, shape
 from stagewise.pipeline.selection import tier_scopes
 from stagewise.project.model import Project
 
@@ -302,13 +302,17 @@ class _Judge:
                 f"{path} is new since the {self.tier} tier's impact data and no recorded test touched it: "
                 f"the {self.tier} tier runs whole"
             )
-        affected = set(data.touches.get(path, ()))
         module_level = (
             not exists
             or state is None
             or state.shape is None
             or state.calls_at_import
             or self._shape_now(path) != state.shape
+        )
+        affected = (
+            set(data.touches.get(path, ()))
+            if module_level or state is None or state.functions is None
+            else self._in_changed_functions(path, state.functions)
         )
         if module_level:
             for importer in self.graph.importers_of(path):
@@ -323,6 +327,25 @@ class _Judge:
         if not self._touched_anywhere(path, module_level):
             return f"{path} changed and no recorded test touched it: the {self.tier} tier runs whole"
         return True  # touched by another tier's tests only: none of this tier's is affected
+
+    def _in_changed_functions(
+        self, path: str, recorded: Mapping[str, tuple[str, frozenset[str]]]
+    ) -> set[str]:
+        """The tests that executed a function whose body changed (the module shape being the same)."""
+        try:
+            now = function_bodies((self.root / path).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError):
+            now = None
+        if now is None:
+            return set(self.impact[self.tier].touches.get(path, ()))
+        affected: set[str] = set()
+        for name in set(recorded) | set(now):
+            old, new = recorded.get(name), now.get(name)
+            if old is None or new is None:
+                return set(self.impact[self.tier].touches.get(path, ()))  # cannot happen with one shape
+            if old[0] != new[0]:
+                affected |= old[1]
+        return affected
 
     def _shape_now(self, path: str) -> str | None:
         try:

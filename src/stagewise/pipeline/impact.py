@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from stagewise.pipeline import git_changes
-from stagewise.pipeline.module_shape import function_body_lines, shape
+from stagewise.pipeline.module_shape import function_bodies, shape
 
 SCHEMA = 1
 CHILD = Path(__file__).with_name("impact_child.py")
@@ -66,7 +66,11 @@ class FileState:
 
     sha256: str
     shape: str | None = None  # Python files: the module shape (None: did not parse, or not Python)
-    calls_at_import: bool = False  # importing it ran lines inside its own functions
+    calls_at_import: bool = (
+        False  # importing it ran lines inside its own functions (or it was imported in a test)
+    )
+    #: function -> (body digest, the tests that executed its own lines); ``None``: not recorded
+    functions: Mapping[str, tuple[str, frozenset[str]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -116,10 +120,19 @@ def _tier_from(name: str, entry: dict[str, Any]) -> TierImpact:
         imported=frozenset(entry.get("imported", ())),
         roots=tuple(entry.get("roots", ())),
         filter=entry.get("filter"),
-        files={
-            f: FileState(str(s["sha256"]), s.get("shape"), bool(s.get("calls_at_import")))
-            for f, s in entry["files"].items()
-        },
+        files={f: _state(s, tests) for f, s in entry["files"].items()},
+    )
+
+
+def _state(state: dict[str, Any], tests: list[str]) -> FileState:
+    functions = state.get("functions")
+    return FileState(
+        str(state["sha256"]),
+        state.get("shape"),
+        bool(state.get("calls_at_import")),
+        None
+        if functions is None
+        else {name: (str(v[0]), frozenset(tests[i] for i in v[1])) for name, v in functions.items()},
     )
 
 
@@ -178,7 +191,7 @@ def record_tier(  # noqa: PLR0917 - one call site; each argument is a different 
     return _write_entry(root, tier, entry)
 
 
-def _entry(
+def _entry(  # noqa: PLR0912, PLR0915 - one pass over the contexts, each branch one rule of the docstring
     root: Path,
     contexts: dict[str, Any],
     attempts_file: Path,
@@ -198,26 +211,42 @@ def _entry(
             return by_module.get(nodeid.split("::", 1)[0], set()) | {nodeid}
         return {nodeid}
 
+    names = [str(c) for c in contexts.get("contexts", ())]
     touches: dict[str, set[str]] = {}
     imported: set[str] = set()
     calls_at_import: set[str] = set()
+    functions: dict[str, dict[str, tuple[str, set[str]]]] = {}
     resolved_root = root.resolve()
-    for path, info in contexts.get("files", {}).items():
+    for path, lines in contexts.get("files", {}).items():
         try:
             rel = Path(path).resolve().relative_to(resolved_root).as_posix()
         except ValueError:
             continue  # outside the project (an installed package): not the change's concern
+        bodies = _bodies(root / rel) if rel.endswith(".py") else None
+        owner = {line: name for name, (_, own) in (bodies or {}).items() for line in own}
+        own_tests: dict[str, set[str]] = {name: set() for name in bodies or {}}
         tests: set[str] = set()
-        for context in info.get("contexts", ()):
-            nodeid, _, phase = str(context).rpartition("|")
-            nodeid = nodeid or str(context)
-            tests |= sharing(nodeid) if phase in ("setup", "teardown") else {nodeid}
-        if info.get("import_lines"):
-            imported.add(rel)
-            if rel.endswith(".py") and set(info["import_lines"]) & _body_lines(root / rel):
-                calls_at_import.add(rel)
+        for line_text, indexes in lines.items():
+            line = int(line_text)
+            at_line: set[str] = set()
+            for i in indexes:
+                nodeid, _, phase = names[i].rpartition("|")
+                if not names[i]:
+                    imported.add(rel)
+                    if line in owner:
+                        calls_at_import.add(rel)  # importing it calls its own function
+                    continue
+                nodeid = nodeid or names[i]
+                at_line |= sharing(nodeid) if phase in ("setup", "teardown") else {nodeid}
+            if at_line and line not in owner and bodies is not None:
+                calls_at_import.add(rel)  # imported during a test: what that import did is not attributable
+            if line in owner:
+                own_tests[owner[line]] |= at_line
+            tests |= at_line
         if tests:
             touches[rel] = tests
+        if bodies is not None:
+            functions[rel] = {name: (digest, own_tests[name]) for name, (digest, _) in bodies.items()}
     spawns: set[str] = set()
     for nodeid, phase in spawned:
         spawns |= sharing(nodeid) if phase in ("setup", "teardown") else {nodeid}
@@ -230,6 +259,11 @@ def _entry(
             state["shape"] = _shape(root / rel)
             if rel in calls_at_import:
                 state["calls_at_import"] = True
+            if rel in functions:
+                state["functions"] = {
+                    name: [digest, sorted(index[t] for t in ts if t in index)]
+                    for name, (digest, ts) in sorted(functions[rel].items())
+                }
         files[rel] = state
     return {
         "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -286,9 +320,9 @@ def _shape(path: Path) -> str | None:
     return shape(source) if source is not None else None
 
 
-def _body_lines(path: Path) -> set[int]:
+def _bodies(path: Path) -> dict[str, tuple[str, frozenset[int]]] | None:
     source = _read_source(path)
-    return function_body_lines(source) if source is not None else set()
+    return function_bodies(source) if source is not None else None
 
 
 def _write_entry(root: Path, tier: str, entry: dict[str, Any]) -> Path:

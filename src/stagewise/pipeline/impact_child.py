@@ -7,11 +7,11 @@ recorded dynamic contexts (pytest-cov ``--cov-context=test``), because
 stagewise's. It imports nothing from stagewise, uses coverage's public
 ``CoverageData`` API (5.0 and later) and keeps to Python 3.8 syntax.
 
-OUT.json: ``{"coverage_version", "files": {path: {"contexts": [context, ...],
-"import_lines": [line, ...]}}}``: every measured file (absolute, as coverage
-recorded it), the contexts that executed any of its lines (pytest-cov names
-them ``NODEID|setup``, ``NODEID|run``, ``NODEID|teardown``), and the lines run
-outside every test (the empty context: imports at collection time).
+OUT.json: ``{"coverage_version", "contexts": [name, ...], "files": {path:
+{line: [context index, ...]}}}``: every measured file (absolute, as coverage
+recorded it) and, for each executed line, the contexts that executed it
+(pytest-cov names them ``NODEID|setup``, ``NODEID|run``, ``NODEID|teardown``;
+the empty name is code run outside every test: imports at collection time).
 """
 
 from __future__ import annotations
@@ -25,20 +25,16 @@ import coverage
 def main(data_file: str, out: str) -> int:
     data = coverage.CoverageData(basename=data_file)
     data.read()
-    files = {}
+    index: dict[str, int] = {}
+    files: dict[str, dict[str, list[int]]] = {}
     for path in sorted(data.measured_files()):
-        contexts = set()
-        import_lines = set()
-        by_line = data.contexts_by_lineno(path)
-        for line, names in by_line.items():
-            for name in names:
-                if name:
-                    contexts.add(name)
-                else:
-                    import_lines.add(line)
-        files[path] = {"contexts": sorted(contexts), "import_lines": sorted(import_lines)}
+        lines: dict[str, list[int]] = {}
+        for line, names in data.contexts_by_lineno(path).items():
+            lines[str(line)] = sorted(index.setdefault(name, len(index)) for name in set(names))
+        files[path] = lines
+    contexts = sorted(index, key=index.__getitem__)
     with open(out, "w", encoding="utf-8") as handle:
-        json.dump({"coverage_version": coverage.__version__, "files": files}, handle)
+        json.dump({"coverage_version": coverage.__version__, "contexts": contexts, "files": files}, handle)
     return 0
 
 

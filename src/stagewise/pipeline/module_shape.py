@@ -14,9 +14,10 @@ affected, which :func:`imported_names` lets the caller work out.
 from __future__ import annotations
 
 import ast
+import copy
 import hashlib
 
-__all__ = ["function_body_lines", "imported_names", "module_name", "shape"]
+__all__ = ["function_bodies", "function_body_lines", "imported_names", "module_name", "shape"]
 
 
 class _StripBodies(ast.NodeTransformer):
@@ -41,6 +42,50 @@ def shape(source: str) -> str | None:
         return None
     stripped = _StripBodies().visit(tree)
     return hashlib.sha256(ast.dump(stripped, include_attributes=False).encode()).hexdigest()
+
+
+def function_bodies(source: str) -> dict[str, tuple[str, frozenset[int]]] | None:
+    """Each function (``Class.method#0``, ``outer.inner#0``) -> (a digest of its body, its own lines).
+
+    A function's lines are those of its body outside any function nested in
+    it (a line belongs to the innermost function holding it); its digest
+    leaves nested bodies out too, so changing an inner function changes only
+    the inner one's digest. ``None`` when the source does not parse.
+    """
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+    found: dict[str, tuple[str, frozenset[int]]] = {}
+    seen: dict[str, int] = {}
+
+    def body_range(node: ast.FunctionDef | ast.AsyncFunctionDef) -> set[int]:
+        last = max(getattr(n, "end_lineno", None) or n.lineno for n in node.body)
+        return set(range(node.body[0].lineno, last + 1))
+
+    def visit(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                qualname = f"{prefix}{child.name}"
+                count = seen.get(qualname, 0)
+                seen[qualname] = count + 1
+                own = body_range(child)
+                for inner in ast.walk(child):
+                    if inner is not child and isinstance(inner, ast.FunctionDef | ast.AsyncFunctionDef):
+                        own -= body_range(inner)
+                body = ast.Module(
+                    body=[_StripBodies().visit(copy.deepcopy(s)) for s in child.body], type_ignores=[]
+                )
+                digest = hashlib.sha256(ast.dump(body, include_attributes=False).encode()).hexdigest()
+                found[f"{qualname}#{count}"] = (digest, frozenset(own))
+                visit(child, f"{qualname}.")
+            elif isinstance(child, ast.ClassDef):
+                visit(child, f"{prefix}{child.name}.")
+            else:
+                visit(child, prefix)
+
+    visit(tree, "")
+    return found
 
 
 def function_body_lines(source: str) -> set[int]:
