@@ -71,7 +71,11 @@ def stagewise(repo: Path, *args: str) -> tuple[int, float, str]:
 
 def make_repo(scratch: Path) -> Path:
     repo = scratch / "shop"
-    shutil.copytree(SHOP, repo, ignore=shutil.ignore_patterns("*.egg-info", "__pycache__", "reports", ".stagewise", "*.db"))
+    shutil.copytree(
+        SHOP,
+        repo,
+        ignore=shutil.ignore_patterns("*.egg-info", "__pycache__", "reports", ".stagewise", "*.db"),
+    )
     (repo / ".gitignore").write_text("reports/\n.stagewise/\n__pycache__/\n*.egg-info/\n.coverage*\n*.db\n")
     git(repo, "init", "-q", "-b", "main")
     git(repo, "add", "-A")

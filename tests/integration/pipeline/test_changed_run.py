@@ -131,7 +131,9 @@ def test_a_one_line_change_runs_only_the_tests_that_touch_it(make_project: Proje
     assert done.returncode == 0, done.stdout + done.stderr
     assert _ran(root) == {"unit": {"tests/unit/test_add.py::test_add", "tests/unit/test_mul.py::test_mul"}}
     assert _statuses(root) == {"unit": "passed", "integration": "skipped-by-change"}
-    assert "integration: nothing in the integration tier is affected by the change: calc/add.py" in done.stdout
+    assert (
+        "integration: nothing in the integration tier is affected by the change: calc/add.py" in done.stdout
+    )
     assert _summary(root)["changed"] == {
         "ref": "the merge base with main",
         "commit": _git(root, "rev-parse", "main").strip(),
@@ -226,14 +228,16 @@ def test_a_bad_ref_and_no_repository_are_one_line_usage_errors(
     root = make_project({"tests/unit/test_a.py": "def test_a():\n    pass\n"})
     done = run_cli("test", "--changed", cwd=root)
     assert done.returncode == 2, done.stdout + done.stderr
-    assert done.stderr.strip().count("\n") == 0 and "Traceback" not in done.stderr
+    assert done.stderr.strip().count("\n") == 0
+    assert "Traceback" not in done.stderr
     assert f"--changed needs a git repository: {root.resolve()} is not inside one" in done.stderr
     _git(root, "init", "-q", "-b", "main")
     _git(root, "add", "-A")
     _git(root, "commit", "-qm", "a")
     done = run_cli("test", "--changed", "no-such-branch", cwd=root)
     assert done.returncode == 2, done.stdout + done.stderr
-    assert done.stderr.strip().count("\n") == 0 and "Traceback" not in done.stderr
+    assert done.stderr.strip().count("\n") == 0
+    assert "Traceback" not in done.stderr
     assert "--changed no-such-branch: not a commit in" in done.stderr
     _git(root, "branch", "-q", "-m", "main", "trunk")
     done = run_cli("test", "--changed", cwd=root)
