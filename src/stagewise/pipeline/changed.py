@@ -278,30 +278,24 @@ class _Judge:
         pure = PurePosixPath(path)
         kind = _is_config(path)
         if kind:
-            return f"{path} changed ({kind}): the {self.tier} tier runs whole"
+            return f"{path} changed ({kind})"
         if pure.name == "conftest.py":
             folder = pure.parent
             if any(_under(s, folder) or _under(folder, s) for s in self.scopes.get(self.tier, ())):
-                return f"{path} changed (a conftest.py over its tests): the {self.tier} tier runs whole"
+                return f"{path} changed (a conftest.py over its tests)"
             return False
         mine, others = self._mine(pure), self._others(pure)
         if others and not data.touches.get(path) and path not in data.imported:
             return False  # another tier's folder, unseen by this tier's tests: that tier judges it
         if not path.endswith(".py"):
-            return (
-                f"{path} changed and no recorded test touched it (coverage sees Python files only): "
-                f"the {self.tier} tier runs whole"
-            )
+            return f"{path} changed and no recorded test touched it (coverage sees Python files only)"
         exists = (self.root / path).is_file()
         test_file = mine and (_is_test_name(path) or any(n.split("::", 1)[0] == path for n in data.tests))
         if test_file and exists:
             run_files.add(path)
         state = data.files.get(path)
         if state is None and exists and not test_file:
-            return (
-                f"{path} is new since the {self.tier} tier's impact data and no recorded test touched it: "
-                f"the {self.tier} tier runs whole"
-            )
+            return f"{path} is new since the {self.tier} tier's impact data and no recorded test touched it"
         module_level = (
             not exists
             or state is None
@@ -318,14 +312,14 @@ class _Judge:
             for importer in self.graph.importers_of(path):
                 affected |= data.touches.get(importer, frozenset())
                 if importer in self.graph.unparsable:
-                    return f"{importer} does not parse, so what imports {path} is unknown: the {self.tier} tier runs whole"
+                    return f"{importer} does not parse, so what imports {path} is unknown"
         keep |= affected
         if test_file:
             return False  # a test file: it runs itself (and what imports it); not a change of code under test
         if affected:
             return True
         if not self._touched_anywhere(path, module_level):
-            return f"{path} changed and no recorded test touched it: the {self.tier} tier runs whole"
+            return f"{path} changed and no recorded test touched it"
         return True  # touched by another tier's tests only: none of this tier's is affected
 
     def _in_changed_functions(
