@@ -30,7 +30,12 @@ def test_a_change_inside_a_function_body_keeps_the_shape() -> None:
 
 
 def test_a_change_outside_function_bodies_changes_the_shape() -> None:
-    for old, new in [("RATE = 2", "RATE = 3"), ("y=RATE", "y=1"), ("size = 3", "size = 4"), ("import os", "")]:
+    for old, new in [
+        ("RATE = 2", "RATE = 3"),
+        ("y=RATE", "y=1"),
+        ("size = 3", "size = 4"),
+        ("import os", ""),
+    ]:
         assert shape(SOURCE) != shape(SOURCE.replace(old, new)), old
 
 
