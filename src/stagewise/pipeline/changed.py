@@ -141,7 +141,7 @@ class _ImportGraph:
 
     def __init__(self, root: Path, current: Mapping[str, str]) -> None:
         self.root = root
-        self.files = sorted(p for p in current if p.endswith(".py"))
+        self.files = sorted(p for p, digest in current.items() if p.endswith(".py") and digest)  # "": gone
         self._importers: dict[str, set[str]] | None = None
         self.unparsable: set[str] = set()
 
