@@ -38,6 +38,11 @@ def changed_plan(
             f"--changed picks the tests itself: drop {request.selection[0]} "
             "(or write --changed=REF when it was meant as the REF)"
         )
+    if request.shard is not None:
+        raise UsageError(
+            "--changed with --shard: the affected tests are too few to split reliably "
+            "(a shard could be empty); run --changed on one runner"
+        )
     found = git_changes.changed_files(project.root, request.changed_ref)
     outputs = (project.reports_dir, *([str(request.reports_dir)] if request.reports_dir else []))
     change = replace(

@@ -254,3 +254,13 @@ def test_a_selection_with_changed_is_a_usage_error(make_project: ProjectFactory,
     done = run_cli("test", f"--changed={ref}", "tests/unit/test_a.py", cwd=root)
     assert done.returncode == 2
     assert "--changed picks the tests itself: drop tests/unit/test_a.py" in done.stderr
+
+
+def test_changed_with_shard_is_a_usage_error(make_project: ProjectFactory) -> None:
+    root = make_project({"tests/unit/test_a.py": "def test_a():\n    pass\n"})
+    _git(root, "init", "-q", "-b", "main")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-qm", "a")
+    done = run_cli("test", "--changed", "--shard", "1/2", cwd=root)
+    assert done.returncode == 2
+    assert "--changed with --shard: the affected tests are too few to split reliably" in done.stderr
