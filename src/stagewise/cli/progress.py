@@ -37,6 +37,7 @@ _STATUS_STYLE = {
     "error": "red",
     "no-tests": "yellow",
     "missing": "yellow",
+    "skipped-by-change": "cyan",
 }
 _VERDICT_STYLE = {"passed": "bold green", "failed": "bold red", "interrupted": "bold magenta"}
 

@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     from stagewise.tiers.performance.scenarios import LoadRequest
 
 
+#: ``--changed`` given without REF (argparse's ``const``): the merge base with the main branch.
+_DEFAULT_REF = "\0merge-base"
+
+
 def register(commands: Any) -> None:
     """Add ``test`` and its flags, one help line each."""
     parser = commands.add_parser(
@@ -127,6 +131,15 @@ def register(commands: Any) -> None:
         type=_shard,
         help="run shard K of N: the tests split across N runners by recorded durations",
     )
+    parser.add_argument(
+        "--changed",
+        metavar="REF",
+        nargs="?",
+        const=_DEFAULT_REF,
+        default=None,
+        help="run only the tests the change against REF affects (default REF: the merge base with main); "
+        "judged from the impact data a whole --coverage run records",
+    )
     add_project_argument(parser)
     parser.set_defaults(handler=run, pytest_args=[])
 
@@ -162,6 +175,8 @@ def run(args: argparse.Namespace) -> int:
         keyword=args.keyword,
         relay_output=args.verbose or not args.no_progress,
         shard=args.shard,
+        changed=args.changed is not None,
+        changed_ref=None if args.changed in (None, _DEFAULT_REF) else args.changed,
     )
     stream = sys.stderr if args.json else sys.stdout
     if wants_live_progress(stream, args.no_progress, os.environ):

@@ -140,6 +140,8 @@ def will_run(project: Project, tier: TierPlan, request: TestRequest) -> bool:
     paths hold; a pytest tier with no test folder ends as "no tests" and so
     needs no target, no browser and no tools.
     """
+    if tier.skipped_by_change:
+        return False  # --changed: nothing of it is affected, so it starts nothing
     if holds_tests(project.root, tier.paths):
         return True
     return any(n.in_stagewise or n.check for n in tier_named(tier.name).tools(project, tier, request))

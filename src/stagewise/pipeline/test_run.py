@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -18,8 +19,10 @@ from pathlib import Path
 
 from stagewise.errors import InterruptedRun, MissingError, UsageError
 from stagewise.pipeline.budget import apply_budget
+from stagewise.pipeline.changed_plan import changed_plan, tier_filter
 from stagewise.pipeline.coverage_gate import CoverageGates
 from stagewise.pipeline.durations import update_durations
+from stagewise.pipeline.impact import record_tier, snapshot
 from stagewise.pipeline.plan import RunPlan, holds_tests, plan_run, preflight, tier_named, will_run
 from stagewise.pipeline.provision import provisioned
 from stagewise.pipeline.reporter import Reporter
@@ -44,7 +47,7 @@ def run_tests(
 ) -> RunResult:
     """Run the requested tiers and return the run record (already written to disk)."""
     base_env = dict(os.environ if process_env is None else process_env)
-    plan = plan_run(project, request)
+    plan, changed = changed_plan(project, plan_run(project, request), request)
     run_id = new_run_id()
     reports_root = request.reports_dir or (project.root / project.reports_dir)
     provided = {
@@ -69,6 +72,7 @@ def run_tests(
         run_dir=str(run_dir),
         started_at=datetime.now(UTC).isoformat(timespec="seconds"),
         profile=request.profile.name if request.profile is not None else None,
+        changed=changed,
     )
     header_target = plan.target if any(t.needs_target for t in plan.tiers) else ""  # "": none needs one
     reporter.run_started(run_id, plan.stage.name, header_target, [t.name for t in plan.tiers])
@@ -145,7 +149,9 @@ def _write_report(
 def _browser(
     project: Project, plan: RunPlan, request: TestRequest, env: Mapping[str, str]
 ) -> BrowserRun | None:
-    if not any(t.browser and holds_tests(project.root, t.paths) for t in plan.tiers):
+    if not any(
+        t.browser and not t.skipped_by_change and holds_tests(project.root, t.paths) for t in plan.tiers
+    ):
         return None  # no browser tier will run tests: no browser (or display) is needed
     executable = find_browser(project.browser.executable)
     if not request.headless:
@@ -202,6 +208,36 @@ class _TierLoop:
         return replace(finished, counted=False, message=f"{finished.message} (not counted: --all)")
 
     def _run_one(self, tier: TierPlan) -> TierResult:
+        if tier.skipped_by_change:
+            return TierResult(tier.name, TierStatus.SKIPPED_BY_CHANGE, message=tier.skipped_by_change)
+        if not tier.record_impact:
+            return self._run_tier(tier)
+        before = snapshot(self.project.root, (self.project.reports_dir, str(self.run_dir)))
+        finished = self._run_tier(tier)
+        if finished.status in (TierStatus.PASSED, TierStatus.FAILED):
+            self._record_impact(tier, before)
+        return finished
+
+    def _record_impact(self, tier: TierPlan, before: dict[str, str]) -> None:
+        """Which test touched which file, for a later ``--changed``; a failure to record is a note."""
+        from stagewise.tiers.coverage import tier_data_file
+
+        try:
+            record_tier(
+                self.project.root,
+                self.plan.python,
+                tier.name,
+                tier_data_file(self.run_dir, tier.name),
+                self.run_dir / f"junit-{tier.name}.attempts.jsonl",
+                before,
+                (*self.project.coverage.source, *tier.impact_sources),
+                self.env,
+                tier_filter(self.project, tier),
+            )
+        except (OSError, ValueError, subprocess.SubprocessError) as exc:
+            self.reporter.note(f"could not record the {tier.name} tier's impact data (for --changed): {exc}")
+
+    def _run_tier(self, tier: TierPlan) -> TierResult:
         # A tier that will be "no tests" is that, not "unreachable".
         if tier.needs_target and will_run(self.project, tier, self.request):
             unreachable = _unreachable(self.project, self.plan.target)
@@ -229,6 +265,8 @@ class _TierLoop:
 def _partial_run(request: TestRequest) -> str:
     """Why the run measured only part of its tiers' tests, or "" when it ran them whole."""
     picked: list[str] = []
+    if request.changed:
+        picked.append("--changed ran the affected tests")
     if request.selection:
         picked.append(f"it picked {' '.join(request.selection)}")
     if request.keyword:

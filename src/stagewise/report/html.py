@@ -47,6 +47,7 @@ _VERDICT_COLOR = {
     "incomplete": "#9a6700",
     "no tests": "#57606a",
     "interrupted": "#8250df",
+    "nothing affected": "#0969da",
 }
 _STATUS_COLOR = {
     "passed": "#1a7f37",
@@ -54,6 +55,7 @@ _STATUS_COLOR = {
     "error": "#cf222e",
     "no-tests": "#57606a",
     "missing": "#9a6700",
+    "skipped-by-change": "#0969da",
 }
 _CSS = """
 *{box-sizing:border-box}

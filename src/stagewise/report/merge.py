@@ -87,6 +87,8 @@ def _merged_tier(name: str, parts: Sequence[Mapping[str, Any]]) -> dict[str, Any
     tier["deselected"] = max(0, (sum(int(p.get("deselected") or 0) for p in parts) - others) // len(parts))
     statuses = {TierStatus(str(p.get("status"))) for p in parts}
     status = next((s for s in _STATUS_ORDER if s in statuses), None)
+    if status is None and statuses == {TierStatus.SKIPPED_BY_CHANGE}:
+        status = TierStatus.SKIPPED_BY_CHANGE  # --changed: no shard had anything affected
     if status is None:
         status = TierStatus.PASSED if TierStatus.PASSED in statuses else TierStatus.NO_TESTS
     tier["status"] = status.value

@@ -40,6 +40,12 @@ Added in version 1 (issue 17, ``stagewise check``)::
     tiers[].status: "not-run"          # a check step whose tool is not there (message says why)
     tiers[].check                      # a check step: {step, tool, command, exit_code, problems, required}
 
+Added in version 1 (issue 17, ``--changed``)::
+
+    tiers[].status: "skipped-by-change"  # --changed: no test of the tier is affected (message says why)
+    verdict: "nothing affected"          # --changed: every tier was skipped by the change (exit 0)
+    changed: {ref, commit, files}        # --changed: what the run compared with, the changed files
+
 Keys are only ever added within a version; renaming or removing one bumps it.
 """
 
@@ -110,6 +116,7 @@ def run_record(result: RunResult, info: Mapping[str, Any] | None = None) -> dict
         "tool_versions": {},
         "command": result.command,
         "profile": result.profile,
+        **({"changed": result.changed} if result.changed is not None else {}),
         **(info or {}),
     }
 

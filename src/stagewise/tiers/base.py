@@ -41,6 +41,13 @@ class TierPlan:
     browser: bool
     coverage: bool
     missing_hint: str = ""
+    #: ``--changed``: the tests to keep (the plugin's JSON document), or "" to run the paths whole
+    changed_keep: str = ""
+    #: ``--changed``: why nothing of this tier runs ("" when it runs); it is reported as skipped-by-change
+    skipped_by_change: str = ""
+    #: a whole coverage tier in a git project: also record which test touched which file (impact data)
+    record_impact: bool = False
+    impact_sources: tuple[str, ...] = ()  # what the impact recording measures beside coverage.source
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,9 @@ class CoverageRun:
 
     source: tuple[str, ...]
     data_file: Path
+    #: impact data (``--changed``): also measure these test folders, and record each test as a context
+    impact_sources: tuple[str, ...] = ()
+    contexts: bool = False
 
 
 def tier_data_file(run_dir: Path, tier: str) -> Path:
@@ -32,15 +35,31 @@ def tier_data_file(run_dir: Path, tier: str) -> Path:
     return run_dir / f".coverage.{tier}"
 
 
-def coverage_run(source: tuple[str, ...], run_dir: Path, tier: str) -> CoverageRun:
-    """The coverage settings of ``tier`` in this run."""
-    return CoverageRun(source=source, data_file=tier_data_file(run_dir, tier))
+def coverage_run(
+    source: tuple[str, ...], run_dir: Path, tier: str, impact_sources: tuple[str, ...] | None = None
+) -> CoverageRun:
+    """The coverage settings of ``tier`` in this run; ``impact_sources`` set: it records impact data too."""
+    return CoverageRun(
+        source=source,
+        data_file=tier_data_file(run_dir, tier),
+        impact_sources=impact_sources or (),
+        contexts=impact_sources is not None,
+    )
 
 
 def coverage_args(run: CoverageRun) -> list[str]:
-    """pytest-cov's arguments for the tier (after addopts, so they win where they must)."""
+    """pytest-cov's arguments for the tier (after addopts, so they win where they must).
+
+    Recording impact data adds the test folders to what is measured (never to
+    a figure: the gates count ``coverage.source`` only) and names each test's
+    lines by the test (``--cov-context=test``). With no source configured a
+    bare ``--cov`` already measures every file, the tests' too.
+    """
     sources = [f"--cov={source}" for source in run.source] or ["--cov"]
-    return [*sources, "--cov-report=", "--cov-fail-under=0"]
+    if run.source:
+        sources += [f"--cov={extra}" for extra in run.impact_sources if extra not in run.source]
+    contexts = ["--cov-context=test"] if run.contexts else []
+    return [*sources, *contexts, "--cov-report=", "--cov-fail-under=0"]
 
 
 def coverage_env(run: CoverageRun) -> dict[str, str]:

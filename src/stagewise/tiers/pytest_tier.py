@@ -69,6 +69,8 @@ class PytestRun:
     secrets: tuple[str, ...] = ()
     reruns: int = 0
     missing_hint: str = ""  # where to set the paths, added when none of them exists
+    changed_file: Path | None = None  # --changed: the plugin's keep list (stagewise_changed)
+    record_impact: bool = False  # note which tests start processes (for the impact data)
 
 
 def build_command(run: PytestRun) -> list[str]:
@@ -103,6 +105,10 @@ def child_env(run: PytestRun) -> dict[str, str]:
     env["STAGEWISE_MARKERS"] = json.dumps(marker_names(run.markers))
     if run.coverage is not None:
         env.update(coverage_env(run.coverage))
+    if run.changed_file is not None:
+        env["STAGEWISE_CHANGED"] = str(run.changed_file)
+    if run.record_impact:
+        env["STAGEWISE_IMPACT"] = "1"
     if run.browser is not None:
         env["STAGEWISE_BROWSER_EXECUTABLE"] = run.browser.executable
         env["STAGEWISE_BROWSER_ARGS"] = json.dumps(list(run.browser.args))
@@ -306,9 +312,17 @@ def _log_only(line: str) -> None:
 def pytest_run(context: TierContext) -> PytestRun:
     """The pytest run of a planned tier; its JUnit XML and log go in the run's folder."""
     plan = context.plan
+    impact = plan.impact_sources if plan.record_impact else None
     coverage = (
-        coverage_run(context.project.coverage.source, context.run_dir, plan.name) if plan.coverage else None
+        coverage_run(context.project.coverage.source, context.run_dir, plan.name, impact)
+        if plan.coverage
+        else None
     )
+    changed_file = None
+    if plan.changed_keep:
+        changed_file = context.run_dir / f"changed-{plan.name}.json"
+        changed_file.parent.mkdir(parents=True, exist_ok=True)
+        changed_file.write_text(plan.changed_keep, encoding="utf-8")
     return PytestRun(
         tier=plan.name,
         python=context.python,
@@ -327,6 +341,8 @@ def pytest_run(context: TierContext) -> PytestRun:
         secrets=context.secrets,
         reruns=context.request.reruns,
         missing_hint=plan.missing_hint,
+        changed_file=changed_file,
+        record_impact=plan.record_impact and coverage is not None,
     )
 
 

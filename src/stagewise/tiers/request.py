@@ -46,3 +46,5 @@ class TestRequest:
     relay_output: bool = True  # pytest's own lines reach the reporter (--no-progress without -v: log only)
     profile: ProfileConfig | None = None  # --profile NAME: its budget is checked when the run ends
     shard: tuple[int, int] | None = None  # --shard K/N: this runner runs shard K of N
+    changed: bool = False  # --changed [REF]: only the tests the change against REF affects
+    changed_ref: str | None = None  # REF (None: the merge base with the main branch)

@@ -19,6 +19,9 @@ class TierStatus(StrEnum):
     NO_TESTS = "no-tests"
     MISSING = "missing"
     NOT_RUN = "not-run"  # stagewise check: a step whose tool is not there (the message says why)
+    #: --changed: no test of the tier is affected by the change (the message says why); not a failure,
+    #: and never shown as passed: the tier ran nothing
+    SKIPPED_BY_CHANGE = "skipped-by-change"
 
     @property
     def exit_code(self) -> ExitCode:
@@ -29,6 +32,7 @@ class TierStatus(StrEnum):
             TierStatus.NO_TESTS: ExitCode.NO_TESTS,
             TierStatus.MISSING: ExitCode.MISSING,
             TierStatus.NOT_RUN: ExitCode.MISSING,
+            TierStatus.SKIPPED_BY_CHANGE: ExitCode.OK,
         }[self]
 
 
@@ -167,6 +171,7 @@ class RunResult:
     coverage_percent: float | None = None
     command: str = "test"  # the command that made the run: "test" or "check"
     profile: str | None = None  # the profile it ran under (--profile NAME), if any
+    changed: dict[str, object] | None = None  # --changed: {ref, commit, files} the run compared with
 
     @property
     def exit_code(self) -> ExitCode:
@@ -185,6 +190,13 @@ class RunResult:
 
     @property
     def verdict(self) -> str:
+        counted = [t for t in self.tiers if t.counted]
+        if (
+            self.exit_code is ExitCode.OK
+            and counted
+            and all(t.status is TierStatus.SKIPPED_BY_CHANGE for t in counted)
+        ):
+            return "nothing affected"  # --changed: no test ran, and the run must not read as "passed"
         return {
             ExitCode.OK: "passed",
             ExitCode.FAILED: "failed",

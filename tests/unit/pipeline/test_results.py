@@ -42,3 +42,13 @@ def test_interrupted_wins() -> None:
     result = run_with(TierStatus.FAILED)
     result.interrupted = True
     assert result.exit_code == ExitCode.INTERRUPTED
+
+
+def test_a_tier_skipped_by_the_change_is_neither_a_failure_nor_a_pass() -> None:
+    partly = run_with(TierStatus.PASSED, TierStatus.SKIPPED_BY_CHANGE)
+    assert partly.exit_code == ExitCode.OK
+    assert partly.verdict == "passed"
+    nothing = run_with(TierStatus.SKIPPED_BY_CHANGE, TierStatus.SKIPPED_BY_CHANGE)
+    assert nothing.exit_code == ExitCode.OK
+    assert nothing.verdict == "nothing affected"  # never reads as "passed": no test ran
+    assert run_with(TierStatus.FAILED, TierStatus.SKIPPED_BY_CHANGE).verdict == "failed"

@@ -70,6 +70,8 @@ def pytest_configure(config: pytest.Config) -> None:
     shard.install_fixture_times(config, _emit)  # every run: the times a later --shard splits by
     if os.environ.get("STAGEWISE_SHARD"):  # stagewise test --shard K/N
         shard.install(config, _emit)
+    if os.environ.get("STAGEWISE_CHANGED") or os.environ.get("STAGEWISE_IMPACT"):  # --changed, impact data
+        importlib.import_module("stagewise_changed").install(config, _emit)
 
 
 def _register_markers(config: pytest.Config) -> None:
