@@ -12,7 +12,9 @@ commit), makes a full recorded run of the unit and integration tiers
    misses is run through the full tiers, to tell a miss from a breakage no
    test sees.
 
-Run: ``.venv/bin/python bench/bench_changed.py`` (takes several minutes).
+Run: ``.venv/bin/python bench/bench_changed.py [--no-breakages]`` (takes several minutes);
+``--reuse DIR`` runs only the breakages, on a copy this script recorded before. A
+breakage's ``--changed`` run stops at its first failure (``-- -x``): caught is exit 1.
 Prints the figures; the machine's load is the reader's to note.
 """
 
@@ -30,6 +32,9 @@ HERE = Path(__file__).resolve().parent
 SHOP = HERE.parent / "examples" / "shop"
 STAGEWISE = [sys.executable, "-m", "stagewise"]
 TIERS = ["--unit", "--integration"]
+#: PYTHONDONTWRITEBYTECODE stops pytest from caching its rewritten test modules and plugins: every pytest
+#: process would rewrite them again (tens of seconds on a loaded machine), a cost users do not have.
+ENV = {**{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}, "CI": "true"}
 
 #: Harmless one-line changes inside one function, each in its own module: (file, old line, new line).
 HARMLESS = [
@@ -71,7 +76,7 @@ def stagewise(repo: Path, *args: str) -> tuple[int, float, str]:
         capture_output=True,
         text=True,
         check=False,
-        env={**os.environ, "CI": "true"},
+        env=ENV,
     )
     notes = [line for line in done.stdout.splitlines() if line.startswith("stagewise: --changed")]
     return done.returncode, time.monotonic() - started, "\n".join(notes)
@@ -98,41 +103,55 @@ def replace_line(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1))
 
 
+def speed(repo: Path) -> bool:
+    """The full recorded run, the full run, and --changed after each harmless one-line change."""
+    code, full, _ = stagewise(repo, "--coverage")
+    print(f"full recorded run (unit + integration, --coverage): exit {code}, {full:.1f} s")
+    if code != 0 or not (repo / ".stagewise" / "impact.json").is_file():
+        print("bench: the full run must pass and record .stagewise/impact.json")
+        return False
+    code, plain, _ = stagewise(repo)
+    print(f"full run (unit + integration): exit {code}, {plain:.1f} s")
+    ratios = []
+    for number, (file, old, new) in enumerate(HARMLESS, 1):
+        git(repo, "checkout", "-q", "-B", f"one-line-{number}", "main")
+        replace_line(repo / file, old, new)
+        git(repo, "commit", "-qam", f"one line in {file}")
+        code, changed, notes = stagewise(repo, "--changed")
+        ratios.append(plain / changed)
+        print(
+            f"--changed after a one-line change to {file}: exit {code}, {changed:.1f} s, {plain / changed:.1f}x"
+        )
+        print("  " + notes.replace("\n", "\n  "))
+        git(repo, "checkout", "-q", "main")
+    ratios.sort()
+    print(
+        f"speed-up of --changed over the full tiers: median {ratios[len(ratios) // 2]:.1f}x, "
+        f"min {ratios[0]:.1f}x, max {ratios[-1]:.1f}x (target >= 5x)"
+    )
+    return True
+
+
 def main() -> int:
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # progress shows in a log file
+    reuse = sys.argv[sys.argv.index("--reuse") + 1] if "--reuse" in sys.argv else None
     scratch = Path(tempfile.mkdtemp(prefix="stagewise-bench-changed-"))
     try:
-        repo = make_repo(scratch)
-        code, full, _ = stagewise(repo, "--coverage")
-        print(f"full recorded run (unit + integration, --coverage): exit {code}, {full:.1f} s")
-        if code != 0 or not (repo / ".stagewise" / "impact.json").is_file():
-            print("bench: the full run must pass and record .stagewise/impact.json")
-            return 1
-        code, plain, _ = stagewise(repo)
-        print(f"full run (unit + integration): exit {code}, {plain:.1f} s")
-        ratios = []
-        for number, (file, old, new) in enumerate(HARMLESS, 1):
-            git(repo, "checkout", "-q", "-b", f"one-line-{number}", "main")
-            replace_line(repo / file, old, new)
-            git(repo, "commit", "-qam", f"one line in {file}")
-            code, changed, notes = stagewise(repo, "--changed")
-            ratios.append(plain / changed)
-            print(
-                f"--changed after a one-line change to {file}: exit {code}, {changed:.1f} s, {plain / changed:.1f}x"
-            )
-            print("  " + notes.replace("\n", "\n  "))
-            git(repo, "checkout", "-q", "main")
-        ratios.sort()
-        print(
-            f"speed-up of --changed over the full tiers: median {ratios[len(ratios) // 2]:.1f}x, "
-            f"min {ratios[0]:.1f}x, max {ratios[-1]:.1f}x (target >= 5x)"
-        )
+        if reuse is not None:  # a repository an earlier run of this script recorded: breakages only
+            repo = Path(reuse)
+        else:
+            repo = make_repo(scratch)
+            if not speed(repo):
+                return 1
+        if "--no-breakages" in sys.argv:
+            return 0
         caught = 0
         breakages = BREAKAGES
         for number, (file, old, new) in enumerate(breakages, 1):
-            git(repo, "checkout", "-q", "-b", f"break-{number}", "main")
+            git(repo, "checkout", "-q", "-B", f"break-{number}", "main")
             replace_line(repo / file, old, new)
             git(repo, "commit", "-qam", f"break {file}")
-            code, seconds, notes = stagewise(repo, "--changed")
+            code, seconds, notes = stagewise(repo, "--changed", "--", "-x")  # caught at the first failure
             hit = code == 1
             caught += hit
             verdict = "caught"
