@@ -38,6 +38,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -205,6 +206,7 @@ def stagewise_performance(
     cores: list[int] | None,
     workers: int = 0,
     env: dict[str, str] | None = None,
+    ok_codes: tuple[int, ...] = (0,),
 ) -> dict[str, Any]:
     """Run the real ``stagewise test --performance`` and return its summary.json."""
     command = [sys.executable, "-m", "stagewise", "test", "--performance", "--host", url]
@@ -214,7 +216,8 @@ def stagewise_performance(
     done = subprocess.run(
         pinned(cores, command), cwd=project, env=clean_env(env), capture_output=True, text=True, check=False
     )
-    if done.returncode != 0:
+    # The pick run uses the shop's own gates; a gate the loaded machine misses is no reason to stop.
+    if done.returncode not in ok_codes:
         raise SystemExit(f"stagewise exited {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-2000:]}")
     summary: dict[str, Any] = json.loads((reports / "latest" / "performance" / "summary.json").read_text())
     shutil.rmtree(reports)
@@ -224,7 +227,14 @@ def stagewise_performance(
 def busiest_read_endpoint(work: Path, url: str) -> tuple[str, str, dict[str, int]]:
     """The shop's own locustfile for 8 s: the GET endpoint with the most requests (streams left out)."""
     summary = stagewise_performance(
-        SHOP, url, work / "reports-pick", users=10, seconds=8, cores=None, env={"SHOP_API_TOKEN": TOKEN}
+        SHOP,
+        url,
+        work / "reports-pick",
+        users=10,
+        seconds=8,
+        cores=None,
+        env={"SHOP_API_TOKEN": TOKEN},
+        ok_codes=(0, 1),
     )
     reads = {
         e["name"]: int(e["requests"])
@@ -404,6 +414,8 @@ def main() -> int:
         "on a machine busy with other work, the same head start for wrk and Locust",
     )
     args = parser.parse_args()
+    # A stopped bench (SIGTERM) still runs its finally blocks: no server is left behind.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.nice:
         os.setpriority(os.PRIO_PROCESS, 0, args.nice)  # inherited by every process the bench starts
     if not shutil.which("wrk"):
