@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -27,12 +28,21 @@ REPO = Path(__file__).resolve().parents[1]
 SHOP = REPO / "examples" / "shop"
 
 
+#: CPU seconds (user + system, children included) of each timed command, by its argv[3:] as a key.
+CPU: dict[str, list[float]] = {}
+
+
 def timed(command: list[str], cwd: Path, env: dict[str, str]) -> float:
+    """Wall seconds of one run; its CPU seconds go to ``CPU`` (the steadier figure on a loaded machine)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, check=False)
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command)} exited {done.returncode}:\n{done.stdout.decode()[-2000:]}")
+    used = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    CPU.setdefault(" ".join(command[1:4]), []).append(used)
     return elapsed
 
 
@@ -87,6 +97,7 @@ def main() -> int:
     compile_installed_packages(python)
     timed(plain, SHOP, env)  # warm the file cache for both sides
     timed(ours, SHOP, env)
+    CPU.clear()
     plain_times, ours_times = [], []
     for _ in range(args.rounds):
         plain_times.append(timed(plain, SHOP, env))
@@ -102,11 +113,16 @@ def main() -> int:
     )
     start_s = startup(ours, env, args.rounds)
     ratios = [b / a for a, b in zip(plain_times, ours_times, strict=True)]
+    plain_cpu, ours_cpu = CPU[" ".join(plain[1:4])], CPU[" ".join(ours[1:4])]
+    cpu_ratios = [b / a for a, b in zip(plain_cpu, ours_cpu, strict=True)]
     result = {
         "rounds": args.rounds,
         "pytest_unit_median_s": statistics.median(plain_times),
         "stagewise_unit_median_s": statistics.median(ours_times),
         "ratio": statistics.median(ratios),
+        "pytest_unit_cpu_median_s": statistics.median(plain_cpu),
+        "stagewise_unit_cpu_median_s": statistics.median(ours_cpu),
+        "cpu_ratio": statistics.median(cpu_ratios),
         "test_startup_median_s": start_s,
         "load_average": os.getloadavg()[0],
         "help_median_s": statistics.median(help_times),
@@ -118,6 +134,10 @@ def main() -> int:
     print(f"python -m pytest tests/unit   median {result['pytest_unit_median_s']:.3f} s")
     print(f"stagewise test --unit         median {result['stagewise_unit_median_s']:.3f} s")
     print(f"ratio (median of rounds)       {result['ratio']:.3f}  (target <= 1.03)")
+    print(
+        f"cpu: pytest {result['pytest_unit_cpu_median_s']:.3f} s, stagewise "
+        f"{result['stagewise_unit_cpu_median_s']:.3f} s, ratio {result['cpu_ratio']:.3f}"
+    )
     print(f"stagewise test start-up       median {start_s:.3f} s  (exec -> child pytest start)")
     print(f"python -m stagewise --help    median {result['help_median_s']:.3f} s  (target <= 0.1)")
     if script_times:
