@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
-from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -78,9 +78,7 @@ def run_tests(
     started = time.monotonic()
     # The report's provenance (git, tool versions) and page renderer are made ready
     # while the tiers run, not after: they would otherwise add to every run's time.
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-prep")
-    run_info = pool.submit(_prepare_report, project.root, plan.python)
-    pool.shutdown(wait=False)
+    run_info = _Beside(_prepare_report, project.root, plan.python)
     try:
         secrets = tuple(resolved.secret_values())
         with provisioned(project, plan, request, child_env, reporter):
@@ -112,6 +110,33 @@ def _keep_durations(root: Path, run_dir: Path, reporter: Reporter, *, sharded: b
         update_durations(run_dir if sharded else root, run_dir)
     except OSError as exc:
         reporter.note(f"could not update {root / '.stagewise' / 'durations.json'}: {exc}")
+
+
+class _Beside(threading.Thread):
+    """One call run in a thread beside the tiers; ``result()`` waits for it and re-raises its error.
+
+    A plain thread, not ``concurrent.futures``: that package imports ``logging`` and
+    ``queue``, a cost added to every run's start-up for one background call.
+    """
+
+    def __init__(self, call: Callable[[Path, str], dict[str, object]], root: Path, python: str) -> None:
+        super().__init__(name="report-prep", daemon=True)
+        self._call, self._args = call, (root, python)
+        self._value: dict[str, object] = {}
+        self._error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self._value = self._call(*self._args)
+        except BaseException as exc:
+            self._error = exc
+
+    def result(self) -> dict[str, object]:
+        self.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 def _prepare_report(root: Path, python: str) -> dict[str, object]:
