@@ -96,8 +96,10 @@ def main() -> int:
         for side, project in sides.items():  # alternated, so the machine's drift hits both alike
             figures = one_round(project, coverage=not args.no_coverage)
             rounds[side].append(figures)
+            tiers = ", ".join(f"{name} {figures[name]:.1f}" for name in TIERS)
             print(
-                f"round {number + 1} {side}: total {figures['total']:.1f} s, cpu {figures['cpu']:.1f} s",
+                f"round {number + 1} {side}: total {figures['total']:.1f} s ({tiers}; "
+                f"outside {figures['outside the tiers']:.1f}), cpu {figures['cpu']:.1f} s",
                 flush=True,
             )
     keys = (*TIERS, "outside the tiers", "total", "cpu")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 SCHEMA = 1
@@ -126,6 +125,8 @@ def update_durations(root: Path, *run_dirs: Path) -> Path | None:
         "fixtures": dict(sorted(fixtures.items())),
     }
     text = json.dumps(document, indent=1) + "\n"
+    import tempfile  # here, not at the top: imported after the run, not before it
+
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".durations.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:

@@ -10,17 +10,16 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import threading
 import time
-from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stagewise.errors import InterruptedRun, MissingError, UsageError
-from stagewise.pipeline.budget import apply_budget
 from stagewise.pipeline.changed_plan import changed_plan, tier_filter
-from stagewise.pipeline.coverage_gate import CoverageGates
 from stagewise.pipeline.durations import update_durations
 from stagewise.pipeline.impact import record_tier, snapshot
 from stagewise.pipeline.plan import RunPlan, holds_tests, plan_run, preflight, tier_named, will_run
@@ -29,14 +28,17 @@ from stagewise.pipeline.reporter import Reporter
 from stagewise.pipeline.shards import refused_shard, shard_env
 from stagewise.project.env import resolve_env
 from stagewise.project.model import Project
-from stagewise.report.history import read_history
 from stagewise.report.run_dir import new_run_id, prepare_run_dir
-from stagewise.report.summary import write_run_record
 from stagewise.tiers.base import TierContext, TierPlan
-from stagewise.tiers.browser import BrowserRun, find_browser, require_display
 from stagewise.tiers.request import TestRequest
 from stagewise.tiers.result import RunResult, TierResult, TierStatus
-from stagewise.tiers.target import check_reachable
+
+if TYPE_CHECKING:
+    from stagewise.tiers.browser import BrowserRun
+
+# Imported where they are used, not here: a run needs the budget, coverage gate, browser and
+# reachability modules only when it has a profile, coverage, a browser tier or a target, and
+# the time to import them would be added to every run's start-up (issue 20).
 
 
 def run_tests(
@@ -81,9 +83,7 @@ def run_tests(
     started = time.monotonic()
     # The report's provenance (git, tool versions) and page renderer are made ready
     # while the tiers run, not after: they would otherwise add to every run's time.
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-prep")
-    run_info = pool.submit(_prepare_report, project.root, plan.python)
-    pool.shutdown(wait=False)
+    run_info = _Beside(_prepare_report, project.root, plan.python)
     try:
         secrets = tuple(resolved.secret_values())
         with provisioned(project, plan, request, child_env, reporter):
@@ -94,6 +94,8 @@ def run_tests(
     finally:
         result.duration = time.monotonic() - started
         if request.profile is not None:
+            from stagewise.pipeline.budget import apply_budget
+
             apply_budget(result, request.profile)
         _write_report(result, reports_root, run_dir, run_info.result(), reporter=reporter)
         _keep_durations(project.root, run_dir, reporter, sharded=request.shard is not None)
@@ -115,9 +117,39 @@ def _keep_durations(root: Path, run_dir: Path, reporter: Reporter, *, sharded: b
         reporter.note(f"could not update {root / '.stagewise' / 'durations.json'}: {exc}")
 
 
+class _Beside(threading.Thread):
+    """One call run in a thread beside the tiers; ``result()`` waits for it and re-raises its error.
+
+    A plain thread, not ``concurrent.futures``: that package imports ``logging`` and
+    ``queue``, a cost added to every run's start-up for one background call.
+    """
+
+    def __init__(self, call: Callable[[Path, str], dict[str, object]], root: Path, python: str) -> None:
+        super().__init__(name="report-prep", daemon=True)
+        self._call, self._args = call, (root, python)
+        self._value: dict[str, object] = {}
+        self._error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self._value = self._call(*self._args)
+        except BaseException as exc:
+            self._error = exc
+
+    def result(self) -> dict[str, object]:
+        self.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
 def _prepare_report(root: Path, python: str) -> dict[str, object]:
-    """Runs in a thread beside the tiers: provenance, and the page module imported."""
-    import stagewise.report.html  # noqa: F401 - imported now, used by _write_report
+    """Runs in a thread beside the tiers: provenance, and the modules the report needs imported."""
+    import stagewise.report.history
+    import stagewise.report.html
+    import stagewise.report.summary
+    import stagewise.tiers.junit  # noqa: F401 - imported now, used when the tier ends
     from stagewise.report.run_info import collect_run_info
 
     return collect_run_info(root, python)
@@ -136,7 +168,9 @@ def _write_report(
     A page that cannot be rendered is noted, never allowed to replace the
     run's verdict with a crash.
     """
+    from stagewise.report.history import read_history
     from stagewise.report.html import write_page
+    from stagewise.report.summary import write_run_record
 
     summary = write_run_record(result, reports_root, run_dir, run_info)
     try:
@@ -153,6 +187,8 @@ def _browser(
         t.browser and not t.skipped_by_change and holds_tests(project.root, t.paths) for t in plan.tiers
     ):
         return None  # no browser tier will run tests: no browser (or display) is needed
+    from stagewise.tiers.browser import BrowserRun, find_browser, require_display
+
     executable = find_browser(project.browser.executable)
     if not request.headless:
         require_display(env)
@@ -181,6 +217,8 @@ class _TierLoop:
             self.result.tiers.append(finished)
             self.reporter.tier_finished(finished)
             if coverage_tiers and tier.name == coverage_tiers[-1]:
+                from stagewise.pipeline.coverage_gate import CoverageGates
+
                 gates = CoverageGates(
                     self.project,
                     self.plan.python,
@@ -277,6 +315,8 @@ def _partial_run(request: TestRequest) -> str:
 
 
 def _unreachable(project: Project, target: str) -> str | None:
+    from stagewise.tiers.target import check_reachable
+
     try:
         check_reachable(target, project.health_path, project.start_hint)
     except MissingError as exc:

@@ -28,11 +28,15 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-
-from dotenv.parser import Binding, parse_stream
-from dotenv.variables import parse_variables
+from typing import TYPE_CHECKING
 
 from stagewise.errors import ConfigError
+
+if TYPE_CHECKING:
+    from dotenv.parser import Binding
+
+# python-dotenv is imported where a file is read: its package imports logging and more, a
+# cost every `stagewise test` paid before its child started, with or without env files.
 
 LOCAL_SUFFIX = ".local"
 _NEWLINE = re.compile(r"\r\n|\n|\r")
@@ -78,6 +82,8 @@ def read_bindings(path: Path, label: str | None = None) -> list[tuple[str, str |
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(where, "(file)", f"cannot be read: {exc}") from exc
     bindings: list[tuple[str, str | None]] = []
+    from dotenv.parser import parse_stream
+
     for binding in parse_stream(io.StringIO(text)):
         if binding.error:
             raise ConfigError(where, f"line {_statement_line(binding)}", _problem(binding))
@@ -98,6 +104,8 @@ def expand(raw: str, known: Mapping[str, str], process_env: Mapping[str, str]) -
     one stays empty) and a bare ``$VAR`` is left as written.
     """
     env: dict[str, str | None] = {**known, **process_env}
+    from dotenv.variables import parse_variables
+
     return "".join(atom.resolve(env) for atom in parse_variables(raw))
 
 

@@ -14,10 +14,10 @@ be read or written is never an error, only a probe that runs.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -55,9 +55,14 @@ def _located(python: str) -> str | None:
     return os.path.abspath(found) if found else None
 
 
-def _entry_file(python: str, question: Sequence[Any]) -> Path:
-    key = json.dumps([_VERSION, python, list(question), [os.environ.get(v) for v in _PATH_VARIABLES]])
-    return cache_dir() / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.json"
+def _key(python: str, question: Sequence[Any]) -> str:
+    return json.dumps([_VERSION, python, list(question), [os.environ.get(v) for v in _PATH_VARIABLES]])
+
+
+def _entry_file(key: str) -> Path:
+    # crc32, not hashlib: importing hashlib loads OpenSSL, on every run. The entry holds its
+    # whole key, so two keys sharing a file name only ever replace each other's entry.
+    return cache_dir() / f"{zlib.crc32(key.encode()):08x}-{len(key)}.json"
 
 
 def _stamps(python: str, sys_path: Sequence[str]) -> list[list[Any]]:
@@ -72,9 +77,10 @@ def load(python: str, question: Sequence[Any]) -> dict[str, Any] | None:
     if located is None:
         return None
     python = located
+    key = _key(python, question)
     try:
-        entry = json.loads(_entry_file(python, question).read_text(encoding="utf-8"))
-        if entry["stamps"] != _stamps(python, entry["sys_path"]):
+        entry = json.loads(_entry_file(key).read_text(encoding="utf-8"))
+        if entry["key"] != key or entry["stamps"] != _stamps(python, entry["sys_path"]):
             return None
         answer = entry["answer"]
     except (OSError, ValueError, KeyError, TypeError):
@@ -88,8 +94,9 @@ def store(python: str, question: Sequence[Any], answer: dict[str, Any], sys_path
     if located is None:
         return
     python = located
-    target = _entry_file(python, question)
-    entry = {"stamps": _stamps(python, sys_path), "sys_path": list(sys_path), "answer": answer}
+    key = _key(python, question)
+    target = _entry_file(key)
+    entry = {"key": key, "stamps": _stamps(python, sys_path), "sys_path": list(sys_path), "answer": answer}
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(f"{target.name}.{os.getpid()}.tmp")

@@ -12,7 +12,6 @@ import importlib.util
 import json
 import platform
 import sys
-from importlib import metadata
 
 
 def answer(pairs: list[list[str]], pins: bool = True) -> tuple[dict[str, str | None], list[str]]:
@@ -21,6 +20,8 @@ def answer(pairs: list[list[str]], pins: bool = True) -> tuple[dict[str, str | N
     Listing every distribution costs tens of milliseconds in a large venv, and only an
     install needs the pins: ``pins=False`` leaves them out (an empty list).
     """
+    from importlib import metadata  # imported when asked: it costs more than the rest of the probe
+
     found: dict[str, str | None] = {}
     for module, package in pairs:
         if importlib.util.find_spec(module) is None:

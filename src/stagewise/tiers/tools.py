@@ -101,10 +101,22 @@ def probe(python: str, tools: Sequence[Tool], pins: bool = True) -> Probe:
     """
     pairs = [[t.module, t.package] for t in tools]
     if python == sys.executable:
-        versions, installed = probe_child.answer(pairs, pins=pins)
-        return Probe(python, versions, tuple(installed))
+        return _probe_here(pairs, pins)
     answer = ask_interpreter(python, pairs, pins)
     return Probe(python, dict(answer["tools"]), tuple(answer["installed"]))
+
+
+def _probe_here(pairs: list[list[str]], pins: bool) -> Probe:
+    """The probe in stagewise's own interpreter, remembered like another's (it reads every
+    distribution's metadata, the slowest step before a run's first child starts)."""
+    question = [pairs, pins, "in-process"]
+    cached = probe_cache.load(sys.executable, question)
+    if cached is not None:
+        return Probe(sys.executable, dict(cached["tools"]), tuple(cached["installed"]))
+    versions, installed = probe_child.answer(pairs, pins=pins)
+    answer = {"tools": versions, "installed": installed}
+    probe_cache.store(sys.executable, question, answer, sys.path[1:])  # [0]: the script or cwd
+    return Probe(sys.executable, versions, tuple(installed))
 
 
 def ask_interpreter(python: str, pairs: list[list[str]], pins: bool = True) -> dict[str, Any]:

@@ -6,6 +6,7 @@ Python, so each test sees whether the probe started it or reused its answer.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -128,3 +129,20 @@ def test_the_cache_defaults_under_xdg_cache_home(monkeypatch: pytest.MonkeyPatch
 
 
 PYTEST_VERSION = pytest.__version__
+
+
+def test_stagewise_own_interpreter_is_answered_from_the_cache_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No child there, but the metadata scan is skipped the same way (the entry is what is read)."""
+    monkeypatch.setenv("STAGEWISE_PROBE_CACHE", str(tmp_path / "cache"))
+    first = probe(sys.executable, [PYTEST, FAKE], pins=False)
+    assert first.versions["pytest"] == PYTEST_VERSION
+    (entry,) = (tmp_path / "cache").iterdir()
+    kept = json.loads(entry.read_text())
+    kept["answer"]["tools"]["pytest"] = "0.0-from-the-cache"
+    entry.write_text(json.dumps(kept))
+    assert probe(sys.executable, [PYTEST, FAKE], pins=False).versions["pytest"] == "0.0-from-the-cache"
+    kept["stamps"][0][1] = 1  # the interpreter file "changed": asked again
+    entry.write_text(json.dumps(kept))
+    assert probe(sys.executable, [PYTEST, FAKE], pins=False).versions["pytest"] == PYTEST_VERSION

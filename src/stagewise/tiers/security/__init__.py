@@ -24,10 +24,13 @@ The scanners run as children of stagewise's interpreter (they are its
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from stagewise.plugins.security_checks import SECURITY_CHECKS
-from stagewise.tiers.security.runner import SecurityRun, run_security_tier
 from stagewise.tiers.tools import Tool
+
+if TYPE_CHECKING:
+    from stagewise.tiers.security.runner import SecurityRun, run_security_tier
 
 #: Which tool each check needs, from the registry (checks not listed need only the standard library).
 CHECK_TOOLS: dict[str, Tool] = {
@@ -39,6 +42,16 @@ BANDIT = CHECK_TOOLS["bandit"]
 PIP_AUDIT = CHECK_TOOLS["dependencies"]
 SCHEMATHESIS = CHECK_TOOLS["fuzz"]
 ZAPROXY = CHECK_TOOLS["zap"]
+
+
+def __getattr__(name: str) -> Any:
+    """The runner's names, imported on first use: every ``stagewise test`` imports this package
+    (the security tier validates each request), and the runner with its checks is heavy."""
+    if name in ("SecurityRun", "run_security_tier"):
+        from stagewise.tiers.security import runner
+
+        return getattr(runner, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def check_tools(checks: Iterable[str]) -> list[Tool]:
