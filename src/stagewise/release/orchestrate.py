@@ -328,7 +328,8 @@ class _Run:
         parts, steps, old = self.parts, self.steps, self.old
         interrupted = isinstance(exc, KeyboardInterrupt | InterruptedRun)
         failed_at = steps.current
-        self.say(f"release {steps.record.id} failed at {failed_at}: {exc}; switching back")
+        back = "; switching back" if self.switched else ""
+        self.say(f"release {steps.record.id} failed at {failed_at}: {exc}{back}")
         if self.switched and old is not None:
             parts.door.switch(old)
         if self.started or self.instance.running():
@@ -393,8 +394,8 @@ def _old_version_check(parts: Release, old: str | None, url: str) -> None:
         try:
             instance.up(detach=True, build=False, sink=parts.say)
             smoke_check(parts.target, parts.config, parts.url(spare), parts.say, tests.root)
-        except StagewiseError as exc:
-            raise ReleaseRefused(f"the old version cannot run on the new schema: {exc}") from exc
+        except StagewiseError as exc:  # the gate says it breaks on the new schema; say which tests ran
+            raise ReleaseRefused(f"{exc} with {tests.source}") from exc
         finally:
             instance.down(volumes=False)
 
