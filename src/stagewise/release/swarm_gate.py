@@ -25,7 +25,7 @@ from typing import Any
 from stagewise.backends.base import LineSink
 from stagewise.backends.compose_engine import run_bounded
 from stagewise.backends.swarm_compose import write
-from stagewise.backends.swarm_engine import remove_stack, replicas, service_tasks, stack_services
+from stagewise.backends.swarm_engine import remove_stack, service_tasks, stack_services
 from stagewise.errors import DeployError, UsageError
 from stagewise.release.compose_slots import swap_database
 
@@ -143,23 +143,22 @@ class GateStack:
         deadline = time.monotonic() + self.timeout
         last = "no task running yet"
         while time.monotonic() < deadline:
+            # The port is published (mode host) once the container runs: ask it rather than wait
+            # for the engine's health verdict, which on a busy node comes many seconds later.
+            try:
+                with opener.open(url, timeout=3) as answer:
+                    if answer.status == 200:
+                        sink(f"gate | the old version answers on {url}")
+                        return
+                    last = f"HTTP {answer.status}"
+            except urllib.error.HTTPError as exc:
+                last = f"HTTP {exc.code}"
+            except OSError as exc:
+                last = str(exc)
             rows = stack_services(self.name)
-            running = bool(rows) and all(replicas(str(r.get("Replicas", "")))[0] >= 1 for r in rows)
-            if running:
-                try:
-                    with opener.open(url, timeout=3) as answer:
-                        if answer.status == 200:
-                            sink(f"gate | the old version answers on {url}")
-                            return
-                        last = f"HTTP {answer.status}"
-                except urllib.error.HTTPError as exc:
-                    last = f"HTTP {exc.code}"
-                except OSError as exc:
-                    last = str(exc)
-            else:
-                errors = [t.error for r in rows for t in service_tasks(str(r.get("Name", ""))) if t.error]
-                if errors:
-                    raise DeployError(f"its task failed: {errors[0]}")
+            errors = [t.error for r in rows for t in service_tasks(str(r.get("Name", ""))) if t.error]
+            if errors:
+                raise DeployError(f"its task failed: {errors[0]}")
             time.sleep(0.5)
         raise DeployError(f"{url} did not answer 200 within {self.timeout:g}s ({last})")
 

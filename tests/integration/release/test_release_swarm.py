@@ -185,12 +185,12 @@ def _post_product(port: int, name: str) -> dict[str, object]:
 
 
 def _columns(shop: Shop) -> set[str]:
-    """The columns of the live ``orders`` table, read in the database service's task."""
+    """The columns of the live ``orders`` table, read in the database service's task (socket in /tmp)."""
     container = _docker(
         "ps", "-q", "--filter", f"label=com.docker.swarm.service.name={shop.stack}_db"
     ).split()[0]
     out = _docker(
-        "exec", container, "psql", "-U", "shop", "-d", "shop", "-At", "-c",
+        "exec", container, "psql", "-h", "/tmp", "-U", "shop", "-d", "shop", "-At", "-c",
         "select column_name from information_schema.columns where table_name = 'orders'",
     )  # fmt: skip
     return set(out.split())
