@@ -86,6 +86,16 @@ def drop_db(url: str) -> None:
         admin.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
 
 
+def settle(name: str, limit: float = 300.0) -> None:
+    """Wait until the detached drop of ``<name>_old_<hex>`` (after a restore's swap) has finished."""
+    deadline = time.monotonic() + limit
+    with psycopg.connect(ADMIN, autocommit=True) as admin:
+        while admin.execute("SELECT 1 FROM pg_database WHERE datname LIKE %s", (f"{name}_old_%",)).fetchone():
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{name}_old_* was not dropped within {limit:.0f} s")
+            time.sleep(0.1)
+
+
 def steps(url: str, backup: Path, jobs: int) -> dict[str, float]:
     """Where a restore's time goes: each step of ``stagewise deploy ENV restore``, timed in-process.
 
@@ -203,6 +213,7 @@ def main() -> int:
             )
             drop_db(target)
             times["stagewise_restore"].append(timed([*cli, "restore"], cwd=project, env=env))
+            settle(name)  # the replaced database's detached drop must not load the next round
         backup_file = next((project / "backups" / "bench").glob("*.dump"))
         profile = steps(url, backup_file, jobs)
         med = {k: statistics.median(v) for k, v in times.items()}
