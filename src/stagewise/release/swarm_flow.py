@@ -206,7 +206,9 @@ class SwarmRelease:
         image = (serving.extra.get("artifact") if serving else None) or self.running_image()
         if image is None:
             raise ReleaseRefused(f"the old version cannot be checked: no task of {self.service} runs")
-        doc, _ = for_swarm(self.backend.document(), self.stack)  # what Swarm reads: no depends_on, ...
+        # The spec that serves now (what a failed release puts back, its environment included),
+        # not the file as it is now: an old spec that migrates at start-up breaks on a newer schema.
+        doc = current_spec(self.backend) or for_swarm(self.backend.document(), self.stack)[0]
         spec = dict(doc["services"][self.service])
         gate = self.gate()
         spec_doc = gate_doc(
@@ -402,7 +404,7 @@ class _Run:
             serving, undone = "every service runs what it ran before", f"stack put back, {data_undone}"
         else:
             serving = f"the stack could not be put back ({why}), so the schema is left as migrated"
-            undone = "nothing: the stack could not be put back"
+            undone = f"nothing: the stack could not be put back ({why})"
         steps.record = replace(steps.record, extra={**steps.record.extra, "undone": undone})
         steps.finish("interrupted" if interrupted else "failed", f"{failed_at}: {exc}".strip())
         data = "the data is as it was" if stack_back else "the schema is left as migrated"

@@ -238,6 +238,11 @@ def shop(tmp_path_factory: pytest.TempPathFactory, one_node_swarm: None) -> Iter
     try:
         up = _cli(shop, "up", "--build")
         assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
+        # From v1 on, releases migrate (guarded) and the app no longer does at start-up: v1's
+        # spec is what a failed release puts back on a newer schema, where a v1 that upgraded
+        # "to head" would crash (the gate checks the serving spec, so it would refuse v2).
+        compose.write_text(compose.read_text().replace('SHOP_AUTO_MIGRATE: "1"', 'SHOP_AUTO_MIGRATE: "0"'))
+        _commit(root, "v1: the release migrates")
         first = _cli(shop, "release", "--version", "v1")
         assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
         yield shop
