@@ -2,7 +2,8 @@
 
 Why: names used to be written in several places (the loader, the CLI's
 choices, a ``must be one of`` message, an if/elif that built the thing). A
-registry is the one list: each entry is a small frozen *spec* that carries its
+registry is the one list: each entry is a small immutable *spec* (a ``NamedTuple``:
+cheaper to import than a dataclass, which pulls in ``inspect``) that carries its
 own metadata and a lazy reference (``"module:attr"``) to the implementation,
 so reading the names never imports a heavy tool and ``stagewise --help`` stays
 fast. The per-kind registries live in :mod:`stagewise.plugins`, the bottom

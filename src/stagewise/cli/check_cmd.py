@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from stagewise.cli.args import add_project_argument
-from stagewise.cli.output import PlainReporter, render_summary
 
 
 def register(commands: Any) -> None:
@@ -39,6 +38,7 @@ def register(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Load the project, run the check, render the verdict; returns the exit code."""
     from stagewise.check.run import CheckRequest, run_check
+    from stagewise.cli.output import PlainReporter, render_summary
     from stagewise.project.loader import load_project
     from stagewise.report.summary import run_record
 

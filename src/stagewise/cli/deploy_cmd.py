@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from stagewise.cli.args import Parser
-from stagewise.cli.output import PlainReporter, render_summary
 from stagewise.errors import ExitCode, UsageError
 from stagewise.plugins.backends import BACKENDS
 
@@ -341,6 +340,7 @@ def _print_status(statuses: list[Any], stream: Any) -> None:
 
 def _test(target: Any, options: argparse.Namespace) -> int:
     """``deploy ENV test [SERVICE]``: the stage's tiers against the running environment."""
+    from stagewise.cli.output import PlainReporter, render_summary
     from stagewise.operations.deploy import StageTestRequest, run_stage_tests
 
     request = StageTestRequest(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from stagewise.release.history import ReleaseRecord
+if TYPE_CHECKING:
+    from stagewise.release.history import ReleaseRecord
 
 COMMANDS = {
     "release": "release the code as it is beside the old version, switch the front door ([--version V])",

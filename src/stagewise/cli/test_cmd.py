@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stagewise.cli.args import add_project_argument
-from stagewise.cli.output import PlainReporter, render_summary, wants_live_progress
 from stagewise.plugins.tiers import TIERS
 
 if TYPE_CHECKING:
@@ -146,6 +145,7 @@ def register(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load the project, run the tiers, render the verdict; returns the exit code."""
+    from stagewise.cli.output import PlainReporter, render_summary, wants_live_progress
     from stagewise.pipeline.test_run import TestRequest, run_tests
     from stagewise.project.loader import load_project
 

@@ -8,13 +8,12 @@ no backend, so the project loader and ``--help`` stay fast.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from stagewise.registry import Registry
 
 
-@dataclass(frozen=True)
-class Spec:
+class Spec(NamedTuple):
     """One backend: its name, what it runs on, the tool it needs, and where it lives."""
 
     name: str

@@ -18,8 +18,7 @@ plus one ``register`` call below.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from stagewise.registry import Registry
 
@@ -32,8 +31,7 @@ NONE: Phase = "none"
 _FAULTS = "stagewise.tiers.resilience.faults"
 
 
-@dataclass(frozen=True)
-class Spec:
+class Spec(NamedTuple):
     """One fault kind.
 
     ``implementation`` is ``"module:attr"`` naming a ``FaultBuilder`` (empty

@@ -19,15 +19,14 @@ class implementing ``Probe``) and one ``register`` call below.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from stagewise.registry import Registry
 
 _PROBES = "stagewise.tiers.resilience.probes"
 
 
-@dataclass(frozen=True)
-class Spec:
+class Spec(NamedTuple):
     """One probe; ``implementation`` is ``"module:attr"`` naming a class implementing ``Probe``."""
 
     name: str

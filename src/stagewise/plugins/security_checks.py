@@ -13,15 +13,14 @@ class implementing ``Check``) and one ``register`` call below.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from stagewise.registry import Registry
 
 _CHECKS = "stagewise.tiers.security.checks"
 
 
-@dataclass(frozen=True)
-class Scanner:
+class Scanner(NamedTuple):
     """The Python package a check runs (stagewise's ``security`` extra): import name, pip name, why."""
 
     module: str
@@ -29,8 +28,7 @@ class Scanner:
     needed_for: str
 
 
-@dataclass(frozen=True)
-class Spec:
+class Spec(NamedTuple):
     """One security check.
 
     ``implementation`` is ``"module:attr"`` naming a class whose instances

@@ -7,13 +7,12 @@ its own module plus one line here (or one ``TIERS.register`` call by a plug-in).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from stagewise.registry import Registry
 
 
-@dataclass(frozen=True)
-class TierSpec:
+class TierSpec(NamedTuple):
     """One tier: its name, whether it runs only on request, its implementation.
 
     ``help`` is the line ``stagewise test --help`` shows for its flag. ``page`` optionally names ``"module:attr"``, a function taking the tier's

@@ -221,3 +221,23 @@ def test_building_the_parser_loads_no_completion_code() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout.strip() == "['stagewise.cli.completion_cmd']"
+
+
+def test_help_loads_no_run_time_module() -> None:
+    """``stagewise --help`` stays under 0.1 s: it imports no result model, renderer or dataclasses.
+
+    Each of these cost 15-55 ms of a 140 ms ``--help`` before they were made lazy (bench_cli).
+    """
+    probe = (
+        "import sys, contextlib, io\n"
+        "from stagewise.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        "    main(['--help'])\n"
+        "print(sorted(m for m in ('dataclasses', 'inspect', 'stagewise.tiers.result',"
+        " 'stagewise.cli.output', 'stagewise.pipeline.results', 'stagewise.release.history')"
+        " if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,7 +25,7 @@ def toy() -> Iterator[None]:
     registries: tuple[Registry[Any], ...] = (BACKENDS, SECURITY_CHECKS, PROBES, FAULTS)
     for registry in registries:
         first = next(iter(registry))
-        registry.register(dataclasses.replace(first, name=f"toy-{registry.kind}"))
+        registry.register(first._replace(name=f"toy-{registry.kind}"))
     yield
     for registry in registries:
         registry.unregister(f"toy-{registry.kind}")
