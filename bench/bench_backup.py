@@ -99,7 +99,7 @@ def settle(name: str, limit: float = 300.0) -> None:
 def steps(url: str, backup: Path, jobs: int) -> dict[str, float]:
     """Where a restore's time goes: each step of ``stagewise deploy ENV restore``, timed in-process.
 
-    The checked load (sections, tables hashed as each lands) is timed whole;
+    The checked load (one pg_restore --jobs, tables hashed as each lands) is timed whole;
     beside it, what its parts cost when run one after the other: plain
     ``pg_restore --jobs`` into a scratch database, then hashing every table
     by the new and by the old checksum method.
@@ -118,7 +118,7 @@ def steps(url: str, backup: Path, jobs: int) -> dict[str, float]:
     manifest = manifest_module.check_intact(backup)
     out["sha256 of the dump"] = time.perf_counter() - start
     start = time.perf_counter()
-    scratch, _, _ = store.load_checked(backup, manifest.checksum_method, manifest.tables)
+    scratch, _, _ = store.load_checked(backup, manifest.checksum_method)
     out["checked load (hashing overlapped)"] = time.perf_counter() - start
     start = time.perf_counter()
     store.swap_in(scratch)

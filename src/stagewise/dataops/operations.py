@@ -210,7 +210,7 @@ def _verify(data: DataEnv, path: Path, say: Say) -> Manifest:
     method = method_for(data, manifest, path)
     _sweep_leftovers(data, say)
     say(f"verifying {path.name}: restoring into a scratch target")
-    scratch, counts, checksums = data.store.load_checked(path, method, manifest.tables)
+    scratch, counts, checksums = data.store.load_checked(path, method)
     try:
         _compare(manifest, counts, checksums, path)
     finally:
@@ -310,7 +310,7 @@ def restore(
         _sweep_leftovers(data, say)
         say(f"restoring {path.name} into a scratch target")
         # Each table is counted and hashed as soon as its data is in, while others still load.
-        scratch, counts, checksums = data.store.load_checked(path, method, manifest.tables)
+        scratch, counts, checksums = data.store.load_checked(path, method)
         apps = list(data.project.data.app_services)
         stopped: list[str] = []
         # From the first Ctrl+C on, later ones are not delivered: the scratch target is

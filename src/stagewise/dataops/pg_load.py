@@ -1,32 +1,30 @@
 """A checked restore into a scratch database: each table hashed as soon as its data is in.
 
-``pg_restore --jobs`` then a checksum of every table leaves the hashing on
-the critical path, after the last index is built. Here the restore runs in
-its three sections and the hashing overlaps the load:
+``pg_restore --jobs`` and then a checksum of every table would put all of the
+hashing after the last index build. Here one ``pg_restore --jobs --verbose``
+loads the dump, and its log drives the hashing: the leader logs
+``finished item ID TABLE DATA ...`` once a worker's COPY of that table has
+committed, and that table is then counted and hashed on its own connection
+while other tables still load and indexes build.
 
-1. pre-data (tables, types, functions) in one ``pg_restore``;
-2. each table's data in its own ``pg_restore -L`` (one TOC entry), up to
-   ``jobs`` at once, biggest first as far as the manifest's row counts say;
-   the moment one finishes, that table is counted and hashed on its own
-   connection while the others still load;
-3. post-data (indexes, constraints, triggers) with ``--jobs``, while the last
-   tables are still being hashed.
+After a table's data item, only post-data DDL touches it (indexes,
+constraints, triggers), which never changes its rows, so a table hashed
+then holds those rows when it is swapped in. A table whose rows can come
+from other entries (an inheritance parent, a partitioned table or a
+partition, which ``--load-via-partition-root`` dumps fill through the root)
+and any table without a data entry of its own is hashed after pg_restore
+exits. Every table the final catalog lists is hashed; the log only decides
+when.
 
-Post-data holds only DDL: it never changes a table's rows, so a table
-hashed after its data entry holds those rows when it is swapped in. A table
-whose rows can come from other entries (an inheritance parent, a
-partitioned table or a partition, which ``--load-via-partition-root`` dumps
-fill through the root) and any table without a data entry of its own is
-hashed after all data is in. Every table the catalog lists is hashed; the
-TOC only decides when.
+Measured (bench/bench_backup.py, 251 MB): this, pg_restore then hashing, and
+an earlier design (a pg_restore per table, sections apart) are within a few
+per cent of each other on 2 cores; this one is a single pg_restore.
 """
 
 from __future__ import annotations
 
 import re
 import subprocess
-import tempfile
-import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -39,56 +37,22 @@ _DATA_ENTRY = re.compile(r"^\d+; \d+ \d+ TABLE DATA (\S+) (.+) \S+$")
 Hash = Callable[[str], tuple[int, str]]  # table -> (row count, checksum)
 
 
-class Children:
-    """The pg_restore processes of one load, killed together if the load stops."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._live: set[subprocess.Popen[bytes]] = set()
-        self.stopped = False
-
-    def run(self, command: list[str], env: Mapping[str, str]) -> tuple[int, str]:
-        with tempfile.TemporaryFile() as errors:
-            with self._lock:
-                if self.stopped:
-                    return 1, "stopped"
-                process = subprocess.Popen(
-                    command,
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL,
-                    stderr=errors,
-                    env=dict(env),
-                    start_new_session=True,  # a second Ctrl+C must not kill a put-back half-way
-                )
-                self._live.add(process)
-            try:
-                code = process.wait()
-            finally:
-                with self._lock:
-                    self._live.discard(process)
-            errors.seek(0)
-            return code, errors.read().decode(errors="replace")
-
-    def stop(self) -> None:
-        with self._lock:
-            self.stopped = True
-            for process in self._live:
-                process.kill()
+# pg_restore --verbose, parallel mode: the leader's log of its work items.
+_PARALLEL = "pg_restore: entering main parallel loop"
+_LAUNCHED = re.compile(r"^pg_restore: launching item (\d+) ")
+_FINISHED = re.compile(r"^pg_restore: finished item (\d+) ")
+_INFO = re.compile(r"^pg_restore: (?!error:|warning:|detail:|hint:)")
+_WORKER_DIED = "a worker process died unexpectedly"
 
 
-def data_entries(toc: str) -> tuple[dict[str, str], list[str]]:
-    """The ``-l --section=data`` listing split: public tables' data lines by table, and the rest."""
-    tables: dict[str, str] = {}
-    others: list[str] = []
+def data_ids(toc: str) -> dict[str, str]:
+    """The full ``--list`` listing's public TABLE DATA entries: dump id -> table."""
+    ids: dict[str, str] = {}
     for line in toc.splitlines():
-        if not line.strip() or line.startswith(";"):
-            continue
         match = _DATA_ENTRY.match(line)
-        if match and match.group(1) == "public" and match.group(2) not in tables:
-            tables[match.group(2)] = line
-        else:
-            others.append(line)  # sequence values, large objects, other schemas' data
-    return tables, others
+        if match and match.group(1) == "public":
+            ids[line.split(";", 1)[0]] = match.group(2)
+    return ids
 
 
 def checked_load(
@@ -99,69 +63,76 @@ def checked_load(
     jobs: int,
     catalog: Callable[[], tuple[list[str], set[str]]],
     hash_table: Hash,
-    order: Mapping[str, int],
     cause: Callable[[str], str],
 ) -> tuple[dict[str, int], dict[str, str]]:
-    """Load ``backup`` section by section, hashing tables as they finish; counts and checksums.
+    """One ``pg_restore --jobs --verbose``; each table hashed when its data item is reported finished.
 
-    ``pg_restore`` is its command line up to the archive (``--dbname`` of the
-    scratch database included); ``catalog()`` lists the public tables and
-    those to hash last (read after pre-data). Raises DeployError if any part
-    fails; the caller drops the scratch database.
+    The leader logs ``finished item ID TABLE DATA`` once a worker's COPY of
+    that table has committed; from then on only post-data DDL touches the
+    table, which never changes its rows. Pre-data is complete when the
+    leader enters its parallel loop, so the catalog (which tables other
+    entries fill: hashed only after the whole restore) is read then. Tables
+    never reported (``--jobs=1``, no data entry, or the catalog's late ones)
+    are hashed after pg_restore exits, from the final catalog: every public
+    table is hashed; the log only decides when.
     """
     listed = subprocess.run(
-        [pg_restore[0], "--list", "--section=data", str(backup)],
-        capture_output=True,
-        check=False,
-        env=dict(env),
+        [pg_restore[0], "--list", str(backup)], capture_output=True, check=False, env=dict(env)
     )
     if listed.returncode != 0:
-        reason = cause(listed.stderr.decode(errors="replace"))
-        raise DeployError(f"pg_restore cannot read {backup.name}: {reason}")
-    by_table, others = data_entries(listed.stdout.decode(errors="replace"))
-    children = Children()
-
-    def step(what: str, *args: str) -> None:
-        code, errors = children.run([*pg_restore, *args, str(backup)], env)
-        if code != 0:
-            raise DeployError(f"pg_restore ({what}) into a scratch database failed: {cause(errors)}")
-
-    def entries(what: str, lines: list[str]) -> None:
-        with tempfile.NamedTemporaryFile("w", suffix=".list", encoding="utf-8") as listing:
-            listing.write("\n".join(lines) + "\n")
-            listing.flush()
-            step(what, f"--use-list={listing.name}")
-
-    loaders = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="pg-load")
+        raise DeployError(
+            f"pg_restore cannot read {backup.name}: {cause(listed.stderr.decode(errors='replace'))}"
+        )
+    by_id = data_ids(listed.stdout.decode(errors="replace"))
     hashers = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="pg-hash")
     results: dict[str, Future[tuple[int, str]]] = {}
+    late: set[str] | None = None
+    in_flight: dict[str, None] = {}
+    errors: list[str] = []
+    process = subprocess.Popen(
+        [*pg_restore, "--verbose", f"--jobs={jobs}", str(backup)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=dict(env),
+        start_new_session=True,  # a second Ctrl+C must not kill a put-back half-way
+    )
     try:
-        step("pre-data", "--section=pre-data")
-        tables, last = catalog()
-        early = sorted((t for t in tables if t in by_table and t not in last), key=lambda t: -order.get(t, 0))
-
-        def load(table: str) -> None:
-            entries(f"data of {table}", [by_table[table]])
-            results[table] = hashers.submit(hash_table, table)
-
-        loads = [loaders.submit(load, t) for t in early]
-        rest = [line for t, line in by_table.items() if t not in early] + others
-        if rest:
-            loads.append(loaders.submit(entries, "other data", rest))
-        for future in loads:
-            future.result()
+        for raw in process.stderr or ():
+            line = raw.decode(errors="replace").rstrip("\n")
+            if line == _PARALLEL:
+                late = catalog()[1]
+            elif launched := _LAUNCHED.match(line):
+                in_flight[launched.group(1)] = None
+            elif finished := _FINISHED.match(line):
+                in_flight.pop(finished.group(1), None)
+                table = by_id.get(finished.group(1))
+                if table is not None and late is not None and table not in late:
+                    results[table] = hashers.submit(hash_table, table)
+            elif not _INFO.match(line):
+                errors.append(line)
+        code = process.wait()
+        if code != 0:
+            loading = sorted(by_id[i] for i in in_flight if i in by_id)
+            what = f" while loading data of {', '.join(loading)}" if loading else ""
+            first = [e for e in errors if _WORKER_DIED not in e] or errors
+            raise DeployError(
+                f"pg_restore into a scratch database failed{what}: {cause(chr(10).join(first))}"
+            )
+        tables, _ = catalog()
         for table in tables:
             if table not in results:
                 results[table] = hashers.submit(hash_table, table)
-        step("post-data", "--section=post-data", f"--jobs={jobs}")
         figures = {t: results[t].result() for t in tables}
     except BaseException:
-        # Stop every pg_restore and queued hash now; running hashes end when the caller
+        # Stop pg_restore and every queued hash now; running hashes end when the caller
         # drops the scratch database (WITH (FORCE) ends their sessions).
-        children.stop()
-        loaders.shutdown(wait=False, cancel_futures=True)
+        process.kill()
+        process.wait()
         hashers.shutdown(wait=False, cancel_futures=True)
         raise
-    loaders.shutdown()
+    finally:
+        if process.stderr is not None:
+            process.stderr.close()
     hashers.shutdown()
     return {t: n for t, (n, _) in figures.items()}, {t: c for t, (_, c) in figures.items()}

@@ -267,9 +267,7 @@ class PostgresStore:
     ) -> tuple[dict[str, int], dict[str, str]]:
         return self._table_stats(target or self.database, method=method or CHECKSUM_METHOD)
 
-    def load_checked(
-        self, backup: Path, method: str | None, order: dict[str, int] | None = None
-    ) -> tuple[str, dict[str, int], dict[str, str]]:
+    def load_checked(self, backup: Path, method: str | None) -> tuple[str, dict[str, int], dict[str, str]]:
         """Restore into a new scratch database, each table counted and hashed by ``method`` as it lands.
 
         Returns the scratch database with its counts and checksums; any
@@ -298,7 +296,6 @@ class PostgresStore:
                 jobs=_restore_jobs(),
                 catalog=lambda: self._catalog(scratch),
                 hash_table=lambda table: self._one_table(scratch, table, None, method)[1:],
-                order=order or {},
                 cause=_cause,
             )
         except BaseException:

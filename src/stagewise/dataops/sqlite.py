@@ -99,9 +99,7 @@ class SqliteStore:
                 checksums[table] = digest.hexdigest()
         return counts, checksums
 
-    def load_checked(
-        self, backup: Path, method: str | None, order: dict[str, int] | None = None
-    ) -> tuple[str, dict[str, int], dict[str, str]]:
+    def load_checked(self, backup: Path, method: str | None) -> tuple[str, dict[str, int], dict[str, str]]:
         """One file copy, then the hashing (SQLite has one method and loads in one step)."""
         scratch = self.load_scratch(backup)
         try:

@@ -42,13 +42,11 @@ class Store(Protocol):
         """Restore ``backup`` into a new scratch target; returns its handle."""
         ...
 
-    def load_checked(
-        self, backup: Path, method: str | None, order: dict[str, int] | None = None
-    ) -> tuple[str, dict[str, int], dict[str, str]]:
+    def load_checked(self, backup: Path, method: str | None) -> tuple[str, dict[str, int], dict[str, str]]:
         """Restore ``backup`` into a new scratch target and count and hash its tables by ``method``.
 
         Returns the handle with the counts and checksums; a failure removes
-        the target. ``order`` (rows per table) says which tables to load first.
+        the target.
         """
         ...
 

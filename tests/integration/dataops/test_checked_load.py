@@ -140,7 +140,9 @@ def test_a_dump_whose_data_breaks_while_loading_is_refused_and_leaves_no_scratch
     before = pg_rows(pg_database)
     done = run_cli("deploy", "dev", "restore", "--file", str(broken), cwd=root)
     assert done.returncode != 0, done.stdout + done.stderr
-    assert "pg_restore (data of blobs) into a scratch database failed" in done.stderr
+    assert "pg_restore into a scratch database failed while loading data of" in done.stderr
+    assert "blobs" in done.stderr.split("while loading data of", 1)[1].split(":", 1)[0]
+    assert "could not uncompress data" in done.stderr, "the first error, not 'a worker process died'"
     assert "Traceback" not in done.stderr
     assert pg_rows(pg_database) == before
     assert _scratch_left(pg_database) == []

@@ -1,35 +1,21 @@
-"""Which lines of a ``pg_restore --list --section=data`` listing belong to which table."""
+"""Which dump ids of a ``pg_restore --list`` listing are which public table's data."""
 
 from __future__ import annotations
 
-from stagewise.dataops.pg_load import data_entries
+from stagewise.dataops.pg_load import data_ids
 
-LISTING = """;
-; Archive created at 2026-12-03 18:14:46 UTC
-;     dbname: shop
-;
+FULL_LISTING = """;
 ; Selected TOC Entries:
 ;
-3354; 0 29673 TABLE DATA public narrow postgres
-3352; 0 29663 TABLE DATA public wide table postgres
-3353; 0 29664 TABLE DATA audit wide postgres
-3363; 0 0 SEQUENCE SET public narrow_id_seq postgres
-3370; 0 0 BLOBS - BLOBS
+214; 1259 16389 TABLE public a postgres
+215; 1259 16396 TABLE public b x postgres
+3344; 0 16389 TABLE DATA public a postgres
+3345; 0 16396 TABLE DATA public b x postgres
+3346; 0 16397 TABLE DATA audit a postgres
+3201; 2606 16395 CONSTRAINT public a a_pkey postgres
 """
 
 
-def test_public_table_data_by_table_and_everything_else_kept() -> None:
-    tables, others = data_entries(LISTING)
-    assert tables == {
-        "narrow": "3354; 0 29673 TABLE DATA public narrow postgres",
-        "wide table": "3352; 0 29663 TABLE DATA public wide table postgres",
-    }
-    assert others == [
-        "3353; 0 29664 TABLE DATA audit wide postgres",
-        "3363; 0 0 SEQUENCE SET public narrow_id_seq postgres",
-        "3370; 0 0 BLOBS - BLOBS",
-    ]
-
-
-def test_an_empty_listing_has_nothing_to_load() -> None:
-    assert data_entries(";\n; Selected TOC Entries:\n;\n") == ({}, [])
+def test_data_ids_map_the_dump_ids_pg_restore_logs_to_public_tables() -> None:
+    """``finished item 3345 TABLE DATA b x`` names no schema: the dump id does."""
+    assert data_ids(FULL_LISTING) == {"3344": "a", "3345": "b x"}
