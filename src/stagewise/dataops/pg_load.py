@@ -55,6 +55,38 @@ def data_ids(toc: str) -> dict[str, str]:
     return ids
 
 
+class _RestoreLog:
+    """What pg_restore's verbose log has said so far: items in flight, errors, late tables."""
+
+    def __init__(self, by_id: dict[str, str]) -> None:
+        self.by_id = by_id
+        self.late: set[str] | None = None  # known once pre-data is in
+        self.in_flight: dict[str, None] = {}
+        self.errors: list[str] = []
+
+    def read(self, line: str, catalog: Callable[[], tuple[list[str], set[str]]]) -> str | None:
+        """Take one line; returns a table whose data just finished and may be hashed now."""
+        if line == _PARALLEL:
+            self.late = catalog()[1]
+        elif launched := _LAUNCHED.match(line):
+            self.in_flight[launched.group(1)] = None
+        elif finished := _FINISHED.match(line):
+            self.in_flight.pop(finished.group(1), None)
+            table = self.by_id.get(finished.group(1))
+            if table is not None and self.late is not None and table not in self.late:
+                return table
+        elif not _INFO.match(line):
+            self.errors.append(line)
+        return None
+
+    def failure(self, cause: Callable[[str], str]) -> str:
+        """`` while loading data of T: the first error`` (not the leader's "a worker died")."""
+        loading = sorted(self.by_id[i] for i in self.in_flight if i in self.by_id)
+        what = f" while loading data of {', '.join(loading)}" if loading else ""
+        first = [e for e in self.errors if _WORKER_DIED not in e] or self.errors
+        return f"{what}: {cause(chr(10).join(first))}"
+
+
 def checked_load(
     pg_restore: list[str],
     env: Mapping[str, str],
@@ -83,12 +115,9 @@ def checked_load(
         raise DeployError(
             f"pg_restore cannot read {backup.name}: {cause(listed.stderr.decode(errors='replace'))}"
         )
-    by_id = data_ids(listed.stdout.decode(errors="replace"))
+    log = _RestoreLog(data_ids(listed.stdout.decode(errors="replace")))
     hashers = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="pg-hash")
     results: dict[str, Future[tuple[int, str]]] = {}
-    late: set[str] | None = None
-    in_flight: dict[str, None] = {}
-    errors: list[str] = []
     process = subprocess.Popen(
         [*pg_restore, "--verbose", f"--jobs={jobs}", str(backup)],
         stdin=subprocess.DEVNULL,
@@ -99,26 +128,11 @@ def checked_load(
     )
     try:
         for raw in process.stderr or ():
-            line = raw.decode(errors="replace").rstrip("\n")
-            if line == _PARALLEL:
-                late = catalog()[1]
-            elif launched := _LAUNCHED.match(line):
-                in_flight[launched.group(1)] = None
-            elif finished := _FINISHED.match(line):
-                in_flight.pop(finished.group(1), None)
-                table = by_id.get(finished.group(1))
-                if table is not None and late is not None and table not in late:
-                    results[table] = hashers.submit(hash_table, table)
-            elif not _INFO.match(line):
-                errors.append(line)
-        code = process.wait()
-        if code != 0:
-            loading = sorted(by_id[i] for i in in_flight if i in by_id)
-            what = f" while loading data of {', '.join(loading)}" if loading else ""
-            first = [e for e in errors if _WORKER_DIED not in e] or errors
-            raise DeployError(
-                f"pg_restore into a scratch database failed{what}: {cause(chr(10).join(first))}"
-            )
+            table = log.read(raw.decode(errors="replace").rstrip("\n"), catalog)
+            if table is not None:
+                results[table] = hashers.submit(hash_table, table)
+        if process.wait() != 0:
+            raise DeployError(f"pg_restore into a scratch database failed{log.failure(cause)}")
         tables, _ = catalog()
         for table in tables:
             if table not in results:
