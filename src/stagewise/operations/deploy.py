@@ -21,7 +21,6 @@ from stagewise.operations.policy import Confirm, Target, confirm_protected, guar
 from stagewise.pipeline.reporter import Reporter
 from stagewise.pipeline.results import RunResult
 from stagewise.project.model import Project, StageConfig
-from stagewise.release.orchestrate import stop_release_parts
 
 
 def backend_for(target: Target) -> Backend:
@@ -136,6 +135,10 @@ DOWN_VOLUMES_QUESTION = "delete its data (down --volumes)"
 
 def down(request: DownRequest, confirm: Confirm = refuse) -> DownResult:
     """Stop the environment; on a protected stage only when ``confirm`` agrees (downtime, or data loss)."""
+    # Here, not at the top: the release flow (front door, gate, HAProxy) is a tenth of a
+    # second of imports that every data command (restore, backup, migrate) would pay.
+    from stagewise.release.orchestrate import stop_release_parts
+
     target = request.target
     destructive = DOWN_VOLUMES_QUESTION if request.volumes else DOWN_QUESTION
     with guarded(target, "down", destructive=destructive, confirm=confirm):
