@@ -238,11 +238,23 @@ def _schema(url: str) -> tuple[Any, ...]:
     return revision, columns, indexes, rows
 
 
-def _scratch_databases(url: str) -> list[str]:
+def _scratch_databases(url: str, settle: float = 30.0) -> list[str]:
+    """The databases a restore left beside ``url``'s: none, once the detached drops are done.
+
+    A restore's swap drops the replaced ``<db>_old_<hex>`` in a detached ``dropdb``, off
+    the command's critical path, so one may still be going when the command returns: those
+    are given ``settle`` seconds. A scratch database (``_restore_``) must be gone at once.
+    """
     name = url.rsplit("/", 1)[1]
-    with psycopg.connect(ADMIN) as db:
-        found = db.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", (f"{name}_%",))
-        return [str(r[0]) for r in found.fetchall()]
+    deadline = time.monotonic() + settle
+    while True:
+        with psycopg.connect(ADMIN) as db:
+            found = db.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", (f"{name}_%",))
+            left = [str(r[0]) for r in found.fetchall()]
+        dropping = [d for d in left if d.startswith(f"{name}_old_")]
+        if not dropping or len(dropping) < len(left) or time.monotonic() > deadline:
+            return left
+        time.sleep(0.2)
 
 
 def _alive(state_dir: Path) -> set[str]:
