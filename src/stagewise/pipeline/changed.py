@@ -18,6 +18,9 @@ judged as part of the change. For each changed file:
   calls its functions, also the tests that touched any file importing it,
   transitively. Every code change also runs the tier's tests that failed when
   recorded and those that start processes;
+- a tier whose tests drive a running target (api, e2e): any change to code
+  other than its own test files runs it whole, since the target's code runs
+  in another process, out of its tests' coverage;
 - anything it cannot judge runs the tier whole, and says why: a file no
   recorded test of any tier touched (also a new one), a file that is not
   Python (coverage sees only Python), no data yet, data recorded with another
@@ -99,12 +102,19 @@ def judge_tiers(  # noqa: PLR0917 - one call site (changed_plan); each argument 
     current: Mapping[str, str],
     filters: Mapping[str, list[object]],
     recorded_filters: Mapping[str, object],
+    *,
+    remote: frozenset[str] = frozenset(),
 ) -> list[TierChoice]:
-    """The choice for each of ``tiers`` (pytest tiers planned in this run)."""
+    """The choice for each of ``tiers`` (pytest tiers planned in this run).
+
+    ``remote``: the tiers whose tests drive a running target (api, e2e). Their
+    coverage is the test process's, never the target's, so any change to code
+    outside their own test files runs them whole.
+    """
     graph = _ImportGraph(project.root, current)
     scopes = {t: tier_scopes(project, t) for t in pytest_tiers}
     return [
-        _Judge(project.root, tier, change, impact, current, graph, scopes).choice(
+        _Judge(project.root, tier, change, impact, current, graph, scopes, tier in remote).choice(
             filters.get(tier), recorded_filters.get(tier)
         )
         for tier in tiers
@@ -204,6 +214,7 @@ class _Judge:
     current: Mapping[str, str]
     graph: _ImportGraph
     scopes: Mapping[str, tuple[PurePosixPath, ...]]
+    remote: bool = False
 
     def choice(self, wanted_filter: object, recorded_filter: object) -> TierChoice:
         data = self.impact.get(self.tier)
@@ -316,6 +327,11 @@ class _Judge:
         keep |= affected
         if test_file:
             return False  # a test file: it runs itself (and what imports it); not a change of code under test
+        if self.remote:
+            return (
+                f"{path} changed and the {self.tier} tier's tests drive a running target, whose "
+                "code their coverage does not see"
+            )
         if affected:
             return True
         if not self._touched_anywhere(path, module_level):

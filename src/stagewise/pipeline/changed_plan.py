@@ -101,6 +101,7 @@ def changed_plan(
         current,
         {t.name: tier_filter(project, t) for t in plan.tiers if t.name in pytest_names},
         {name: data.filter for name, data in impact.items()},
+        remote=frozenset(t.name for t in plan.tiers if t.needs_target),
     )
     by_tier = {c.tier: c for c in choices}
     durations = read_durations(project.root)

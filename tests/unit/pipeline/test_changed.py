@@ -140,3 +140,34 @@ def test_a_file_changed_since_the_data_was_recorded_counts(make_project: Project
     choice = _judge(root, impact=impact)  # REF has it already; the data does not
     assert choice.keep == {PRICE}
     assert "(and 1 changed since its data was recorded)" in choice.reason
+
+
+def _judge_remote(root: Path, *changed: str) -> TierChoice:
+    """The unit tier's data, judged as a tier whose tests drive a running target (api, e2e)."""
+    project = load_project(root)
+    impact = _impact(root)
+    current = {p: _digest((root / p).read_text()) for p in FILES if (root / p).is_file()}
+    change = Change("REF", "0" * 40, frozenset(changed), frozenset())
+    tiers = ["unit", "integration"]
+    return judge_tiers(project, ["unit"], tiers, change, impact, current, {}, {}, remote=frozenset({"unit"}))[
+        0
+    ]
+
+
+def test_a_tier_driving_a_target_runs_whole_on_any_code_change(make_project: ProjectFactory) -> None:
+    """Its tests' coverage is the test process's: the target runs the changed code out of sight.
+
+    The same change narrows an in-process tier to one test (the first test of this module).
+    """
+    root = make_project(FILES)
+    (root / "app/price.py").write_text(FILES["app/price.py"].replace("return 0", "return 1"))
+    choice = _judge_remote(root, "app/price.py")
+    assert choice.whole, choice
+    assert "drive a running target" in choice.reason
+
+
+def test_a_tier_driving_a_target_still_runs_only_its_changed_test_file(make_project: ProjectFactory) -> None:
+    root = make_project(FILES)
+    (root / "tests/unit/test_other.py").write_text(FILES["tests/unit/test_other.py"] + "\n")
+    choice = _judge_remote(root, "tests/unit/test_other.py")
+    assert (choice.whole, choice.files) == (False, frozenset({"tests/unit/test_other.py"}))
