@@ -210,6 +210,14 @@ def test_unknown_shell_is_a_usage_error() -> None:
     assert "Traceback" not in done.stderr
 
 
+def _printed_by(probe: str) -> str:
+    """What a fresh interpreter running ``probe`` prints (a fresh one: nothing imported yet)."""
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    return done.stdout.strip()
+
+
 def test_building_the_parser_loads_no_completion_code() -> None:
     """``stagewise --help`` builds the parser: the script writers load only for ``completion``."""
     probe = (
@@ -217,10 +225,7 @@ def test_building_the_parser_loads_no_completion_code() -> None:
         "print(sorted(m for m in sys.modules if m.startswith('stagewise.cli.completion_')"
         " or m == 'stagewise.project.defaults'))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
-    )
-    assert done.stdout.strip() == "['stagewise.cli.completion_cmd']"
+    assert _printed_by(probe) == "['stagewise.cli.completion_cmd']"
 
 
 def test_help_loads_no_run_time_module() -> None:
@@ -237,7 +242,4 @@ def test_help_loads_no_run_time_module() -> None:
         " 'stagewise.cli.output', 'stagewise.pipeline.results', 'stagewise.release.history')"
         " if m in sys.modules))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
-    )
-    assert done.stdout.strip() == "[]"
+    assert _printed_by(probe) == "[]"
