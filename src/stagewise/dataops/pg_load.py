@@ -58,20 +58,21 @@ def data_ids(toc: str) -> dict[str, str]:
 class _RestoreLog:
     """What pg_restore's verbose log has said so far: items in flight, errors, late tables."""
 
-    def __init__(self, by_id: dict[str, str]) -> None:
+    def __init__(self, by_id: dict[str, str], catalog: Callable[[], tuple[list[str], set[str]]]) -> None:
         self.by_id = by_id
+        self.catalog = catalog
         self.late: set[str] | None = None  # known once pre-data is in
-        self.in_flight: dict[str, None] = {}
+        self.in_flight: set[str] = set()
         self.errors: list[str] = []
 
-    def read(self, line: str, catalog: Callable[[], tuple[list[str], set[str]]]) -> str | None:
+    def read(self, line: str) -> str | None:
         """Take one line; returns a table whose data just finished and may be hashed now."""
         if line == _PARALLEL:
-            self.late = catalog()[1]
+            self.late = self.catalog()[1]
         elif launched := _LAUNCHED.match(line):
-            self.in_flight[launched.group(1)] = None
+            self.in_flight.add(launched.group(1))
         elif finished := _FINISHED.match(line):
-            self.in_flight.pop(finished.group(1), None)
+            self.in_flight.discard(finished.group(1))
             table = self.by_id.get(finished.group(1))
             if table is not None and self.late is not None and table not in self.late:
                 return table
@@ -115,7 +116,7 @@ def checked_load(
         raise DeployError(
             f"pg_restore cannot read {backup.name}: {cause(listed.stderr.decode(errors='replace'))}"
         )
-    log = _RestoreLog(data_ids(listed.stdout.decode(errors="replace")))
+    log = _RestoreLog(data_ids(listed.stdout.decode(errors="replace")), catalog)
     hashers = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="pg-hash")
     results: dict[str, Future[tuple[int, str]]] = {}
     process = subprocess.Popen(
@@ -128,7 +129,7 @@ def checked_load(
     )
     try:
         for raw in process.stderr or ():
-            table = log.read(raw.decode(errors="replace").rstrip("\n"), catalog)
+            table = log.read(raw.decode(errors="replace").rstrip("\n"))
             if table is not None:
                 results[table] = hashers.submit(hash_table, table)
         if process.wait() != 0:
